@@ -1,0 +1,1 @@
+"""dendrax: differentiable phase-field electrodeposition and CNN surrogates of dendrite growth."""

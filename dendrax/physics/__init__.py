@@ -1,0 +1,2 @@
+"""dendrax.physics: differentiable phase-field electrodeposition in pure JAX."""
+from dendrax.physics.parameters import PhysicalParams, PARAMETER_NAMES, PARAMETER_SPECS

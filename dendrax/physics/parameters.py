@@ -1,0 +1,114 @@
+"""The seven physical parameters of Zhao et al. (CNN-2's inputs), with units and ranges.
+
+These names, their order and their units are the contract between the simulator
+(`dendrax.physics`), the datasets (`data_builders/`), the input pipeline (`dendrax.data`),
+the models and the sensitivity analysis. Change them here and nowhere else.
+
+How each parameter enters the phase-field model is documented where the mapping lives,
+`dendrax.physics.coefficients`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+
+class ParameterSpec(NamedTuple):
+  """One physical parameter: name, unit, sampling range, and whether it spans decades."""
+  name: str
+  unit: str
+  low: float
+  high: float
+  log_scale: bool
+  description: str
+
+
+# Order matters: it is the column order of every `params` vector in dendrax.
+PARAMETER_SPECS: tuple[ParameterSpec, ...] = (
+    ParameterSpec('temperature_k', 'K', 263.0, 333.0, False,
+                  'absolute temperature'),
+    ParameterSpec('concentration_gradient_mol_m3_per_um', 'mol m^-3 um^-1', 0.0, 4.0, False,
+                  'initial Li+/Zn2+ gradient towards the electrode (depletion per um)'),
+    ParameterSpec('field_strength_kv_per_m', 'kV m^-1', 1.0, 4.0, False,
+                  'applied voltage / cell height (0.45 V over 200 um = 2.25 kV/m)'),
+    ParameterSpec('ion_concentration_mol_m3', 'mol m^-3', 250.0, 2000.0, True,
+                  'bulk electrolyte cation concentration c0'),
+    ParameterSpec('surface_energy_j_m2', 'J m^-2', 0.2, 1.0, True,
+                  'surface energy of the deposit/electrolyte interface'),
+    ParameterSpec('fluidity_per_pa_s', 'Pa^-1 s^-1', 100.0, 1000.0, True,
+                  'fluidity 1/viscosity of the electrolyte (Stokes-Einstein D)'),
+    ParameterSpec('n_defects', 'count', 0.0, 8.0, False,
+                  'number of lattice defects: nuclei on the electrode surface (integer)'),
+)
+
+PARAMETER_NAMES: tuple[str, ...] = tuple(s.name for s in PARAMETER_SPECS)
+NUM_PARAMETERS = len(PARAMETER_SPECS)
+# Parameters with a derivative; `n_defects` is discrete (finite differences only).
+CONTINUOUS_PARAMETERS: tuple[str, ...] = PARAMETER_NAMES[:-1]
+
+CHEMISTRIES: tuple[str, ...] = ('Li', 'Zn')
+PROTOCOLS: tuple[str, ...] = ('constant_voltage', 'constant_current', 'three_stage')
+# Charging stage of a frame (paper Fig. 5): index into this tuple.
+STAGES: tuple[str, ...] = ('trickle', 'constant_current', 'constant_voltage')
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class PhysicalParams:
+  """The seven user-facing parameters, each a scalar (or a [batch] array under vmap).
+
+  A pytree: `jax.jvp` / `jax.grad` with respect to any field reach the simulator.
+  `n_defects` is carried as a float so the pytree is homogeneous; it is rounded where used.
+  """
+  temperature_k: jax.Array | float
+  concentration_gradient_mol_m3_per_um: jax.Array | float
+  field_strength_kv_per_m: jax.Array | float
+  ion_concentration_mol_m3: jax.Array | float
+  surface_energy_j_m2: jax.Array | float
+  fluidity_per_pa_s: jax.Array | float
+  n_defects: jax.Array | float
+
+  def to_vector(self) -> jax.Array:
+    """[..., 7] array in `PARAMETER_NAMES` order."""
+    return jnp.stack([jnp.asarray(getattr(self, n), jnp.result_type(float))
+                      for n in PARAMETER_NAMES], axis=-1)
+
+  @classmethod
+  def from_vector(cls, v) -> 'PhysicalParams':
+    """Inverse of `to_vector`; `v` has shape [..., 7]."""
+    v = jnp.asarray(v)
+    if v.shape[-1] != NUM_PARAMETERS:
+      raise ValueError(f'params vector must end in {NUM_PARAMETERS} entries '
+                       f'({", ".join(PARAMETER_NAMES)}); got shape {v.shape}')
+    return cls(**{n: v[..., i] for i, n in enumerate(PARAMETER_NAMES)})
+
+
+def validate_physical(values: dict[str, float], *, strict_range: bool = False) -> None:
+  """Raises ValueError naming the field when a value is unphysical (or out of range if strict).
+
+  Unphysical: temperature <= 0, concentration <= 0, surface energy <= 0, fluidity <= 0,
+  negative gradient, field or defect count, NaN.
+  """
+  unknown = set(values) - set(PARAMETER_NAMES)
+  if unknown:
+    raise ValueError(f'unknown physical parameter(s) {sorted(unknown)}; '
+                     f'known: {", ".join(PARAMETER_NAMES)}')
+  positive = {'temperature_k', 'ion_concentration_mol_m3', 'surface_energy_j_m2',
+              'fluidity_per_pa_s'}
+  for spec in PARAMETER_SPECS:
+    if spec.name not in values:
+      continue
+    x = float(values[spec.name])
+    if x != x:
+      raise ValueError(f'{spec.name} is NaN')
+    if spec.name in positive and x <= 0:
+      raise ValueError(f'{spec.name} must be > 0 {spec.unit}; got {x}')
+    if spec.name not in positive and x < 0:
+      raise ValueError(f'{spec.name} must be >= 0 {spec.unit}; got {x}')
+    if strict_range and not spec.low <= x <= spec.high:
+      raise ValueError(f'{spec.name}={x} {spec.unit} outside the range '
+                       f'[{spec.low}, {spec.high}]')
