@@ -3,7 +3,8 @@
 Zhao et al. clean their literature / VASP data before training: duplicate images are removed,
 missing values handled, outliers of the scalar targets filtered by the interquartile range, images
 denoised (Gaussian or median filter), resized to the network's frame size and the deposit
-segmented into a mask. Each step is one function here so that the dataset builders
+segmented into a mask; `measure_frames` then measures the masks with the simulator's observables
+and `group_split` splits by growth process. Each step is one function here so that the dataset builders
 (`data_builders/dendrite_lit`, `data_builders/dendrite_vasp`) and users' own scripts share them.
 
 Conventions: images are float arrays `[H, W]` (grey levels, any range unless a function says
@@ -17,8 +18,11 @@ from __future__ import annotations
 import hashlib
 from typing import Sequence
 
+import jax
 import numpy as np
 from scipy import ndimage
+
+from dendrax.physics import observables
 
 MISSING_POLICIES: tuple[str, ...] = ('drop', 'impute_median')
 DENOISE_METHODS: tuple[str, ...] = ('none', 'gaussian', 'median')
@@ -293,3 +297,52 @@ def segment_deposit(image, method: str = 'otsu', *, threshold: float = 0.5,
   scaled = np.zeros_like(arr) if hi == lo else (arr - lo) / (hi - lo)
   mask = scaled > threshold if deposit_is_bright else scaled <= threshold
   return mask.astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------------
+# Measuring the deposit
+
+# One compile per frame size (jit of the whole dict), reused for every frame of every dataset;
+# eager JAX takes seconds per call here.
+_frame_observables = jax.jit(observables.all_observables)
+
+
+def measure_frames(xi_TxHxW, pixel_size_um: float, electrode_height_um: float, *,
+                   softness_um: float) -> dict[str, np.ndarray]:
+  """`dendrax.physics.observables.all_observables` of each frame, as [T] float32 numpy arrays.
+
+  The same functions measure simulated frames and model predictions, so the real-data targets
+  (`length_um`, `density`, ...) mean the same thing. `charge_c_per_m2` is NaN (not in images).
+  """
+  xi = np.asarray(xi_TxHxW, np.float32)
+  if xi.ndim != 3:
+    raise ValueError(f'xi must be [T, H, W]; got shape {xi.shape}')
+  per_frame = [_frame_observables(f, pixel_size_um, electrode_height_um, softness_um=softness_um)
+               for f in xi]
+  return {k: np.array([float(d[k]) for d in per_frame], np.float32) for k in per_frame[0]}
+
+
+# ---------------------------------------------------------------------------------------------
+# Splitting by growth process
+
+SPLITS: tuple[str, ...] = ('train', 'validation', 'test')
+
+
+def stable_id(group_id: str) -> int:
+  """Non-negative int64 from the SHA-1 of `group_id`: the same on every machine and build."""
+  return int(hashlib.sha1(group_id.encode('utf-8')).hexdigest()[:15], 16)
+
+
+def group_split(group_id: str, fractions: Sequence[float] = (0.8, 0.1, 0.1)) -> str:
+  """'train' | 'validation' | 'test' for a growth process, from a hash of its group id.
+
+  All images / frames of one process share the group id, so they land in one split (no leak of
+  a process between train and test); adding processes never moves existing ones. `fractions`
+  are the expected shares of (train, validation, test); with few groups the realised shares vary.
+  """
+  f = np.asarray(fractions, dtype=np.float64)
+  if f.shape != (3,) or np.any(f < 0) or not np.isclose(f.sum(), 1.0):
+    raise ValueError(f'split fractions must be 3 non-negative numbers summing to 1 '
+                     f'(train, validation, test); got {tuple(fractions)}')
+  u = int(hashlib.sha1(('split:' + group_id).encode('utf-8')).hexdigest()[:12], 16) / 16 ** 12
+  return SPLITS[int(np.searchsorted(np.cumsum(f)[:2], u, side='right'))]

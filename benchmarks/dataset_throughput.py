@@ -1,0 +1,148 @@
+r"""Throughput of the simulated dataset: generation (trajectories/s) and the grain pipeline (examples/s).
+
+  python benchmarks/dataset_throughput.py                       # both, defaults below
+  python benchmarks/dataset_throughput.py --what=generation --grid=64 --gen_batch=16
+  python benchmarks/dataset_throughput.py --what=pipeline --dataset=dendrite_sim/small
+
+Generation: `generation.simulate_chunk` (the builder's unit of work: one `run_batch` call, vmapped
+and sharded over all local devices) on a Sobol batch of one (chemistry, protocol); the first
+call includes JIT compilation and is reported apart; trajectories/s is from the later calls.
+
+Pipeline: `pipeline.next_state_batches` (batch 32, 64 x 64, augmentation on) read from
+array_record files. With --dataset it reads that built dataset; otherwise it writes a
+throw-away `dendrite_sim` build whose arrays are random numbers of the real shapes (the reader
+decodes the same format and sizes, the simulator is not run), so the number isolates the
+pipeline. Reported: examples/s single-threaded (worker_count 0) and with grain read threads.
+"""
+
+import os
+import tempfile
+import time
+
+from absl import app
+from absl import flags
+import grain
+import jax
+import numpy as np
+import tensorflow_datasets as tfds
+
+import data_builders.dendrite_sim as dendrite_sim
+from data_builders.dendrite_sim import generation
+from dendrax.data import normalization
+from dendrax.data import pipeline
+from dendrax.data import sampling
+from dendrax.data import schema
+from dendrax.physics import parameters
+
+_WHAT = flags.DEFINE_enum('what', 'both', ['both', 'generation', 'pipeline'], 'What to time.')
+_GRID = flags.DEFINE_integer('grid', 64, 'Frame size (cells) for generation and synthetic data.')
+_GEN_BATCH = flags.DEFINE_integer('gen_batch', 8, 'Trajectories per run_batch call.')
+_GEN_CALLS = flags.DEFINE_integer('gen_calls', 2, 'Timed run_batch calls after the compile.')
+_CHEMISTRY = flags.DEFINE_enum('chemistry', 'Li', list(parameters.CHEMISTRIES), 'Chemistry.')
+_PROTOCOL = flags.DEFINE_enum('protocol', 'constant_voltage', list(parameters.PROTOCOLS),
+                              'Charging protocol.')
+_DATASET = flags.DEFINE_string('dataset', None, 'Built dataset to read (else synthetic records).')
+_DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data dir of --dataset.')
+_TRAJ = flags.DEFINE_integer('pipe_trajectories', 64, 'Synthetic train trajectories.')
+_BATCH = flags.DEFINE_integer('batch', 32, 'Pipeline batch size.')
+_BATCHES = flags.DEFINE_integer('pipe_batches', 40, 'Timed pipeline batches.')
+_THREADS = flags.DEFINE_integer('threads', 2, 'grain read threads for the threaded measurement.')
+
+
+def bench_generation() -> None:
+  sim = {'nx': _GRID.value, 'ny': _GRID.value}
+  chem = parameters.CHEMISTRIES.index(_CHEMISTRY.value)
+  proto = parameters.PROTOCOLS.index(_PROTOCOL.value)
+  n = _GEN_BATCH.value
+  design = sampling.sobol_design(n * (_GEN_CALLS.value + 1), seed=0)
+  times = []
+  for k in range(_GEN_CALLS.value + 1):
+    rows = np.arange(k * n, (k + 1) * n)
+    chunk = generation.Chunk('train', chem, proto, k, rows.astype(np.int64), design.params[rows])
+    start = time.perf_counter()
+    out = generation.simulate_chunk(chunk, sim, seed=0)
+    times.append(time.perf_counter() - start)
+    assert np.isfinite(out['xi']).all()
+  run = float(np.mean(times[1:])) if len(times) > 1 else float('nan')
+  print(f'generation: grid {_GRID.value}x{_GRID.value}, {_CHEMISTRY.value}/{_PROTOCOL.value}, '
+        f'batch {n} on {jax.local_device_count()} {jax.default_backend()} device(s)')
+  print(f'  first call (compile + run): {times[0]:8.2f} s')
+  print(f'  later calls, mean of {len(times) - 1}: {run:8.2f} s per batch = '
+        f'{n / run:8.3f} trajectories/s ({run / n:.2f} s per trajectory)')
+  print(f'  compile overhead ratio (first / later): {times[0] / run:.2f}')
+
+
+def _synthetic_chunk(chunk, simulation, seed):
+  """Random arrays of the simulator's shapes (pipeline benchmark only; no physics)."""
+  del seed
+  rng = np.random.default_rng(int(chunk.trajectory_ids[0]))
+  n, h, t = len(chunk.trajectory_ids), simulation['ny'], schema.NUM_FRAMES
+  frames = lambda: rng.random((n, t, h, simulation['nx'])).astype(np.float32)
+  out = {'xi': frames(), 'concentration': frames(), 'potential_v': frames(),
+         'time_s': np.tile(np.arange(t, dtype=np.float32) * 30, (n, 1)),
+         'stage': np.ones((n, t), np.int32),
+         'pixel_size_um': np.ones(n, np.float32), 'electrode_height_um': np.ones(n, np.float32),
+         'trajectory_id': np.asarray(chunk.trajectory_ids, np.int64)}
+  out.update({k: rng.random((n, t)).astype(np.float32) for k in schema.OBSERVABLE_KEYS})
+  return out
+
+
+def _synthetic_source(data_dir: str):
+  config = dendrite_sim.make_config(
+      'bench', grid_size=_GRID.value, num_train=_TRAJ.value, num_validation=1, num_test=1,
+      num_ood=1, batch_size=64)
+  generation.simulate_chunk = _synthetic_chunk   # this process only: no simulator needed
+  builder = tfds.builder('dendrite_sim', config=config, data_dir=data_dir,
+                         file_format='array_record')
+  builder.download_and_prepare()
+  return builder.as_data_source(split='train')
+
+
+def _time_batches(iterator, num: int) -> float:
+  next(iterator)   # warm-up (index building, first reads)
+  start = time.perf_counter()
+  for _ in range(num):
+    next(iterator)
+  return num * _BATCH.value / (time.perf_counter() - start)
+
+
+def bench_pipeline() -> None:
+  with tempfile.TemporaryDirectory() as tmp:
+    if _DATASET.value:
+      source = pipeline.load_source(_DATASET.value, 'train', _DATA_DIR.value,
+                                    build_if_missing=False)
+      what = _DATASET.value
+    else:
+      source = _synthetic_source(tmp)
+      what = f'synthetic {_GRID.value}x{_GRID.value} records ({_TRAJ.value} trajectories)'
+    start = time.perf_counter()
+    norm = normalization.Normalizer.fit(source)
+    fit_s = time.perf_counter() - start
+    start = time.perf_counter()
+    for i in range(len(source)):
+      source[i]
+    read_s = (time.perf_counter() - start) / len(source)
+    kw = dict(batch_size=_BATCH.value, seed=0, augment=True, num_epochs=None)
+    plain = _time_batches(pipeline.next_state_batches(source, norm, **kw), _BATCHES.value)
+    ds = pipeline.next_state_dataset(source, norm, **kw)
+    read = grain.ReadOptions(num_threads=_THREADS.value, prefetch_buffer_size=8)
+    threaded = _time_batches(iter(ds.to_iter_dataset(read)), _BATCHES.value)
+    print(f'pipeline: {what}, batch {_BATCH.value}, augment on, input xi, cpu count '
+          f'{os.cpu_count()}')
+    print(f'  decode one trajectory:        {1e3 * read_s:8.2f} ms')
+    print(f'  Normalizer.fit ({len(source)} trajectories): {fit_s:8.2f} s')
+    print(f'  next_state_batches, worker_count 0:     {plain:9.1f} examples/s')
+    print(f'  next_state_dataset + {_THREADS.value} read threads: {threaded:9.1f} examples/s '
+          f'(ratio {threaded / plain:.2f})')
+
+
+def main(argv):
+  del argv
+  if _WHAT.value in ('both', 'generation'):
+    bench_generation()
+  if _WHAT.value in ('both', 'pipeline'):
+    bench_pipeline()
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,68 @@
+r"""Default run: CNN-2 (FiLM UNet) on `dendrite_sim/small`, every key documented.
+
+Variants (cnn1.py, cnn2.py, concat.py, tiny.py) import this file and override a few fields.
+
+  python launch.py --config configs/default.py --workdir workdirs/default
+  python launch.py --config configs/default.py --workdir workdirs/x --config.train.lr=3e-3
+"""
+
+import ml_collections
+from ml_collections import config_dict
+
+
+def get_config() -> ml_collections.ConfigDict:
+  """The default config (CNN-2 on dendrite_sim/small)."""
+  config = ml_collections.ConfigDict()
+  config.seed = 0                        # seeds init, data order and augmentation
+  config.model_name = 'cnn2'             # key of dendrax.models.MODELS: cnn1 | cnn2 | concat
+
+  # Keyword arguments of the model class (dendrax/models/unet.py).
+  config.model = ml_collections.ConfigDict()
+  config.model.features = (16, 32, 64, 96, 128)  # channels per level; 5 levels = 4 poolings
+  config.model.film_hidden = (64, 64)    # hidden widths of the FiLM MLP (cnn2 only)
+  config.model.film_init_scale = 0.1     # init scale of the FiLM MLP's last layer
+  config.model.activation = 'gelu'       # relu | gelu | silu | leaky_relu
+  config.model.output = 'logit_residual'  # logit_residual | residual | sigmoid
+  config.model.xi_clip = 1e-3            # xi clipped to [c, 1-c] before the logit
+
+  config.data = ml_collections.ConfigDict()
+  config.data.name = 'dendrite_sim/small'  # TFDS dataset name (docs/interfaces.md)
+  config.data.data_dir = config_dict.placeholder(str)  # TFDS dir; None: $DENDRAX_DATA_DIR or ~/tensorflow_datasets
+  config.data.build_if_missing = True    # generate the dataset when it is not built yet
+  config.data.input_fields = ('xi',)     # model input channels; xi first (+ concentration, potential_v)
+  config.data.augment = True             # mirror and periodic shift in x (dendrax/data/augmentation.py)
+  config.data.prefetch_threads = 2       # threads reading and batching training examples
+
+  config.train = ml_collections.ConfigDict()
+  config.train.batch_size = 32           # global batch (split over devices)
+  config.train.num_steps = 6000          # optimiser steps (the cosine schedule spans them)
+  config.train.optimizer = 'adamw'       # adam | adamw | lamb | sgd
+  config.train.lr = 2e-3                 # peak learning rate
+  config.train.warmup_steps = 200        # linear warmup from 0 to lr
+  config.train.end_lr_factor = 0.01      # final lr = lr * end_lr_factor (cosine decay)
+  config.train.weight_decay = 1e-4       # decoupled weight decay (adamw, lamb)
+  config.train.grad_clip = 1.0           # clip by global norm; 0 disables
+  config.train.num_devices = 0           # data-parallel devices; 0 = all of jax.devices()
+  config.train.log_every_steps = 50      # progress line and train metrics every N steps
+
+  config.loss = ml_collections.ConfigDict()
+  config.loss.pixel = 'mse'              # mse | barron (Barron 2019 general robust loss)
+  config.loss.pixel_weight = 1.0         # weight of the pixel loss
+  config.loss.morph = 'dice'             # none | dice | bce: morphology term on the deposit
+  config.loss.morph_weight = 0.1         # weight of the morphology term
+  config.loss.barron_alpha = 1.0         # Barron shape alpha (2: L2, 1: pseudo-Huber, 0: Cauchy)
+  config.loss.barron_scale = 0.05        # Barron scale c (xi units)
+
+  config.eval = ml_collections.ConfigDict()
+  config.eval.every_steps = 500          # validation loss (one 30 s step) every N steps
+  config.eval.batch_size = 64            # batch of validation steps and rollouts
+  config.eval.patience = 4               # early stop after N evaluations without improvement
+  config.eval.min_delta = 0.0            # improvement smaller than this does not count
+  config.eval.rollout_splits = ('train', 'validation', 'test', 'ood')  # final rollout metrics
+  config.eval.max_rollout_trajectories = 0  # per split; 0 = all
+  config.eval.mask_threshold = 0.5       # deposit mask: xi > threshold
+
+  config.checkpoint = ml_collections.ConfigDict()
+  config.checkpoint.every_steps = 500    # periodic save (a kill loses at most this many steps)
+  config.checkpoint.max_to_keep = 2      # periodic checkpoints kept (the best is kept apart)
+  return config

@@ -1,0 +1,228 @@
+"""`dendrite_sim`: simulated dendrite growth processes as a TFDS dataset (array_record).
+
+One example is one growth process of the phase-field simulator (`dendrax.physics.simulate`):
+the seven physical parameters in physical units, chemistry, protocol, the deposit order
+parameter / concentration / potential every 30 s from 0 to 210 s, the charging stage and the
+observables of each frame (format: `dendrax.data.schema.trajectory_features`).
+
+Configs (`BUILDER_CONFIGS`): `tiny` (tests), `small` (default for training on a CPU), `paper`
+(6514 processes in train + validation + test, the paper's count; meant for a GPU).
+Splits, by trajectory: `train`, `validation`, `test` (one Sobol design over the training box,
+dealt out by a seeded permutation) and `ood` (a second design with the electric field strength
+above the training range). Build:
+
+  import data_builders.dendrite_sim  # registers the builder
+  tfds.builder('dendrite_sim/tiny', data_dir=..., file_format='array_record').download_and_prepare()
+
+or `dendrax.data.pipeline.load_source('dendrite_sim/tiny', 'train', data_dir)`. Work on many
+machines: `python -m data_builders.dendrite_sim.fill_cache --config=paper --data_dir=DIR
+--shard=i/N` on each, then one ordinary build (see docs/data.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any, Mapping
+
+from absl import logging
+from etils import epath
+import tensorflow_datasets as tfds
+
+from data_builders.dendrite_sim import generation
+from dendrax.data import schema
+from dendrax.physics import parameters
+
+_SIZE_FIELDS = ('num_train', 'num_validation', 'num_test', 'num_ood')
+
+
+@dataclasses.dataclass(eq=False)
+class DendriteSimConfig(tfds.core.BuilderConfig):
+  """Settings of one `dendrite_sim` variant; every number the dataset depends on.
+
+  Attributes:
+    grid_size: frame size in cells (square frames: nx = ny = grid_size).
+    simulation: `SimulationConfig.from_dict` fields as sorted (key, value) pairs (cell size,
+      time step, numerics, ...; see `dataset_simulation`); fields left out take the
+      `SimulationConfig` defaults; nx, ny, chemistry and protocol are set by the builder.
+    num_train, num_validation, num_test, num_ood: trajectories per split (>= 0).
+    seed: determines the Sobol scrambling, the split assignment and every noise key.
+    batch_size: trajectories per `run_batch` call (one cached chunk).
+    ranges: (name, (low, high)) pairs replacing `PARAMETER_SPECS` ranges for the training box.
+    ood_ranges: (name, (low, high)) pairs of the `ood` split; each must lie outside the
+      training box (entirely above or below it).
+    chemistry_weights: sampling probabilities of `parameters.CHEMISTRIES`.
+    protocol_weights: sampling probabilities of `parameters.PROTOCOLS`.
+  """
+  grid_size: int = 64
+  simulation: tuple = ()
+  num_train: int = 0
+  num_validation: int = 0
+  num_test: int = 0
+  num_ood: int = 0
+  seed: int = 0
+  batch_size: int = 8
+  ranges: tuple = ()
+  ood_ranges: tuple = (('field_strength_kv_per_m', (4.0, 5.0)),)
+  chemistry_weights: tuple = (0.5, 0.5)
+  protocol_weights: tuple = (1 / 3, 1 / 3, 1 / 3)
+
+  @property
+  def sizes(self) -> dict[str, int]:
+    return {s: getattr(self, f'num_{s}') for s in generation.SPLITS}
+
+  def generation_settings(self) -> dict[str, Any]:
+    """Every setting that changes the generated numbers (keys the chunk cache)."""
+    return {'grid_size': self.grid_size, 'simulation': dict(self.simulation),
+            'sizes': self.sizes, 'seed': self.seed, 'batch_size': self.batch_size,
+            'ranges': dict(self.ranges), 'ood_ranges': dict(self.ood_ranges),
+            'chemistry_weights': list(self.chemistry_weights),
+            'protocol_weights': list(self.protocol_weights)}
+
+
+def make_config(name: str, **fields) -> DendriteSimConfig:
+  """A validated `DendriteSimConfig`; raises ValueError naming an unknown or bad field.
+
+  `simulation` and the range fields may be given as dicts; they are stored as sorted tuples.
+  """
+  known = {f.name for f in dataclasses.fields(DendriteSimConfig)} - {
+      'name', 'version', 'release_notes', 'supported_versions', 'tags'}
+  unknown = sorted(set(fields) - known)
+  if unknown:
+    raise ValueError(f'unknown dendrite_sim config field(s) {unknown}; known: {sorted(known)}')
+  for key in ('simulation', 'ranges', 'ood_ranges'):
+    if isinstance(fields.get(key), Mapping):
+      value = fields[key]
+      fields[key] = tuple(sorted(
+          (k, tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in value.items()))
+  config = DendriteSimConfig(name=name, **fields)
+  validate_config(config)
+  return config
+
+
+def validate_config(config: DendriteSimConfig) -> None:
+  """Raises ValueError naming the field for sizes, ranges or simulator settings that are bad."""
+  for field in _SIZE_FIELDS + ('seed',):
+    value = getattr(config, field)
+    if not isinstance(value, int) or value < 0:
+      raise ValueError(f'dendrite_sim/{config.name}: {field} must be a non-negative integer; '
+                       f'got {value!r}')
+  for field in ('grid_size', 'batch_size'):
+    value = getattr(config, field)
+    if not isinstance(value, int) or value < 1:
+      raise ValueError(f'dendrite_sim/{config.name}: {field} must be a positive integer; '
+                       f'got {value!r}')
+  if config.num_train < 1:
+    raise ValueError(f'dendrite_sim/{config.name}: num_train must be >= 1 (normalisation is '
+                     f'fitted on train); got {config.num_train}')
+  overlap = {'nx', 'ny', 'chemistry', 'protocol'} & set(dict(config.simulation))
+  if overlap:
+    raise ValueError(f'dendrite_sim/{config.name}: simulation must not set {sorted(overlap)} '
+                     '(grid_size and the sampled chemistry/protocol set them)')
+  if config.grid_size < 8:
+    raise ValueError(f'dendrite_sim/{config.name}: grid_size must be >= 8 cells; '
+                     f'got {config.grid_size}')
+  from dendrax.physics import config as sim_config  # pylint: disable=g-import-not-at-top
+  for c in parameters.CHEMISTRIES:   # names any bad simulator field
+    sim_config.SimulationConfig.from_dict({**dict(config.simulation), 'nx': config.grid_size,
+                                         'ny': config.grid_size, 'chemistry': c,
+                                         'protocol': parameters.PROTOCOLS[0]})
+  train_box = generation.sampling.parameter_box(dict(config.ranges))
+  ood_box = generation.sampling.parameter_box({**dict(config.ranges), **dict(config.ood_ranges)})
+  if not config.ood_ranges:
+    raise ValueError(f'dendrite_sim/{config.name}: ood_ranges is empty; the ood split needs '
+                     'at least one parameter outside the training box')
+  for name, _ in config.ood_ranges:
+    (lo, hi), (olo, ohi) = train_box[name], ood_box[name]
+    if not (olo >= hi or ohi <= lo):
+      raise ValueError(f'dendrite_sim/{config.name}: ood_ranges[{name!r}] = ({olo}, {ohi}) '
+                       f'overlaps the training range ({lo}, {hi}); it must lie outside it')
+
+
+def dataset_simulation(**overrides) -> tuple:
+  """`SimulationConfig.for_dataset(**overrides)` in full, as sorted (key, value) pairs.
+
+  nx, ny, chemistry and protocol are left out (the builder sets them per chunk). Recording
+  every field makes the dataset description and the chunk-cache key name all the numbers.
+  """
+  from dendrax.physics import config as sim_config  # pylint: disable=g-import-not-at-top
+  fields = sim_config.SimulationConfig.for_dataset(**overrides).to_dict()
+  return tuple(sorted((k, v) for k, v in fields.items()
+                      if k not in ('nx', 'ny', 'chemistry', 'protocol')))
+
+
+BUILDER_CONFIGS = [
+    # Tests and CI: 32 x 32, 16 + 4 + 4 + 4 trajectories; builds in well under a minute.
+    make_config('tiny', description='Tiny 32x32 set for tests.', grid_size=32,
+                simulation=dataset_simulation(nx=32, ny=32),
+                num_train=16, num_validation=4, num_test=4, num_ood=4, seed=0, batch_size=8),
+    # Default for training on a CPU: generated in <= 15 minutes on a 2-core CPU.
+    make_config('small', description='A few hundred 64x64 trajectories (CPU default).',
+                grid_size=64, simulation=dataset_simulation(), num_train=256, num_validation=64, num_test=64, num_ood=32,
+                seed=0, batch_size=16),
+    # The paper's 6514 growth processes (80/10/10) plus 326 out-of-distribution; for a GPU.
+    make_config('paper', description='6514 64x64 growth processes (paper) + 326 ood.',
+                grid_size=64, simulation=dataset_simulation(), num_train=5211, num_validation=651, num_test=652, num_ood=326,
+                seed=0, batch_size=64),
+]
+
+
+class DendriteSim(tfds.core.GeneratorBasedBuilder):
+  """Simulated metal-dendrite growth processes (see module docstring)."""
+
+  VERSION = tfds.core.Version('1.0.0')
+  RELEASE_NOTES = {'1.0.0': 'First release: tiny/small/paper, splits train/validation/test/ood.'}
+  BUILDER_CONFIGS = BUILDER_CONFIGS
+  DEFAULT_CONFIG_NAME = 'small'
+
+  # TFDS 4.9.10 looks up a packaged builder's code path through the `importlib_resources`
+  # backport, which it only declares for Python < 3.9; name the file directly instead.
+  @tfds.core.utils.classproperty
+  @classmethod
+  def code_path(cls) -> epath.Path:
+    return epath.Path(__file__)
+
+  def _info(self) -> tfds.core.DatasetInfo:
+    config = self.builder_config
+    return tfds.core.DatasetInfo(
+        builder=self,
+        description=(f'{__doc__}\nConfig {config.name}: {config.description} '
+                     f'Settings: {config.generation_settings()}'),
+        features=schema.trajectory_features(config.grid_size),
+        homepage='https://github.com/dendrax/dendrax',
+        citation='Zhao et al., Insights into dendritic growth mechanisms in batteries: a '
+                 'combined machine learning and computational study.')
+
+  def cache_dir(self, download_dir: str | None = None) -> str:
+    """Folder of this config's chunk cache under the TFDS download dir (default data_dir/downloads)."""
+    download_dir = download_dir or os.path.join(str(self.data_dir_root), 'downloads')
+    key = generation.generation_key({**self.builder_config.generation_settings(),
+                                     'version': str(self.VERSION)})
+    return os.path.join(str(download_dir), 'dendrite_sim_chunks',
+                        f'{self.builder_config.name}-{key}')
+
+  def chunks(self, splits=generation.SPLITS) -> list[generation.Chunk]:
+    """The chunk plan of this config (same on every machine)."""
+    config = self.builder_config
+    designs = generation.split_designs(
+        config.sizes, config.seed, ranges=dict(config.ranges),
+        ood_ranges=dict(config.ood_ranges), chemistry_weights=config.chemistry_weights,
+        protocol_weights=config.protocol_weights)
+    return generation.plan_chunks(designs, config.batch_size, splits)
+
+  def simulation_settings(self) -> dict[str, Any]:
+    config = self.builder_config
+    return {**dict(config.simulation), 'nx': config.grid_size, 'ny': config.grid_size}
+
+  def _split_generators(self, dl_manager: tfds.download.DownloadManager):
+    cache_dir = self.cache_dir(dl_manager.download_dir)
+    logging.info('dendrite_sim/%s: chunk cache %s', self.builder_config.name, cache_dir)
+    return {split: self._generate_examples(split, cache_dir)
+            for split in generation.SPLITS if self.builder_config.sizes[split] > 0}
+
+  def _generate_examples(self, split: str, cache_dir: str):
+    results = generation.chunk_results(
+        self.chunks((split,)), cache_dir, self.simulation_settings(), self.builder_config.seed,
+        simulate_fn=generation.simulate_chunk, desc=split)
+    for chunk, arrays in results:
+      yield from generation.examples_of_chunk(chunk, arrays)

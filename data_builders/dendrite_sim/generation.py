@@ -1,0 +1,232 @@
+"""Plan, run and cache the simulations behind the `dendrite_sim` dataset.
+
+The work of a build is cut into *chunks*: at most `batch_size` trajectories of one split sharing
+(chemistry, protocol), so one `simulate.run_batch` call (one compiled program, static settings)
+runs a whole chunk, vmapped over the batch and sharded over all local devices. Each finished
+chunk is cached as `<cache_dir>/<split>-<chemistry>-<protocol>-<index>.npz`, written to a
+temporary file and renamed (`os.replace` is atomic), so:
+
+  * a build killed half-way loses at most the chunk in flight; the next build loads the
+    finished chunks instead of simulating them again;
+  * many machines can fill one shared cache in parallel (`fill_cache(..., shard_index,
+    num_shards)`), and a final ordinary build only assembles the records.
+
+`cache_dir` is keyed by a hash of every setting that changes the numbers (`generation_key`), so
+a changed config never reuses stale chunks. Each trajectory's noise key is
+`fold_in(PRNGKey(seed), trajectory_id)`: a trajectory depends on the seed and its id only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+from absl import logging
+import numpy as np
+import tqdm
+
+from dendrax.data import sampling
+from dendrax.data import schema
+from dendrax.physics import parameters
+
+SPLITS: tuple[str, ...] = ('train', 'validation', 'test', 'ood')
+# Arrays of a cached chunk, besides the observables; all with a leading [batch] axis.
+_FRAME_FIELDS = ('xi', 'concentration', 'potential_v')
+
+
+@dataclasses.dataclass(frozen=True)
+class Chunk:
+  """One unit of simulation work: trajectories of one split with the same static settings.
+
+  Attributes:
+    split: one of `SPLITS`.
+    chemistry: index into `parameters.CHEMISTRIES`.
+    protocol: index into `parameters.PROTOCOLS`.
+    index: running number of the chunk within (split, chemistry, protocol).
+    trajectory_ids: [n] int64, unique across all splits.
+    params: [n, 7] float64, physical units.
+  """
+  split: str
+  chemistry: int
+  protocol: int
+  index: int
+  trajectory_ids: np.ndarray
+  params: np.ndarray
+
+  @property
+  def filename(self) -> str:
+    return (f'{self.split}-{parameters.CHEMISTRIES[self.chemistry]}-'
+            f'{parameters.PROTOCOLS[self.protocol]}-{self.index:05d}.npz')
+
+
+def split_designs(sizes: Mapping[str, int], seed: int, *, ranges, ood_ranges,
+                  chemistry_weights, protocol_weights
+                  ) -> dict[str, tuple[np.ndarray, sampling.Design]]:
+  """{split: (trajectory_ids, design)} for all `SPLITS`.
+
+  `train`, `validation` and `test` are one Sobol design over the training box, dealt out to the
+  splits by a seeded permutation (so every split covers the box); ids 0..n_in-1 are positions in
+  that design. `ood` is a second Sobol design over the training box with `ood_ranges` replacing
+  some ranges (outside the box), ids n_in..n_in+n_ood-1.
+  """
+  n_in = sizes['train'] + sizes['validation'] + sizes['test']
+  kw = dict(chemistry_weights=chemistry_weights, protocol_weights=protocol_weights)
+  design = sampling.sobol_design(n_in, seed, ranges=ranges, **kw)
+  order = np.random.default_rng([seed, 1]).permutation(n_in)
+  out = {}
+  start = 0
+  for split in ('train', 'validation', 'test'):
+    ids = np.sort(order[start:start + sizes[split]]).astype(np.int64)
+    out[split] = (ids, design.take(ids))
+    start += sizes[split]
+  ood_box = {**dict(ranges or {}), **dict(ood_ranges)}
+  ood = sampling.sobol_design(sizes['ood'], seed + 1, ranges=ood_box, **kw)
+  out['ood'] = (np.arange(n_in, n_in + sizes['ood'], dtype=np.int64), ood)
+  return out
+
+
+def plan_chunks(designs: Mapping[str, tuple[np.ndarray, sampling.Design]], batch_size: int,
+                splits=SPLITS) -> list[Chunk]:
+  """All chunks of the given splits, in a fixed order (split, chemistry, protocol, index)."""
+  chunks = []
+  for split in splits:
+    ids, design = designs[split]
+    for c in range(len(parameters.CHEMISTRIES)):
+      for p in range(len(parameters.PROTOCOLS)):
+        rows = np.flatnonzero((design.chemistry == c) & (design.protocol == p))
+        for k, start in enumerate(range(0, rows.size, batch_size)):
+          sel = rows[start:start + batch_size]
+          chunks.append(Chunk(split, c, p, k, ids[sel], design.params[sel]))
+  return chunks
+
+
+def generation_key(settings: Mapping[str, Any]) -> str:
+  """Short stable hash of the settings that determine the simulated numbers."""
+  blob = json.dumps(settings, sort_keys=True, default=repr).encode()
+  return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def simulate_chunk(chunk: Chunk, simulation: Mapping[str, Any], seed: int,
+                   devices: Sequence[Any] | None = None) -> dict[str, np.ndarray]:
+  """Runs one chunk with `simulate.run_batch`, sharded over `devices` (default: all local).
+
+  The batch is padded (repeating its last trajectory) to a multiple of the device count; the
+  padding is dropped from the result. Returns numpy arrays with a leading [n] axis: `xi`,
+  `concentration`, `potential_v` [n, T, H, W], `time_s` [n, T], `stage` [n, T], the
+  observables [n, T], `pixel_size_um` [n], `electrode_height_um` [n], `trajectory_id` [n].
+  """
+  import jax  # pylint: disable=g-import-not-at-top
+  from jax.sharding import NamedSharding, PartitionSpec  # pylint: disable=g-import-not-at-top
+  from dendrax.physics import simulate  # pylint: disable=g-import-not-at-top
+
+  config = simulate.SimulationConfig.from_dict({
+      **dict(simulation), 'chemistry': parameters.CHEMISTRIES[chunk.chemistry],
+      'protocol': parameters.PROTOCOLS[chunk.protocol]})
+  n = len(chunk.trajectory_ids)
+  devices = list(devices or jax.local_devices())
+  padded = -(-n // len(devices)) * len(devices)
+  pad = np.concatenate([np.arange(n), np.full(padded - n, n - 1)])
+  params = np.asarray(chunk.params, np.float32)[pad]
+  base = jax.random.PRNGKey(seed)
+  keys = np.stack([np.asarray(jax.random.fold_in(base, int(i)))
+                   for i in chunk.trajectory_ids[pad]])
+  params = parameters.PhysicalParams.from_vector(params)
+  if len(devices) > 1:
+    sharding = NamedSharding(jax.make_mesh((len(devices),), ('data',), devices=devices),
+                             PartitionSpec('data'))
+    params = jax.device_put(params, sharding)
+    keys = jax.device_put(keys, sharding)
+  traj = jax.device_get(simulate.run_batch(params, config, keys))
+  out = {f: np.asarray(getattr(traj, f), np.float32)[:n] for f in _FRAME_FIELDS}
+  out['time_s'] = np.broadcast_to(np.asarray(traj.time_s, np.float32),
+                                  (padded,) + np.shape(traj.time_s)[-1:])[:n]
+  out['stage'] = np.asarray(traj.stage, np.int32)[:n]
+  for k in schema.OBSERVABLE_KEYS:
+    out[k] = np.asarray(traj.observables[k], np.float32)[:n]
+  for k in ('pixel_size_um', 'electrode_height_um'):
+    out[k] = np.broadcast_to(np.asarray(getattr(traj, k), np.float32), (padded,))[:n]
+  out['trajectory_id'] = np.asarray(chunk.trajectory_ids, np.int64)
+  return out
+
+
+def save_atomic(path: str, arrays: Mapping[str, np.ndarray]) -> None:
+  """np.savez to a temporary file in the same folder, then `os.replace` onto `path`."""
+  folder = os.path.dirname(path)
+  os.makedirs(folder, exist_ok=True)
+  fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-', suffix='.npz')
+  try:
+    with os.fdopen(fd, 'wb') as f:
+      np.savez(f, **arrays)
+    os.replace(tmp, path)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+    raise
+
+
+def load_chunk(path: str, chunk: Chunk) -> dict[str, np.ndarray] | None:
+  """The cached arrays of `chunk`, or None if absent; raises if the file belongs to other ids."""
+  if not os.path.exists(path):
+    return None
+  with np.load(path) as z:
+    arrays = {k: z[k] for k in z.files}
+  if not np.array_equal(arrays.get('trajectory_id'), chunk.trajectory_ids):
+    raise ValueError(f'cached chunk {path} holds trajectory ids {arrays.get("trajectory_id")}, '
+                     f'expected {chunk.trajectory_ids}; delete the cache folder and rebuild')
+  return arrays
+
+
+def chunk_results(chunks: list[Chunk], cache_dir: str, simulation: Mapping[str, Any], seed: int,
+                  *, simulate_fn: Callable[..., dict] | None = None, desc: str = 'chunks'
+                  ) -> Iterator[tuple[Chunk, dict[str, np.ndarray]]]:
+  """Yields (chunk, arrays) for every chunk, from the cache or by simulating and caching it."""
+  simulate_fn = simulate_fn or simulate_chunk
+  done = sum(os.path.exists(os.path.join(cache_dir, c.filename)) for c in chunks)
+  if done:
+    logging.info('dendrite_sim: %d of %d chunks found in %s', done, len(chunks), cache_dir)
+  for chunk in tqdm.tqdm(chunks, desc=f'dendrite_sim {desc}', unit='chunk'):
+    path = os.path.join(cache_dir, chunk.filename)
+    arrays = load_chunk(path, chunk)
+    if arrays is None:
+      arrays = simulate_fn(chunk, simulation, seed)
+      save_atomic(path, arrays)
+    yield chunk, arrays
+
+
+def fill_cache(chunks: list[Chunk], cache_dir: str, simulation: Mapping[str, Any], seed: int,
+               *, shard_index: int = 0, num_shards: int = 1) -> int:
+  """Simulates this worker's share of `chunks` (every `num_shards`-th, from `shard_index`).
+
+  For generation on many machines sharing `cache_dir`; returns the number of chunks present.
+  """
+  if not 0 <= shard_index < num_shards:
+    raise ValueError(f'shard_index must be in [0, num_shards={num_shards}); got {shard_index}')
+  mine = chunks[shard_index::num_shards]
+  return sum(1 for _ in chunk_results(mine, cache_dir, simulation, seed,
+                                      desc=f'shard {shard_index}/{num_shards}'))
+
+
+def examples_of_chunk(chunk: Chunk, arrays: Mapping[str, np.ndarray]
+                      ) -> Iterator[tuple[int, dict[str, Any]]]:
+  """(key, example) pairs in the `schema.trajectory_features` format for one chunk."""
+  for j, tid in enumerate(chunk.trajectory_ids):
+    example = {
+        'trajectory_id': int(tid),
+        'source': 'sim',
+        'chemistry': int(chunk.chemistry),
+        'protocol': int(chunk.protocol),
+        'params': np.asarray(chunk.params[j], np.float32),
+        'params_missing': np.zeros(parameters.NUM_PARAMETERS, np.bool_),
+        'pixel_size_um': np.float32(arrays['pixel_size_um'][j]),
+        'electrode_height_um': np.float32(arrays['electrode_height_um'][j]),
+        'time_s': arrays['time_s'][j],
+        'stage': arrays['stage'][j].astype(np.int32),
+        'has_fields': True,
+        **{f: arrays[f][j] for f in _FRAME_FIELDS},
+        **{k: arrays[k][j] for k in schema.OBSERVABLE_KEYS},
+    }
+    yield int(tid), example

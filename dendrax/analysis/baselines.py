@@ -1,0 +1,214 @@
+"""Random-forest and SVM regressors of dendrite length from the physical parameters (paper, Sec. 3).
+
+Zhao et al. compare their CNNs with classical regressors that see only the growth conditions.
+Here one regressor per method predicts the dendrite length at every 30 s mark: each (trajectory,
+mark) is one row with features
+
+    [g(p_1) .. g(p_7), chemistry one-hot (2), time_s],   g = ln for log-scale parameters,
+
+so a single model covers all marks (the length grows smoothly with time, which trees and RBF
+kernels can use). Missing parameters (NaN) are imputed with the train mean; the SVM standardises
+its features first (an RBF kernel needs comparable scales). Frame 0 (t = 0, the initial
+electrode, length ~0 by construction) is left out: it is an input, not a prediction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+from sklearn import ensemble, impute, pipeline, preprocessing, svm
+
+from dendrax.analysis import metrics
+from dendrax.data import normalization
+from dendrax.physics import parameters
+
+METHODS: tuple[str, ...] = ('random_forest', 'svm')
+
+
+@dataclasses.dataclass(frozen=True)
+class LengthTable:
+  """Dendrite lengths of N trajectories at T shared time marks, with their conditions.
+
+  Attributes:
+    trajectory_id: [N] int64.
+    params: [N, 7] physical units (NaN where missing).
+    chemistry: [N] int, index into `parameters.CHEMISTRIES`.
+    time_s: [T] the marks (0, 30, ..., 210 s).
+    length_um: [N, T] dendrite length (NaN where unknown).
+  """
+  trajectory_id: np.ndarray
+  params: np.ndarray
+  chemistry: np.ndarray
+  time_s: np.ndarray
+  length_um: np.ndarray
+
+  def __len__(self) -> int:
+    return int(self.trajectory_id.shape[0])
+
+
+def length_table(source: Any, *, max_examples: int | None = None,
+                 length_fn=None) -> LengthTable:
+  """Reads a random-access source of schema trajectories (`pipeline.load_source`).
+
+  Args:
+    source: len() and [i] -> schema dict.
+    max_examples: read only the first this many trajectories.
+    length_fn: if given, `length_fn(xi [T, H, W], pixel_size_um, electrode_height_um) -> [T]`
+      recomputes the lengths from the frames (so that baselines and surrogates are scored
+      against exactly the same numbers); otherwise the stored `length_um` is used.
+
+  Raises:
+    ValueError naming the trajectory whose time marks differ from the first one's.
+  """
+  n = len(source) if max_examples is None else min(len(source), int(max_examples))
+  if n == 0:
+    raise ValueError('length_table: the source holds no trajectories')
+  ids, ps, chem, lengths = [], [], [], []
+  time_s = None
+  for i in range(n):
+    ex = source[i]
+    t = np.asarray(ex['time_s'], np.float64)
+    if time_s is None:
+      time_s = t
+    elif t.shape != time_s.shape or not np.allclose(t, time_s):
+      raise ValueError(f'trajectory {int(ex["trajectory_id"])} has time marks {t.tolist()}, '
+                       f'expected {time_s.tolist()} like the first trajectory')
+    p = np.asarray(ex['params'], np.float64).copy()
+    p[np.asarray(ex['params_missing'], bool)] = np.nan
+    ids.append(int(ex['trajectory_id']))
+    ps.append(p)
+    chem.append(int(ex['chemistry']))
+    if length_fn is None:
+      lengths.append(np.asarray(ex['length_um'], np.float64))
+    else:
+      lengths.append(np.asarray(length_fn(np.asarray(ex['xi'], np.float32),
+                                          np.float32(ex['pixel_size_um']),
+                                          np.float32(ex['electrode_height_um'])), np.float64))
+  return LengthTable(np.asarray(ids, np.int64), np.stack(ps), np.asarray(chem), time_s,
+                     np.stack(lengths))
+
+
+def features(table: LengthTable) -> tuple[np.ndarray, np.ndarray]:
+  """(X [N*(T-1), 10], y [N*(T-1)]): one row per trajectory and mark after t = 0."""
+  n, t = table.length_um.shape
+  g = normalization.transform_params(table.params)                  # [N, 7]
+  chem = normalization.chemistry_one_hot(table.chemistry)            # [N, 2]
+  marks = table.time_s[1:]
+  cond = np.concatenate([g, chem], axis=1)
+  x = np.concatenate([np.repeat(cond, t - 1, axis=0),
+                      np.tile(marks, n)[:, None]], axis=1)
+  y = table.length_um[:, 1:].reshape(-1)
+  return x, y
+
+
+def feature_names() -> tuple[str, ...]:
+  return (tuple(normalization.param_vector_names())
+          + tuple(f'chemistry={c}' for c in parameters.CHEMISTRIES) + ('time_s',))
+
+
+def make_regressor(method: str, hparams: Mapping[str, Any] | None = None):
+  """An unfitted scikit-learn pipeline for `method` in `METHODS`.
+
+  hparams: random_forest: n_estimators, max_depth, min_samples_leaf, seed;
+           svm: c, epsilon, gamma ('scale' or a float).
+  """
+  h = dict(hparams or {})
+  imputer = impute.SimpleImputer(strategy='mean', keep_empty_features=True)
+  if method == 'random_forest':
+    model = ensemble.RandomForestRegressor(
+        n_estimators=int(h.get('n_estimators', 200)), max_depth=h.get('max_depth'),
+        min_samples_leaf=int(h.get('min_samples_leaf', 1)),
+        random_state=int(h.get('seed', 0)), n_jobs=1)
+    return pipeline.make_pipeline(imputer, model)
+  if method == 'svm':
+    model = svm.SVR(kernel='rbf', C=float(h.get('c', 100.0)),
+                    epsilon=float(h.get('epsilon', 0.1)), gamma=h.get('gamma', 'scale'))
+    return pipeline.make_pipeline(imputer, preprocessing.StandardScaler(), model)
+  raise ValueError(f'unknown baseline method {method!r}; known: {", ".join(METHODS)}')
+
+
+def fit(method: str, train: LengthTable, hparams: Mapping[str, Any] | None = None):
+  """Fits `method` on every finite (trajectory, mark) row of `train`; returns the pipeline."""
+  x, y = features(train)
+  ok = np.isfinite(y)
+  if not np.any(ok):
+    raise ValueError('baseline fit: no finite length_um in the train table')
+  return make_regressor(method, hparams).fit(x[ok], y[ok])
+
+
+def predict(model, table: LengthTable) -> np.ndarray:
+  """[N, T-1] predicted lengths at the marks after t = 0."""
+  x, _ = features(table)
+  n, t = table.length_um.shape
+  return model.predict(x).reshape(n, t - 1)
+
+
+def evaluate(methods: Sequence[str], train: LengthTable, splits: Mapping[str, LengthTable],
+             hparams: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, dict]:
+  """Fits each method on `train` and scores it on `train` and every table in `splits`.
+
+  Returns:
+    {method: {'fit_s': seconds, 'splits': {split: {'metrics': overall, 'per_mark': {...},
+    'predict_s_per_trajectory': s, 'pred_um': [N, T-1]}}}}.
+  """
+  hparams = dict(hparams or {})
+  out = {}
+  for method in methods:
+    start = time.perf_counter()
+    model = fit(method, train, hparams.get(method))
+    fit_s = time.perf_counter() - start
+    per_split = {}
+    for name, table in {'train': train, **dict(splits)}.items():
+      start = time.perf_counter()
+      pred = predict(model, table)
+      elapsed = time.perf_counter() - start
+      truth = table.length_um[:, 1:]
+      per_split[name] = {
+          'metrics': metrics.regression_metrics(truth, pred),
+          'per_mark': metrics.per_mark_metrics(truth, pred, table.time_s[1:]),
+          'predict_s_per_trajectory': elapsed / max(len(table), 1),
+          'pred_um': pred,
+      }
+    out[method] = {'fit_s': fit_s, 'splits': per_split}
+  return out
+
+
+def simulator_cost(source: Any, simulation: Mapping[str, Any], *, num_trajectories: int = 2,
+                   seed: int = 0) -> dict[str, Any]:
+  """Seconds per trajectory for the simulator to produce the same lengths (after compiling).
+
+  Simulates the first `num_trajectories` trajectories of `source` (their parameters, chemistry
+  and protocol) with `simulate.run` on the dataset's simulation settings, timing the second
+  call of each compiled program, so the figure is comparable with the regressors' and the
+  surrogates' prediction times.
+
+  Args:
+    source: random-access schema source (e.g. the test split).
+    simulation: `SimulationConfig` fields of the dataset (builder.simulation_settings()).
+  """
+  import jax  # pylint: disable=g-import-not-at-top
+  from dendrax.physics import simulate  # pylint: disable=g-import-not-at-top
+  n = min(len(source), int(num_trajectories))
+  if n < 1:
+    raise ValueError('simulator_cost: need at least one trajectory')
+  seconds, compile_s = [], []
+  for i in range(n):
+    ex = source[i]
+    protocol = int(ex['protocol'])
+    config = simulate.SimulationConfig.from_dict({
+        **dict(simulation), 'chemistry': parameters.CHEMISTRIES[int(ex['chemistry'])],
+        'protocol': parameters.PROTOCOLS[protocol] if protocol < len(parameters.PROTOCOLS)
+        else 'constant_voltage'})
+    params = parameters.PhysicalParams.from_vector(np.asarray(ex['params'], np.float32))
+    key = jax.random.fold_in(jax.random.key(seed), int(ex['trajectory_id']))
+    t0 = time.perf_counter()
+    jax.block_until_ready(simulate.run(params, config, key))
+    compile_s.append(time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    jax.block_until_ready(simulate.run(params, config, key))
+    seconds.append(time.perf_counter() - t0)
+  return {'s_per_trajectory': float(np.mean(seconds)), 'num_trajectories': n,
+          'first_call_s': float(np.mean(compile_s)), 'device': str(jax.devices()[0])}

@@ -1,0 +1,285 @@
+"""The grain input pipeline: TFDS array_record sources -> next-state batches and rollouts.
+
+Any dendrax dataset (`dendrite_sim/*`, `dendrite_vasp`, `dendrite_lit`) is opened as a
+random-access source with `load_source` (TFDS `as_data_source`, no TensorFlow) and turned into
+
+  * `next_state_batches`: shuffled batches of (input frames at t, conditioning, xi at t + h)
+    pairs for training the UNet on one 30 s step (h = 1 frame by default);
+  * `rollout_examples`: whole trajectories for autoregressive evaluation.
+
+The conditioning vector of a step (`COND_SIZE` = 20 entries, in this order):
+normalised params (7) | params_missing flags (7) | chemistry one-hot (2, `CHEMISTRIES`) |
+stage one-hot of the target frame (3, `STAGES`; zeros if unknown) | horizon in units of 30 s (1).
+
+Order is a pure function of `seed` (grain's index shuffle, per-epoch reseeded), augmentation
+draws come from grain's per-example rng, so two runs with one seed give identical batches.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any, Iterator, Sequence
+
+import grain
+import numpy as np
+import tensorflow_datasets as tfds
+
+from dendrax.data import augmentation
+from dendrax.data import normalization
+from dendrax.data import schema
+from dendrax.physics import parameters
+
+# Dataset name (before '/config') -> module whose import registers its TFDS builder.
+BUILDER_MODULES: dict[str, str] = {
+    'dendrite_sim': 'data_builders.dendrite_sim',
+    'dendrite_vasp': 'data_builders.dendrite_vasp',
+    'dendrite_lit': 'data_builders.dendrite_lit',
+}
+DATA_DIR_ENV = 'DENDRAX_DATA_DIR'
+DEFAULT_INPUT_FIELDS: tuple[str, ...] = ('xi',)
+COND_SIZE = (2 * parameters.NUM_PARAMETERS + len(parameters.CHEMISTRIES)
+             + len(parameters.STAGES) + 1)
+
+
+def default_data_dir(data_dir: str | None = None) -> str:
+  """`data_dir`, else $DENDRAX_DATA_DIR, else ~/tensorflow_datasets."""
+  return os.path.expanduser(data_dir or os.environ.get(DATA_DIR_ENV)
+                            or '~/tensorflow_datasets')
+
+
+def register_builder(name: str) -> None:
+  """Imports the module that registers the builder of dataset `name` ('base' or 'base/config')."""
+  base = name.split('/')[0].split(':')[0]
+  if base not in BUILDER_MODULES:
+    raise ValueError(f'unknown dataset {name!r}; known: {sorted(BUILDER_MODULES)}')
+  module = BUILDER_MODULES[base]
+  try:
+    importlib.import_module(module)
+  except ModuleNotFoundError as e:
+    if e.name is not None and module.startswith(e.name):
+      raise ValueError(f'dataset {name!r} needs the builder module {module}, which is not '
+                       'available in this checkout') from e
+    raise
+
+
+def load_builder(name: str, data_dir: str | None = None) -> tfds.core.DatasetBuilder:
+  """The TFDS builder of dataset `name` (array_record files under `default_data_dir(data_dir)`)."""
+  register_builder(name)
+  return tfds.builder(name, data_dir=default_data_dir(data_dir), file_format='array_record')
+
+
+def load_source(name: str, split: str, data_dir: str | None = None,
+                build_if_missing: bool = True) -> Any:
+  """Random-access source (len, [i] -> schema dict) of one split of a dendrax dataset.
+
+  Args:
+    name: e.g. 'dendrite_sim/tiny', 'dendrite_sim/small', 'dendrite_vasp'.
+    split: 'train', 'validation', 'test', 'ood' (or a TFDS slice such as 'train[:10]').
+    data_dir: TFDS data dir (default: $DENDRAX_DATA_DIR or ~/tensorflow_datasets).
+    build_if_missing: generate the dataset if no complete build exists. TFDS marks a build
+      complete only at its end (the folder is renamed from `incomplete.*`), so an interrupted
+      build is never read: it is either rebuilt (resuming from cached chunks) or refused.
+
+  Raises:
+    FileNotFoundError if the dataset is not built and `build_if_missing` is False;
+    ValueError for an unknown dataset or split.
+  """
+  builder = load_builder(name, data_dir)
+  if not builder.is_prepared():
+    if not build_if_missing:
+      raise FileNotFoundError(f'dataset {name!r} is not (completely) built in '
+                              f'{builder.data_dir}; build it or pass build_if_missing=True')
+    builder.download_and_prepare(file_format='array_record')
+  base_split = split.split('[')[0]
+  if base_split not in builder.info.splits:
+    raise ValueError(f'dataset {name!r} has no split {split!r}; splits: '
+                     f'{sorted(builder.info.splits)}')
+  return builder.as_data_source(split=split)
+
+
+def fit_normalizer(name: str, data_dir: str | None = None, *, max_examples: int | None = None,
+                   build_if_missing: bool = True) -> normalization.Normalizer:
+  """`Normalizer` fitted on the `train` split of dataset `name` (and on nothing else)."""
+  return normalization.Normalizer.fit(
+      load_source(name, 'train', data_dir, build_if_missing=build_if_missing),
+      max_examples=max_examples)
+
+
+def pair_index(source: Any, max_horizon: int = 1) -> np.ndarray:
+  """[N, 3] int64 rows (trajectory index, t, h) of all next-state pairs, 1 <= h <= max_horizon.
+
+  Reads every trajectory's `time_s` once (frame counts may differ between trajectories).
+  """
+  if max_horizon < 1:
+    raise ValueError(f'max_horizon must be >= 1 frame; got {max_horizon}')
+  rows = []
+  for i in range(len(source)):
+    num_frames = len(source[i]['time_s'])
+    for h in range(1, max_horizon + 1):
+      for t in range(num_frames - h):
+        rows.append((i, t, h))
+  return np.asarray(rows, np.int64).reshape(-1, 3)
+
+
+def _check_fields(input_fields: Sequence[str]) -> tuple[str, ...]:
+  fields = tuple(input_fields)
+  bad = [f for f in fields if f not in normalization.FIELD_NAMES]
+  if not fields or bad:
+    raise ValueError(f'input_fields must be a non-empty subset of {normalization.FIELD_NAMES}; '
+                     f'got {list(input_fields)}')
+  return fields
+
+
+def frame_channels(example: dict, normalizer: normalization.Normalizer,
+                   input_fields: Sequence[str], frames=slice(None)) -> np.ndarray:
+  """[T', H, W, C] normalised input channels of `example[...][frames]`; missing maps are 0."""
+  channels = []
+  for name in input_fields:
+    if name != 'xi' and not bool(example['has_fields']):
+      channels.append(np.zeros_like(np.asarray(example['xi'][frames], np.float32)))
+    else:
+      channels.append(normalizer.normalize_field(name, example[name][frames]))
+  return np.stack(channels, axis=-1)
+
+
+def step_cond(example: dict, normalizer: normalization.Normalizer, t_target, horizon_frames
+              ) -> np.ndarray:
+  """[..., COND_SIZE] conditioning of steps ending at frames `t_target` (see module docstring).
+
+  `horizon_frames` [...] is the step length in units of 30 s (from `time_s` when known).
+  """
+  z, missing = normalizer.normalize_params(example['params'], example['params_missing'])
+  t_target = np.asarray(t_target)
+  shape = t_target.shape
+  stage = np.asarray(example['stage'])[t_target]
+  parts = [np.broadcast_to(z, shape + z.shape), np.broadcast_to(missing, shape + missing.shape),
+           np.broadcast_to(normalization.chemistry_one_hot(example['chemistry']),
+                           shape + (len(parameters.CHEMISTRIES),)),
+           normalization.stage_one_hot(stage),
+           np.asarray(horizon_frames, np.float32)[..., None] * np.ones(shape + (1,), np.float32)]
+  return np.concatenate(parts, axis=-1).astype(np.float32)
+
+
+def _horizon(time_s: np.ndarray, t: int, h: int) -> float:
+  dt = float(time_s[t + h] - time_s[t])
+  return dt / schema.FRAME_INTERVAL_S if np.isfinite(dt) and dt > 0 else float(h)
+
+
+def make_pair(example: dict, t: int, h: int, normalizer: normalization.Normalizer,
+              input_fields: Sequence[str]) -> dict[str, np.ndarray]:
+  """One next-state example (unbatched shapes of `next_state_batches`)."""
+  return {
+      'inputs': frame_channels(example, normalizer, input_fields, t),
+      'target': np.asarray(example['xi'][t + h], np.float32)[..., None],
+      'cond': step_cond(example, normalizer, t + h, _horizon(example['time_s'], t, h)),
+      'trajectory_id': np.int64(example['trajectory_id']),
+      't_index': np.int32(t),
+      'horizon': np.int32(h),
+      'pixel_size_um': np.float32(example['pixel_size_um']),
+      'electrode_height_um': np.float32(example['electrode_height_um']),
+      'target_length_um': np.float32(example['length_um'][t + h]),
+  }
+
+
+def next_state_dataset(source: Any, normalizer: normalization.Normalizer, *, batch_size: int,
+                       seed: int, input_fields: Sequence[str] = DEFAULT_INPUT_FIELDS,
+                       augment: Any = False, num_epochs: int | None = 1,
+                       drop_remainder: bool = True, shuffle: bool = True,
+                       max_horizon: int = 1) -> grain.MapDataset:
+  """The grain `MapDataset` behind `next_state_batches` (random access: ds[i] is batch i)."""
+  fields = _check_fields(input_fields)
+  aug = augmentation.AugmentConfig.from_any(augment)
+  if batch_size < 1:
+    raise ValueError(f'batch_size must be >= 1; got {batch_size}')
+  if num_epochs is not None and num_epochs < 1:
+    raise ValueError(f'num_epochs must be >= 1 or None (forever); got {num_epochs}')
+  index = pair_index(source, max_horizon)
+  if len(index) == 0:
+    raise ValueError('source has no trajectory with two or more frames: no next-state pairs')
+
+  def load(row, rng: np.random.Generator):
+    i, t, h = (int(v) for v in row)
+    ex = make_pair(source[i], t, h, normalizer, fields)
+    if aug.enabled:
+      mirror, offset = augmentation.sample_transform(aug, ex['inputs'].shape[-2], rng)
+      ex['inputs'] = augmentation.apply_transform(ex['inputs'], mirror, offset)
+      ex['target'] = augmentation.apply_transform(ex['target'], mirror, offset)
+    return ex
+
+  ds = grain.MapDataset.source(index)
+  if shuffle:
+    ds = ds.shuffle(seed=seed)
+  ds = ds.repeat(num_epochs)
+  ds = ds.random_map(load, seed=seed + 1)
+  return ds.batch(batch_size, drop_remainder=drop_remainder)
+
+
+def next_state_batches(source: Any, normalizer: normalization.Normalizer, *, batch_size: int,
+                       seed: int, input_fields: Sequence[str] = DEFAULT_INPUT_FIELDS,
+                       augment: Any = False, num_epochs: int | None = 1,
+                       drop_remainder: bool = True, shuffle: bool = True,
+                       max_horizon: int = 1) -> Iterator[dict[str, np.ndarray]]:
+  """Iterator of numpy batches of next-state pairs.
+
+  Args:
+    source: random-access schema source (`load_source`).
+    normalizer: fitted on train (`Normalizer.fit`).
+    batch_size: B.
+    seed: shuffling and augmentation seed; same seed -> same batches.
+    input_fields: channels of `inputs` from ('xi', 'concentration', 'potential_v').
+    augment: False/None, True (mirror + shift in x), a mapping {'mirror_x': .., 'shift_x': ..}
+      or `augmentation.AugmentConfig`.
+    num_epochs: passes over all pairs; None repeats forever.
+    drop_remainder: drop the last incomplete batch.
+    shuffle: False keeps source order (trajectory, then t).
+    max_horizon: pairs (t, t + h) for h = 1..max_horizon frames (the contract's default is 1).
+
+  Yields:
+    dicts with `inputs [B, H, W, C]`, `target [B, H, W, 1]` (xi h frames later), `cond
+    [B, COND_SIZE]`, `trajectory_id [B]`, `t_index [B]`, `horizon [B]` (frames),
+    `pixel_size_um [B]`, `electrode_height_um [B]`, `target_length_um [B]`.
+  """
+  ds = next_state_dataset(source, normalizer, batch_size=batch_size, seed=seed,
+                          input_fields=input_fields, augment=augment, num_epochs=num_epochs,
+                          drop_remainder=drop_remainder, shuffle=shuffle,
+                          max_horizon=max_horizon)
+  return iter(ds)
+
+
+def rollout_example(example: dict, normalizer: normalization.Normalizer,
+                    input_fields: Sequence[str] = DEFAULT_INPUT_FIELDS) -> dict[str, Any]:
+  """One trajectory for autoregressive evaluation (see `rollout_examples`)."""
+  fields = _check_fields(input_fields)
+  time_s = np.asarray(example['time_s'], np.float32)
+  num_frames = len(time_s)
+  steps = np.arange(num_frames - 1)
+  horizons = np.array([_horizon(time_s, int(t), 1) for t in steps], np.float32)
+  return {
+      'xi': np.asarray(example['xi'], np.float32),
+      'fields': frame_channels(example, normalizer, fields),
+      'cond': step_cond(example, normalizer, steps + 1, horizons).reshape(-1, COND_SIZE),
+      'length_um': np.asarray(example['length_um'], np.float32),
+      'time_s': time_s,
+      'stage': np.asarray(example['stage'], np.int32),
+      'pixel_size_um': np.float32(example['pixel_size_um']),
+      'electrode_height_um': np.float32(example['electrode_height_um']),
+      'trajectory_id': np.int64(example['trajectory_id']),
+      'params': np.asarray(example['params'], np.float32),
+      'params_missing': np.asarray(example['params_missing'], bool),
+      'chemistry': int(example['chemistry']),
+  }
+
+
+def rollout_examples(source: Any, normalizer: normalization.Normalizer,
+                     input_fields: Sequence[str] = DEFAULT_INPUT_FIELDS) -> grain.MapDataset:
+  """Whole trajectories in source order (random access; iterate for all).
+
+  Each item: `xi [T, H, W]`, `fields [T, H, W, C]` (normalised `input_fields`), `cond
+  [T-1, COND_SIZE]` (conditioning of step t -> t+1), `length_um [T]`, `time_s [T]`, `stage [T]`,
+  `pixel_size_um`, `electrode_height_um`, `trajectory_id`, `params [7]` (physical units),
+  `params_missing [7]`, `chemistry` (index into CHEMISTRIES).
+  """
+  fields = _check_fields(input_fields)
+  return grain.MapDataset.source(source).map(
+      lambda ex: rollout_example(ex, normalizer, fields))

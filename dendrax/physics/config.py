@@ -1,0 +1,188 @@
+"""`SimulationConfig`: every number a simulation depends on besides the physical parameters.
+
+Frozen and hashable, so it is static under `jax.jit`. Built from Python (`SimulationConfig(...)`,
+`SimulationConfig.for_dataset()`, `SimulationConfig.standard()`) or from a dict / ConfigDict
+(`SimulationConfig.from_dict`), which rejects unknown keys and bad values naming the field.
+Re-exported by `dendrax.physics.simulate`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Mapping
+
+from dendrax.physics import parameters
+
+CONCENTRATION_TOPS = ('bulk', 'closed')
+POTENTIAL_TOPS = ('grounded', 'insulated')
+DTYPES = ('float32', 'float64')
+
+
+@dataclasses.dataclass(frozen=True)
+class SimulationConfig:
+  """Grid, time stepping, chemistry, protocol and numerics of one simulation.
+
+  The default is the standard case of the performance benchmark: Li, 200 um x 200 um at 1 um,
+  0 -> 210 s (the applied voltage -0.45 V comes from field_strength 2.25 kV/m in the params).
+  """
+  # Grid: [ny, nx] cells of dx_um; x periodic along the electrode, y = 0 the electrode.
+  nx: int = 200
+  ny: int = 200
+  dx_um: float = 1.0
+  # Time: fixed step; frames every save_every_s from 0 to t_end_s.
+  dt_s: float = 0.02
+  t_end_s: float = 210.0
+  save_every_s: float = 30.0
+  chemistry: str = 'Li'                    # key of coefficients.CHEMISTRY_PRESETS
+  protocol: str = 'constant_voltage'       # one of parameters.PROTOCOLS
+  # Interface and initial geometry.
+  interface_width_um: float = 3.0          # delta = sqrt(8 kappa / W); >= ~2 cells
+  electrode_height_um: float = 10.0        # initial flat electrode thickness
+  defect_radius_um: float = 5.0            # radius of each lattice-defect nucleus
+  max_defects: int = 8                     # static upper bound of round(n_defects)
+  noise_amplitude: float = 0.02            # Langevin noise on xi, 1/sqrt(s), at the interface
+  # Potential solve.
+  conductivity_ratio: float = 1e3          # sigma_s / sigma_l used (physical ~1e7)
+  potential_iterations: int = 4            # warm-started PCG iterations per step
+  initial_potential_iterations: int = 60   # PCG iterations for the initial potential
+  transport_iterations: int = 3            # PCG iterations of the implicit ion diffusion
+  # Boundaries at the bulk side (y = H).
+  concentration_top: str = 'bulk'          # 'bulk': c = c0 there; 'closed': no flux
+  potential_top: str = 'grounded'          # 'grounded': phi = 0; 'insulated': no current
+  # Charging protocol (currents in units of sigma_l E, the flat-cell ohmic current).
+  cc_current_fraction: float = 0.8
+  trickle_current_fraction: float = 0.2
+  trickle_end_s: float = 30.0
+  controller_rate_per_s: float = 2.0       # integral gain of the current controller
+  max_voltage_v: float = 2.0               # |V| bound of the current controller
+  # Differentiation and observables.
+  checkpoint_every_steps: int = 50         # jax.checkpoint chunk for reverse mode
+  length_softness_um: float = 1.0          # temperature of the smooth max in length_um
+  dtype: str = 'float32'
+
+  # ---- derived -------------------------------------------------------------------------
+  @property
+  def width_um(self) -> float:
+    return self.nx * self.dx_um
+
+  @property
+  def height_um(self) -> float:
+    return self.ny * self.dx_um
+
+  @property
+  def steps_per_frame(self) -> int:
+    return int(round(self.save_every_s / self.dt_s))
+
+  @property
+  def num_frames(self) -> int:
+    return int(round(self.t_end_s / self.save_every_s)) + 1
+
+  @property
+  def num_steps(self) -> int:
+    return self.steps_per_frame * (self.num_frames - 1)
+
+  # ---- constructors --------------------------------------------------------------------
+  @classmethod
+  def standard(cls, **overrides) -> 'SimulationConfig':
+    """Li, -0.45 V, 200 um x 200 um at 1 um, 0 -> 210 s (the benchmark case)."""
+    return cls(**overrides).checked()
+
+  @classmethod
+  def for_dataset(cls, **overrides) -> 'SimulationConfig':
+    """The dataset preset: 64 x 64 frames over 200 um (3.125 um cells), 0 -> 210 s.
+
+    Interface 2.5 cells wide (7.8 um) at fixed surface energy (coefficients.from_physical
+    keeps gamma and the sharp-interface kinetics); dt 0.05 s (4200 steps), 3 PCG iterations.
+    Same physical domain as the standard case, so the applied voltage matches.
+    """
+    d = dict(nx=64, ny=64, dx_um=3.125, dt_s=0.05, interface_width_um=7.8,
+             electrode_height_um=12.5, defect_radius_um=7.0, potential_iterations=3,
+             initial_potential_iterations=40, noise_amplitude=0.02, checkpoint_every_steps=60,
+             length_softness_um=2.0)
+    d.update(overrides)
+    return cls(**d).checked()
+
+  @classmethod
+  def from_dict(cls, d: Mapping[str, Any]) -> 'SimulationConfig':
+    """From a dict or ConfigDict; unknown keys and bad values raise ValueError naming them."""
+    d = dict(d.items())
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(d) - names)
+    if unknown:
+      raise ValueError(f'unknown SimulationConfig field(s) {unknown}; known: {sorted(names)}')
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+      if f.name not in d:
+        continue
+      v = d[f.name]
+      kind = type(f.default)
+      try:
+        if kind is int:
+          if isinstance(v, float) and not v.is_integer():
+            raise ValueError
+          v = int(v)
+        elif kind is float:
+          v = float(v)
+        elif kind is str:
+          if not isinstance(v, str):
+            raise ValueError
+      except (TypeError, ValueError):
+        raise ValueError(f'SimulationConfig.{f.name}={v!r}: expected {kind.__name__}') from None
+      kwargs[f.name] = v
+    return cls(**kwargs).checked()
+
+  def to_dict(self) -> dict[str, Any]:
+    return dataclasses.asdict(self)
+
+  # ---- validation ----------------------------------------------------------------------
+  def checked(self) -> 'SimulationConfig':
+    """Returns self after checking every field (ValueError naming the first bad one)."""
+    def bad(name, why):
+      raise ValueError(f'SimulationConfig.{name}={getattr(self, name)!r}: {why}')
+    for name in ('dx_um', 'dt_s', 't_end_s', 'save_every_s', 'interface_width_um',
+                 'conductivity_ratio', 'controller_rate_per_s', 'max_voltage_v',
+                 'length_softness_um'):
+      v = getattr(self, name)
+      if not math.isfinite(v) or v <= 0:
+        bad(name, 'must be a finite number > 0')
+    for name in ('electrode_height_um', 'defect_radius_um', 'noise_amplitude',
+                 'cc_current_fraction', 'trickle_current_fraction', 'trickle_end_s'):
+      v = getattr(self, name)
+      if not math.isfinite(v) or v < 0:
+        bad(name, 'must be a finite number >= 0')
+    if self.nx < 4:
+      bad('nx', 'grid too small: need nx >= 4')
+    if self.ny < 8:
+      bad('ny', 'grid too small: need ny >= 8')
+    if self.interface_width_um < 1.5 * self.dx_um:
+      bad('interface_width_um', f'must be >= 1.5 dx_um = {1.5 * self.dx_um} (unresolved '
+          'interface: the diffuse interface needs >= ~2 cells)')
+    if not 0 <= self.electrode_height_um + self.interface_width_um < self.height_um:
+      bad('electrode_height_um', f'electrode (+ interface) must fit in the domain height '
+          f'{self.height_um} um')
+    ratio = self.save_every_s / self.dt_s
+    if abs(ratio - round(ratio)) > 1e-6 * ratio or round(ratio) < 1:
+      bad('dt_s', f'save_every_s={self.save_every_s} must be a whole number of steps')
+    ratio = self.t_end_s / self.save_every_s
+    if abs(ratio - round(ratio)) > 1e-6 * ratio:
+      bad('t_end_s', f'must be a whole number of save_every_s={self.save_every_s}')
+    if self.protocol not in parameters.PROTOCOLS:
+      bad('protocol', f'expected one of {parameters.PROTOCOLS}')
+    if self.chemistry not in parameters.CHEMISTRIES:
+      bad('chemistry', f'expected one of {parameters.CHEMISTRIES}')
+    if self.concentration_top not in CONCENTRATION_TOPS:
+      bad('concentration_top', f'expected one of {CONCENTRATION_TOPS}')
+    if self.potential_top not in POTENTIAL_TOPS:
+      bad('potential_top', f'expected one of {POTENTIAL_TOPS}')
+    if self.dtype not in DTYPES:
+      bad('dtype', f'expected one of {DTYPES}')
+    for name in ('potential_iterations', 'initial_potential_iterations', 'max_defects',
+                 'transport_iterations',
+                 'checkpoint_every_steps'):
+      if getattr(self, name) < (1 if name == 'checkpoint_every_steps' else 0):
+        bad(name, 'must be a non-negative int' if name != 'checkpoint_every_steps'
+            else 'must be >= 1')
+    if self.conductivity_ratio < 1:
+      bad('conductivity_ratio', 'the metal conducts better than the electrolyte: need >= 1')
+    return self

@@ -1,0 +1,187 @@
+"""Rollouts: `run` (one parameter set) and `run_batch` (vmap over a batch), saving frames every 30 s.
+
+    traj = simulate.run(params, SimulationConfig.for_dataset(), jax.random.key(0))
+    traj.observables['length_um']        # [8] at t = 0, 30, ..., 210 s
+
+The time loop is `lax.scan` over frames, over checkpointed chunks of `checkpoint_every_steps`
+steps, over steps. Forward mode (`jax.jvp`, `jax.jacfwd`) therefore needs memory independent of the
+number of steps; reverse mode (`jax.grad`) stores one state per chunk and recomputes inside it.
+Physical parameters are an explicit argument all the way down, so derivatives reach them;
+`n_defects` is rounded (no derivative).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from dendrax.physics import coefficients as coef
+from dendrax.physics import electrodeposition
+from dendrax.physics import observables as obs
+from dendrax.physics import parameters
+from dendrax.physics.config import SimulationConfig  # re-exported
+
+__all__ = ['SimulationConfig', 'Trajectory', 'run', 'run_batch', 'validate', 'coefficients_for']
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Trajectory:
+  """Saved frames of one rollout (leading [B] axis added by `run_batch`). T = config.num_frames."""
+  time_s: jax.Array             # [T]
+  stage: jax.Array              # [T] int32, index into parameters.STAGES
+  xi: jax.Array                 # [T, ny, nx]
+  concentration: jax.Array      # [T, ny, nx], c / c0
+  potential_v: jax.Array        # [T, ny, nx]
+  observables: dict             # key of schema.OBSERVABLE_KEYS -> [T]
+  pixel_size_um: jax.Array      # scalar
+  electrode_height_um: jax.Array  # scalar
+  voltage_v: jax.Array          # [T] applied electrode potential in the step before the frame
+  current_a_m2: jax.Array       # [T] Faradaic current density of that step
+  deposit_thickness_um: jax.Array   # [T] metal per electrode width, sum(xi) dx^2 / width
+  dissolved_thickness_um: jax.Array  # [T] dissolved ions, sum(c~) dx^2 / width (c~ um)
+
+
+def coefficients_for(params: parameters.PhysicalParams, config: SimulationConfig):
+  """(`ModelCoefficients`, `electrodeposition.Rates`) of `params` under `config`, in its dtype."""
+  dtype = jnp.dtype(config.dtype)
+  params = jax.tree_util.tree_map(lambda x: jnp.asarray(x).astype(dtype), params)
+  c = coef.model_coefficients(params, config.chemistry,
+                              interface_width_um=config.interface_width_um,
+                              domain_height_um=config.height_um)
+  c = jax.tree_util.tree_map(lambda x: jnp.asarray(x).astype(dtype), c)
+  r = jax.tree_util.tree_map(lambda x: jnp.asarray(x).astype(dtype),
+                             electrodeposition.rates_from(c, config))
+  return c, r
+
+
+def _is_concrete(tree) -> bool:
+  return not any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(tree))
+
+
+def validate(params: parameters.PhysicalParams, config: SimulationConfig) -> None:
+  """Raises ValueError naming the field if `params` (scalars or [B]) or `config` is unphysical
+  or would make the explicit parts of the scheme unstable. Needs concrete values."""
+  config.checked()
+  vectors = np.atleast_2d(np.asarray(params.to_vector(), np.float64))
+  for row, v in enumerate(vectors):
+    where = f' (batch row {row})' if vectors.shape[0] > 1 else ''
+    try:
+      parameters.validate_physical(dict(zip(parameters.PARAMETER_NAMES, v.tolist())))
+    except ValueError as e:
+      raise ValueError(f'{e}{where}') from None
+    one = parameters.PhysicalParams.from_vector(v.astype(np.float32))
+    c = jax.tree_util.tree_map(float, coefficients_for(one, config)[1])
+    # Explicit migration with implicit diffusion: dt <= 2 D / u^2, u = D f |V| / H.
+    field = abs(c.applied_voltage_v) / config.height_um
+    if config.protocol != 'constant_voltage':
+      field = max(field, config.max_voltage_v / config.height_um)
+    drift = c.electrolyte_diffusivity_um2_s * c.f_per_v * field
+    if drift > 0:
+      bound = 2.0 * c.electrolyte_diffusivity_um2_s / drift**2
+      if config.dt_s > bound:
+        raise ValueError(
+            f'SimulationConfig.dt_s={config.dt_s} exceeds the migration stability bound '
+            f'2 D / (D f E)^2 = {bound:.3g} s for these params{where} (field_strength_kv_per_m='
+            f'{v[2]}, fluidity_per_pa_s={v[5]}, temperature_k={v[0]}); reduce dt_s')
+    if config.defect_radius_um >= config.height_um - config.electrode_height_um:
+      raise ValueError('SimulationConfig.defect_radius_um: nuclei taller than the domain')
+    if not math.isfinite(c.f_per_v * c.applied_voltage_v):
+      raise ValueError(f'non-finite applied voltage{where}')
+
+
+@functools.lru_cache(maxsize=32)
+def _model(config: SimulationConfig):
+  return electrodeposition.make_model(config)
+
+
+def _chunk(config: SimulationConfig) -> int:
+  """Largest divisor of steps_per_frame not above checkpoint_every_steps."""
+  n = config.steps_per_frame
+  return max(d for d in range(1, min(n, config.checkpoint_every_steps) + 1) if n % d == 0)
+
+
+def _frame(state: electrodeposition.State, config: SimulationConfig):
+  dx2w = config.dx_um**2 / config.width_um
+  return dict(time_s=state.time_s, stage=state.stage, xi=state.xi,
+              concentration=state.concentration, potential_v=state.potential_v,
+              voltage_v=state.voltage_v, current_a_m2=state.current_a_m2,
+              charge_c_per_m2=state.charge_c_per_m2,
+              deposit_thickness_um=jnp.sum(state.xi) * dx2w,
+              dissolved_thickness_um=jnp.sum(state.concentration) * dx2w)
+
+
+def _run(params: parameters.PhysicalParams, config: SimulationConfig, key) -> Trajectory:
+  init_fn, step_fn = _model(config)
+  coeffs, rates = coefficients_for(params, config)
+  key_init, key_noise = jax.random.split(key)
+  state = init_fn(coeffs, rates, params.n_defects, key_init)
+  chunk = _chunk(config)
+
+  @jax.checkpoint
+  def run_chunk(state, _):
+    def one(state, _):
+      return step_fn(state, rates, jax.random.fold_in(key_noise, state.step)), None
+    return jax.lax.scan(one, state, None, length=chunk)[0], None
+
+  def run_frame(state, _):
+    state = jax.lax.scan(run_chunk, state, None, length=config.steps_per_frame // chunk)[0]
+    return state, _frame(state, config)
+
+  first = _frame(state, config)
+  _, rest = jax.lax.scan(run_frame, state, None, length=config.num_frames - 1)
+  f = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), first, rest)
+  dtype = jnp.dtype(config.dtype)
+  observables = obs.all_observables(f['xi'], config.dx_um, config.electrode_height_um,
+                                    softness_um=config.length_softness_um,
+                                    charge_c_per_m2=f['charge_c_per_m2'])
+  return Trajectory(
+      time_s=f['time_s'], stage=f['stage'], xi=f['xi'], concentration=f['concentration'],
+      potential_v=f['potential_v'], observables=observables,
+      pixel_size_um=jnp.asarray(config.dx_um, dtype),
+      electrode_height_um=jnp.asarray(config.electrode_height_um, dtype),
+      voltage_v=f['voltage_v'], current_a_m2=f['current_a_m2'],
+      deposit_thickness_um=f['deposit_thickness_um'],
+      dissolved_thickness_um=f['dissolved_thickness_um'])
+
+
+_run_jit = jax.jit(_run, static_argnames='config')
+
+
+def run(params: parameters.PhysicalParams, config: SimulationConfig, key) -> Trajectory:
+  """One rollout from t = 0 to config.t_end_s; frames every config.save_every_s.
+
+  Args:
+    params: `PhysicalParams` with scalar leaves (physical units).
+    config: `SimulationConfig` (static).
+    key: PRNG key: nuclei placement and Langevin noise (deterministic given the key).
+  Validates (ValueError naming the field) when the values are concrete; under jit/jvp/grad the
+  caller is responsible for having validated.
+  """
+  if _is_concrete(params):
+    validate(params, config)
+  return _run_jit(params, config, key)
+
+
+@functools.partial(jax.jit, static_argnames='config')
+def _run_batch_jit(params, config, keys):
+  return jax.vmap(_run, in_axes=(0, None, 0))(params, config, keys)
+
+
+def run_batch(params: parameters.PhysicalParams, config: SimulationConfig, keys) -> Trajectory:
+  """`run` vmapped over a batch: `params` leaves `[B]`, `keys` `[B]` (or raw `[B, 2]`)."""
+  b = np.shape(params.temperature_k)
+  if len(b) != 1:
+    raise ValueError(f'run_batch: params leaves must have shape [B]; temperature_k has {b}')
+  for name in parameters.PARAMETER_NAMES:
+    if np.shape(getattr(params, name)) != b:
+      raise ValueError(f'run_batch: params.{name} has shape {np.shape(getattr(params, name))}, '
+                       f'expected {b}')
+  if _is_concrete(params):
+    validate(params, config)
+  return _run_batch_jit(params, config, keys)

@@ -1,0 +1,234 @@
+"""`train_and_evaluate(config, workdir)`: data, model, training with checkpoints, evaluation.
+
+Reads top to bottom in sections: data -> model and state -> resume -> train loop (progress,
+validation, early stopping, checkpoints) -> rollout evaluation of the best checkpoint.
+
+Resuming: the training batches are a random-access grain dataset (batch i is a pure function of
+the seed and i), so a resumed run continues with exactly the batches it would have seen, and the
+normaliser comes back from the checkpoint rather than being refitted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+import grain
+import jax
+import ml_collections
+import numpy as np
+
+from dendrax.data import normalization
+from dendrax.data import pipeline
+from dendrax.physics import observables
+from dendrax.train import checkpointing
+from dendrax.train import evaluation
+from dendrax.train import metrics as metrics_lib
+from dendrax.train import setup
+from dendrax.train import steps
+
+
+def _log(message: str) -> None:
+  print(message, flush=True)
+
+
+def _sources(config: ml_collections.ConfigDict) -> dict[str, Any]:
+  splits = ('train', 'validation') + tuple(s for s in config.eval.rollout_splits
+                                           if s not in ('train', 'validation'))
+  return {s: pipeline.load_source(config.data.name, s, config.data.data_dir,
+                                  build_if_missing=config.data.build_if_missing) for s in splits}
+
+
+def _validation_batches(source, normalizer, config, num_devices: int) -> list[dict]:
+  """All validation pairs in fixed order, as full batches (a multiple of the device count)."""
+  n_pairs = len(pipeline.pair_index(source))
+  batch = min(config.eval.batch_size, n_pairs) // num_devices * num_devices
+  if batch < 1:
+    raise ValueError(f'validation split has {n_pairs} pairs, fewer than the {num_devices} '
+                     'devices (eval.batch_size / data.name)')
+  return list(pipeline.next_state_batches(
+      source, normalizer, batch_size=batch, seed=config.seed, input_fields=config.data.input_fields,
+      augment=False, num_epochs=1, drop_remainder=True, shuffle=False))
+
+
+def _mean_metrics(eval_fn, params, batches, mesh) -> dict[str, float]:
+  totals: dict[str, float] = {}
+  count = 0.0
+  for b in batches:
+    m = jax.device_get(eval_fn(params, steps.shard_batch(b, mesh)))
+    c = float(m.pop('count'))
+    count += c
+    for k, v in m.items():
+      totals[k] = totals.get(k, 0.0) + float(v) * c
+  return {k: v / count for k, v in totals.items()}
+
+
+def _train_batches(source, normalizer, config, start_step: int):
+  """Iterator over training batches start_step, start_step + 1, ... (prefetched by threads)."""
+  ds = pipeline.next_state_dataset(
+      source, normalizer, batch_size=config.train.batch_size // jax.process_count(),
+      seed=config.seed + jax.process_index(), input_fields=config.data.input_fields,
+      augment=config.data.augment, num_epochs=None, drop_remainder=True, shuffle=True)
+  ds = ds[start_step:config.train.num_steps]
+  read = grain.ReadOptions(num_threads=config.data.prefetch_threads,
+                           prefetch_buffer_size=4 * max(config.data.prefetch_threads, 1))
+  return iter(ds.to_iter_dataset(read))
+
+
+def evaluate_checkpoint_params(config, params, normalizer, sources) -> dict[str, Any]:
+  """Rollout metrics (evaluation.rollout_metrics) of `params` on `config.eval.rollout_splits`."""
+  model = setup.build_model(config)
+  rollout = jax.jit(evaluation.make_predict_fns(model).rollout)
+  results = {}
+  for split in config.eval.rollout_splits:
+    examples = pipeline.rollout_examples(sources[split], normalizer, config.data.input_fields)
+    n = len(examples)
+    if config.eval.max_rollout_trajectories:
+      n = min(n, config.eval.max_rollout_trajectories)
+    trajectories = evaluation.stack_trajectories(examples[i] for i in range(n))
+    results[split] = evaluation.evaluate_rollouts(
+        rollout, params, trajectories, observables.dendrite_length_um,
+        batch_size=config.eval.batch_size, threshold=config.eval.mask_threshold)
+    results[split]['num_trajectories'] = n
+  return results
+
+
+def summary_line(split: str, result: dict[str, Any]) -> str:
+  """One line per split: pooled length R / R^2 / MSE and growth-mask IoU / F1."""
+  length, mask = result['length']['all'], result['growth_mask']['all']
+  return (f'{split:10s} n={result["num_trajectories"]:4d}  dendrite length: '
+          f'R={length["pearson_r"]:.3f} R2={length["r2"]:.3f} MSE={length["mse"]:.3g} um^2 | '
+          f'deposit mask above electrode: IoU={mask["iou"]:.3f} F1={mask["f1"]:.3f}')
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
+  """Trains the configured model, keeps checkpoints in `workdir`, returns the final metrics.
+
+  Running again on the same `workdir` resumes from the latest checkpoint (and says so); a run
+  that already finished is only re-evaluated. Writes `metrics.json` (rollout metrics of the best
+  checkpoint on `config.eval.rollout_splits`), `metrics.jsonl` / `metrics.csv` / TensorBoard
+  events of training, and `config.json`.
+  """
+  setup.validate_config(config)
+  workdir = os.path.abspath(workdir)
+  os.makedirs(workdir, exist_ok=True)
+  with open(os.path.join(workdir, 'config.json'), 'w') as f:
+    f.write(config.to_json_best_effort(indent=1))
+
+  # ---- Data -----------------------------------------------------------------------------------
+  t0 = time.perf_counter()
+  sources = _sources(config)
+  _log(f'data: {config.data.name} ' + ', '.join(f'{k}={len(v)}' for k, v in sources.items())
+       + f' trajectories ({time.perf_counter() - t0:.0f} s to load/build)')
+  managers = checkpointing.open_managers(workdir, config.checkpoint.max_to_keep)
+  latest = managers.latest.latest_step()
+  if latest is not None:
+    _, _, normalizer = checkpointing.read_metadata(workdir, checkpointing.LATEST, latest)
+  else:
+    normalizer = normalization.Normalizer.fit(sources['train'])
+
+  # ---- Model and state ------------------------------------------------------------------------
+  mesh = steps.make_mesh(config.train.num_devices or None)
+  n_dev = mesh.devices.size
+  if config.train.batch_size % n_dev:
+    raise ValueError(f'config.train.batch_size={config.train.batch_size} must be a multiple of '
+                     f'the {n_dev} devices')
+  model = setup.build_model(config)
+  state = setup.initial_state(config, jax.random.key(config.seed))
+  n_params = sum(x.size for x in jax.tree.leaves(state.params))
+  state = steps.replicate(state, mesh)
+  loop = {'best_val_loss': float('inf'), 'best_step': -1, 'bad_evals': 0, 'stopped_early': False}
+  if latest is not None:
+    state, loop = checkpointing.restore(managers.latest, state)
+    _log(f'Resuming from step {int(state.step)} (checkpoint in {workdir})')
+  train_fn, eval_fn = steps.compile_steps(mesh, model.apply, config.loss.to_dict())
+  val_batches = _validation_batches(sources['validation'], normalizer, config, n_dev)
+  _log(f'model: {config.model_name} ({type(model).__name__}), {n_params:,} parameters; '
+       f'{n_dev} device(s) {jax.devices()[0].platform}; batch {config.train.batch_size}')
+
+  # ---- Train ----------------------------------------------------------------------------------
+  start = int(state.step)
+  num_steps = config.train.num_steps
+  writer = metrics_lib.MetricWriter(workdir)
+  progress = metrics_lib.Progress(start, num_steps)
+
+  def save_latest():
+    checkpointing.save(managers.latest, state, normalizer=normalizer, config=config, loop=loop)
+
+  if start < num_steps and not loop['stopped_early']:
+    batches = _train_batches(sources['train'], normalizer, config, start)
+    acc: dict[str, float] = {}
+    for step in range(start + 1, num_steps + 1):
+      state, m = train_fn(state, steps.shard_batch(next(batches), mesh))
+      for k, v in m.items():
+        acc[k] = acc.get(k, 0.0) + v
+      if step % config.train.log_every_steps == 0 or step == num_steps:
+        n = config.train.log_every_steps if step % config.train.log_every_steps == 0 else \
+            step % config.train.log_every_steps
+        scalars = {k: float(v) / n for k, v in jax.device_get(acc).items()}
+        acc = {}
+        scalars['lr'] = float(setup.state_lib.make_schedule(config.train.to_dict())(step))
+        writer.write(step, 'train', scalars)
+        _log(progress.line(step, {k: scalars[k] for k in ('loss', 'mse', 'morph')}))
+      if step % config.eval.every_steps == 0 or step == num_steps:
+        val = _mean_metrics(eval_fn, state.params, val_batches, mesh)
+        writer.write(step, 'validation', val)
+        improved = val['loss'] < loop['best_val_loss'] - config.eval.min_delta
+        if improved:
+          loop.update(best_val_loss=val['loss'], best_step=step, bad_evals=0)
+          checkpointing.save(managers.best, state, normalizer=normalizer, config=config,
+                             loop=loop)
+        else:
+          loop['bad_evals'] += 1
+        status = ('improved' if improved else
+                  f'{loop["bad_evals"]}/{config.eval.patience} without improvement')
+        _log(f'  validation step {step}: loss={val["loss"]:.5g} mse={val["mse"]:.4g} '
+             f'({status}; best {loop["best_val_loss"]:.5g} at step {loop["best_step"]})')
+        if loop['bad_evals'] >= config.eval.patience:
+          loop['stopped_early'] = True
+          _log(f'Early stopping at step {step}: no improvement in {config.eval.patience} '
+               'evaluations')
+          save_latest()
+          break
+      if step % config.checkpoint.every_steps == 0 or step == num_steps:
+        save_latest()
+  else:
+    _log(f'Training already finished at step {start}; evaluating only')
+  managers.latest.wait_until_finished()
+  managers.best.wait_until_finished()
+
+  # ---- Evaluate the best checkpoint -----------------------------------------------------------
+  best = managers.best.latest_step()
+  if best is not None:
+    params = checkpointing.restore(managers.best, state, best)[0].params
+  else:
+    params, best = state.params, int(state.step)
+  _log(f'Evaluating rollouts of the checkpoint of step {best} on {tuple(config.eval.rollout_splits)}')
+  t0 = time.perf_counter()
+  results = evaluate_checkpoint_params(config, params, normalizer, sources)
+  for split, result in results.items():
+    writer.write(best, f'rollout_{split}', {
+        'length_r': result['length']['all']['pearson_r'],
+        'length_r2': result['length']['all']['r2'],
+        'length_mse': result['length']['all']['mse'],
+        'growth_mask_iou': result['growth_mask']['all']['iou']})
+  writer.close()
+  final = {'model_name': config.model_name, 'dataset': config.data.name, 'checkpoint_step': best,
+           'trained_steps': int(state.step), 'stopped_early': bool(loop['stopped_early']),
+           'best_val_loss': loop['best_val_loss'], 'splits': results}
+  path = os.path.join(workdir, 'metrics.json')
+  with open(path + '.tmp', 'w') as f:
+    json.dump(final, f, indent=1, default=float)
+  os.replace(path + '.tmp', path)
+  managers.latest.close()
+  managers.best.close()
+  _log(f'Rollout metrics (30 s .. 210 s marks pooled; {time.perf_counter() - t0:.0f} s), '
+       f'written to {path}:')
+  for split in results:
+    _log('  ' + summary_line(split, results[split]))
+  if 'test' in results:
+    _log('Test dendrite-length R per 30 s mark: ' + ', '.join(
+        f'{mark}={m["pearson_r"]:.3f}' for mark, m in results['test']['length'].items()))
+  return final

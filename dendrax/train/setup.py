@@ -1,0 +1,78 @@
+"""From a config to the objects of a run: validation, model, initial train state.
+
+`validate_config` checks the values `launch.py` cannot check by type (ranges, choices, the
+relations between keys) before anything expensive starts, and names the bad key.
+"""
+
+from __future__ import annotations
+
+import ml_collections
+import jax
+from flax.training import train_state
+
+from dendrax import models
+from dendrax.data import normalization
+from dendrax.data import pipeline
+from dendrax.train import losses
+from dendrax.train import state as state_lib
+
+# Top-level sections every run config has (configs/default.py documents each key).
+SECTIONS = ('model', 'data', 'train', 'loss', 'eval', 'checkpoint')
+SPLITS = ('train', 'validation', 'test', 'ood')
+
+
+def _require(cond: bool, key: str, message: str) -> None:
+  if not cond:
+    raise ValueError(f'config.{key}: {message}')
+
+
+def validate_config(config: ml_collections.ConfigDict) -> None:
+  """Raises ValueError naming the first config key with a bad value."""
+  for section in SECTIONS:
+    _require(section in config, section, 'missing section (see configs/default.py)')
+  _require(config.model_name in models.MODELS, 'model_name',
+           f'{config.model_name!r} is not one of {sorted(models.MODELS)}')
+  models.build_model(config.model_name, config.model.to_dict())   # unknown model keys
+  fields = tuple(config.data.input_fields)
+  _require(bool(fields) and fields[0] == 'xi', 'data.input_fields',
+           f'must start with "xi" (channel 0 is the frame the model advances); got {fields}')
+  _require(set(fields) <= set(normalization.FIELD_NAMES) and len(set(fields)) == len(fields),
+           'data.input_fields', f'must be distinct names from {normalization.FIELD_NAMES}')
+  t = config.train
+  _require(t.batch_size >= 1, 'train.batch_size', f'must be >= 1; got {t.batch_size}')
+  _require(t.num_steps >= 1, 'train.num_steps', f'must be >= 1; got {t.num_steps}')
+  _require(t.num_devices >= 0, 'train.num_devices', f'must be >= 0 (0 = all); got '
+           f'{t.num_devices}')
+  _require(t.log_every_steps >= 1, 'train.log_every_steps', 'must be >= 1')
+  state_lib.make_optimizer(t.to_dict())   # optimizer name, lr, warmup
+  losses.validate_loss_config(config.loss.to_dict())
+  e = config.eval
+  _require(e.every_steps >= 1, 'eval.every_steps', f'must be >= 1; got {e.every_steps}')
+  _require(e.batch_size >= 1, 'eval.batch_size', f'must be >= 1; got {e.batch_size}')
+  _require(e.patience >= 1, 'eval.patience', f'must be >= 1 evaluations; got {e.patience}')
+  _require(set(e.rollout_splits) <= set(SPLITS), 'eval.rollout_splits',
+           f'must be a subset of {SPLITS}; got {tuple(e.rollout_splits)}')
+  _require(e.max_rollout_trajectories >= 0, 'eval.max_rollout_trajectories', 'must be >= 0')
+  _require(0.0 < e.mask_threshold < 1.0, 'eval.mask_threshold', 'must be in (0, 1)')
+  c = config.checkpoint
+  _require(c.every_steps >= 1, 'checkpoint.every_steps', f'must be >= 1; got {c.every_steps}')
+  _require(c.max_to_keep >= 1, 'checkpoint.max_to_keep', f'must be >= 1; got {c.max_to_keep}')
+
+
+def build_model(config: ml_collections.ConfigDict):
+  """`models.MODELS[config.model_name](**config.model)`."""
+  return models.build_model(config.model_name, config.model.to_dict())
+
+
+def initial_state(config: ml_collections.ConfigDict, rng: jax.Array) -> train_state.TrainState:
+  """Freshly initialised train state of the configured model and optimiser.
+
+  Conv and dense weights do not depend on the frame size, so the parameters are initialised on
+  the smallest frame the UNet accepts (2 ** (levels - 1) pixels square).
+  """
+  model = build_model(config)
+  side = 2 ** (len(config.model.features) - 1)
+  channels = len(config.data.input_fields)
+  tx = state_lib.make_optimizer(config.train.to_dict())
+  return state_lib.create_train_state(rng, model, tx, (1, side, side, channels),
+                                      pipeline.COND_SIZE)

@@ -1,0 +1,52 @@
+r"""Trains and evaluates a dendrite-growth surrogate: flags -> config -> train_and_evaluate.
+
+  python launch.py --config configs/cnn2.py --workdir workdirs/cnn2
+  python launch.py --config configs/cnn1.py --workdir workdirs/cnn1 --config.train.lr=1e-3
+
+Builds the configured dataset if it is missing, trains with periodic checkpoints in --workdir,
+evaluates rollouts of the best checkpoint and prints the test metrics. Running again with the
+same --workdir resumes from the latest checkpoint. Several hosts: docs/training.md.
+"""
+
+import sys
+
+from absl import app
+from absl import flags
+import jax
+from ml_collections import config_flags
+
+from dendrax.train import loop
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string('workdir', None, 'Directory for checkpoints, logs and metrics.json.')
+flags.DEFINE_bool('distributed', False,
+                  'Call jax.distributed.initialize() first (multi-host training).')
+config_flags.DEFINE_config_file('config', None, 'Training configuration file.',
+                                lock_config=True)
+flags.mark_flags_as_required(['config', 'workdir'])
+
+
+def parse_flags(argv):
+  """absl parsing, with a one-line error naming an unknown `--config.<key>` override."""
+  try:
+    return FLAGS(argv)
+  except (AttributeError, KeyError) as e:
+    name = str(e).strip('"\'')
+    overrides = [a[2:].split('=')[0] for a in argv if a.startswith('--config.')]
+    culprits = [o for o in overrides if name in o.split('.')] or overrides
+    sys.exit(f'launch.py: unknown config key {name!r} in --{", --".join(culprits)} '
+             '(every key is listed in configs/default.py)')
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected command-line arguments: {argv[1:]}')
+  if FLAGS.distributed:
+    jax.distributed.initialize()
+  # Threefry initialisation compiles one kernel per initialiser; 'rbg' compiles far faster on CPU.
+  jax.config.update('jax_default_prng_impl', 'rbg')
+  loop.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+
+
+if __name__ == '__main__':
+  app.run(main, flags_parser=parse_flags)

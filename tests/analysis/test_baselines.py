@@ -1,0 +1,68 @@
+"""RF/SVM baselines and parity metrics on synthetic length tables with a known law."""
+
+import numpy as np
+import pytest
+
+from dendrax.analysis import baselines
+from dendrax.analysis import metrics
+from dendrax.physics import parameters
+
+
+def make_table(n, seed, noise=0.0):
+  rng = np.random.default_rng(seed)
+  specs = parameters.PARAMETER_SPECS
+  p = np.stack([rng.uniform(s.low + 1e-3, s.high, n) for s in specs], axis=1)
+  t = np.arange(8) * 30.0
+  rate = p[:, 2] * (1 + 0.5 * np.log(p[:, 3] / 250.0))           # field, log-concentration
+  length = rate[:, None] * t[None] / 30.0 + noise * rng.standard_normal((n, 8))
+  return baselines.LengthTable(np.arange(n) + 1000 * seed, p, rng.integers(0, 2, n), t, length)
+
+
+def test_regression_metrics_reference_values():
+  m = metrics.regression_metrics([1.0, 2.0, 3.0, np.nan], [2.0, 3.0, 4.0, 1.0])
+  assert m['n'] == 3 and m['n_dropped'] == 1
+  assert m['r'] == pytest.approx(1.0)
+  assert m['mse'] == pytest.approx(1.0)
+  assert m['r2'] == pytest.approx(1.0 - 3.0 / 2.0)     # a bias lowers R^2 but not R
+
+
+def test_baselines_learn_a_smooth_law_and_beat_the_mean():
+  train, test = make_table(120, 0, noise=0.05), make_table(40, 1)
+  result = baselines.evaluate(baselines.METHODS, train, {'test': test})
+  for method in baselines.METHODS:
+    m = result[method]['splits']['test']['metrics']
+    assert m['n'] == 40 * 7
+    assert m['r2'] > 0.9, (method, m)
+    per_mark = result[method]['splits']['test']['per_mark']
+    assert list(per_mark) == ['30s', '60s', '90s', '120s', '150s', '180s', '210s']
+    assert result[method]['splits']['test']['pred_um'].shape == (40, 7)
+
+
+def test_features_layout_and_missing_values_are_imputed():
+  table = make_table(5, 2)
+  x, y = baselines.features(table)
+  assert x.shape == (5 * 7, len(baselines.feature_names())) and y.shape == (35,)
+  np.testing.assert_allclose(x[:7, -1], table.time_s[1:])
+  params = table.params.copy()
+  params[0, 4] = np.nan
+  holey = baselines.LengthTable(table.trajectory_id, params, table.chemistry, table.time_s,
+                                table.length_um)
+  model = baselines.fit('svm', make_table(30, 3))
+  assert np.all(np.isfinite(baselines.predict(model, holey)))
+
+
+def test_length_table_reads_schema_examples_and_names_bad_marks():
+  t = np.arange(8, dtype=np.float32) * 30
+  ex = lambda i, times: {'trajectory_id': i, 'params': np.ones(7, np.float32),
+                         'params_missing': np.eye(7, dtype=bool)[0], 'chemistry': 1,
+                         'time_s': times, 'length_um': times / 10}
+  table = baselines.length_table([ex(7, t), ex(9, t)])
+  assert table.trajectory_id.tolist() == [7, 9]
+  assert np.isnan(table.params[0, 0]) and table.params[0, 1] == 1.0
+  with pytest.raises(ValueError, match='trajectory 9'):
+    baselines.length_table([ex(7, t), ex(9, t[:5])])
+
+
+def test_unknown_method_is_named():
+  with pytest.raises(ValueError, match='boosting'):
+    baselines.make_regressor('boosting')

@@ -1,0 +1,121 @@
+"""Sweep planning, fold assignment, sharding and resume, with a stand-in training function.
+
+The real training run is exercised in `test_sweep_tiny.py`; here a fast `train_fn` that records
+its calls shows that a sweep completes, that a second call re-runs nothing, and that a run
+interrupted by an exception is retried on the next call.
+"""
+
+import json
+import os
+import textwrap
+
+import ml_collections
+import numpy as np
+import pytest
+
+from dendrax.analysis import sweeps
+
+BASE = textwrap.dedent('''
+    import ml_collections
+    def get_config():
+      c = ml_collections.ConfigDict()
+      c.model_name = 'cnn2'
+      c.width = 8
+      c.data = ml_collections.ConfigDict({'fold_index': -1, 'num_folds': 0, 'fold_seed': 0})
+      return c
+''')
+
+
+def make_sweep(tmp_path, num_folds=3):
+  (tmp_path / 'base.py').write_text(BASE)
+  s = ml_collections.ConfigDict()
+  s.base_config = str(tmp_path / 'base.py')
+  s.workdir = str(tmp_path / 'sweep')
+  s.num_folds = num_folds
+  s.fold_seed = 0
+  s.fold_fields = {'index': 'data.fold_index', 'count': 'data.num_folds', 'seed': 'data.fold_seed'}
+  s.metrics = ('val_loss',)
+  s.settings = {'narrow': {'overrides': {'width': 4}}, 'cnn1': {'overrides': {'model_name': 'cnn1'}}}
+  s.order = ('narrow', 'cnn1')
+  return s
+
+
+def fake_train(calls, fail_on=None):
+  def train_fn(config, workdir):
+    calls.append((config.model_name, config.width, config.data.fold_index, workdir))
+    if fail_on is not None and (config.model_name, config.data.fold_index) == fail_on:
+      raise RuntimeError('interrupted')
+    return {'val_loss': 0.1 * config.width + 0.01 * config.data.fold_index,
+            'nested': {'r2': 0.5}, 'curve': np.arange(3)}
+  return train_fn
+
+
+def test_sweep_completes_resumes_and_summarises(tmp_path):
+  sweep = make_sweep(tmp_path)
+  runs = sweeps.plan(sweep)
+  assert [(r.setting, r.fold) for r in runs] == [('narrow', 0), ('narrow', 1), ('narrow', 2),
+                                                 ('cnn1', 0), ('cnn1', 1), ('cnn1', 2)]
+  calls = []
+  with pytest.raises(RuntimeError):
+    sweeps.execute(runs, fake_train(calls, fail_on=('cnn1', 1)))
+  assert len(calls) == 5
+  counts = sweeps.execute(runs, fake_train(calls))          # resume: only the unfinished runs
+  assert counts == {'done': 2, 'skipped': 4, 'failed': 0}
+  assert [c[2] for c in calls[5:]] == [1, 2] and all(c[0] == 'cnn1' for c in calls[5:])
+  assert sweeps.execute(runs, fake_train(calls))['skipped'] == 6
+  paths = sweeps.write_outputs(sweep, runs)
+  summary = json.load(open(paths['summary_json']))['summary']
+  narrow = next(r for r in summary if r['setting'] == 'narrow')
+  assert narrow['folds'] == 3
+  assert narrow['val_loss_mean'] == pytest.approx(0.4 + 0.01)
+  assert narrow['val_loss_std'] == pytest.approx(0.01)
+  result = json.load(open(os.path.join(runs[0].workdir, sweeps.RESULT_FILE)))
+  assert result['metrics'] == {'val_loss': pytest.approx(0.4), 'nested/r2': 0.5}
+  assert os.path.isfile(paths['plot_val_loss']) and 'narrow' in open(paths['summary_md']).read()
+
+
+def test_keep_going_records_the_error_and_retries_later(tmp_path):
+  runs = sweeps.plan(make_sweep(tmp_path, num_folds=2))
+  calls = []
+  counts = sweeps.execute(runs, fake_train(calls, fail_on=('cnn1', 0)), keep_going=True)
+  assert counts == {'done': 3, 'skipped': 0, 'failed': 1}
+  failed = next(r for r in runs if r.setting == 'cnn1' and r.fold == 0)
+  assert 'interrupted' in open(os.path.join(failed.workdir, 'sweep_error.txt')).read()
+  counts = sweeps.execute(runs, fake_train(calls), keep_going=True)
+  assert counts == {'done': 1, 'skipped': 3, 'failed': 0}
+
+
+def test_shards_cover_every_run_once(tmp_path):
+  runs = sweeps.plan(make_sweep(tmp_path))
+  parts = [sweeps.shard(runs, i, 4) for i in range(4)]
+  assert sorted(r.index for p in parts for r in p) == list(range(len(runs)))
+
+
+def test_folds_partition_trajectories_independent_of_order():
+  ids = np.arange(100, 153)
+  folds = sweeps.assign_folds(ids, 5, seed=3)
+  assert folds == sweeps.assign_folds(ids[::-1], 5, seed=3)
+  sizes = np.bincount(list(folds.values()))
+  assert sizes.tolist() in ([11, 11, 11, 10, 10], sorted(sizes.tolist(), reverse=True))
+  assert sizes.max() - sizes.min() <= 1
+  train, val = sweeps.fold_ids(folds, 2)
+  assert not set(train) & set(val) and len(train) + len(val) == 53
+
+
+def test_fold_split_expressions_partition_the_pool():
+  assert sweeps.fold_split_expressions(1, 5) == (
+      'train[:20%]+train[40%:]+validation[:20%]+validation[40%:]',
+      'train[20%:40%]+validation[20%:40%]')
+  assert sweeps.fold_split_expressions(0, 3, pool=('train',)) == ('train[33%:]', 'train[0%:33%]')
+  overrides = sweeps.fold_overrides(2, 3, 0, {'train_split': 'data.train_split',
+                                              'index': 'data.fold_index'})
+  assert overrides == {'data': {'train_split': 'train[:67%]+validation[:67%]',
+                                'fold_index': 2}}
+
+
+def test_unknown_override_names_the_field(tmp_path):
+  sweep = make_sweep(tmp_path)
+  sweep.settings = {'bad': {'overrides': {'data': {'fold_idx': 1}}}}
+  sweep.order = ()
+  with pytest.raises(ValueError, match=r"sweep.settings.bad: unknown config field 'data.fold_idx'"):
+    sweeps.plan(sweep)

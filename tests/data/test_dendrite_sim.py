@@ -1,0 +1,181 @@
+"""Tests of the `dendrite_sim` TFDS builder (real simulator, `tiny` config) and the Sobol design."""
+
+import os
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+import data_builders.dendrite_sim as dendrite_sim
+from data_builders.dendrite_sim import generation
+from dendrax.data import pipeline
+from dendrax.data import sampling
+from dendrax.data import schema
+from dendrax.physics import parameters
+
+NAME = 'dendrite_sim/tiny'
+SPLITS = generation.SPLITS
+
+
+@pytest.fixture(scope='module')
+def data_dir(tmp_path_factory):
+  """A complete `tiny` build shared by the test files of this session (built once)."""
+  path = str(tmp_path_factory.getbasetemp() / 'tfds_tiny')
+  pipeline.load_source(NAME, 'train', path)
+  return path
+
+
+def _records(data_dir, split):
+  src = pipeline.load_source(NAME, split, data_dir, build_if_missing=False)
+  return {int(ex['trajectory_id']): ex for ex in (src[i] for i in range(len(src)))}
+
+
+def _assert_same_records(a, b):
+  assert sorted(a) == sorted(b)
+  for tid, ex in a.items():
+    for key, value in ex.items():
+      np.testing.assert_array_equal(np.asarray(value), np.asarray(b[tid][key]),
+                                    err_msg=f'trajectory {tid} field {key}')
+
+
+def test_tiny_has_config_sizes_schema_shapes_and_physics_ranges(data_dir):
+  config = tfds.builder(NAME, data_dir=data_dir).builder_config
+  n = config.grid_size
+  for split in SPLITS:
+    records = _records(data_dir, split)
+    assert len(records) == config.sizes[split]
+    for ex in records.values():
+      assert ex['xi'].shape == ex['concentration'].shape == ex['potential_v'].shape
+      assert ex['xi'].shape == (schema.NUM_FRAMES, n, n)
+      np.testing.assert_allclose(ex['time_s'], np.arange(schema.NUM_FRAMES) * 30.0)
+      assert set(np.unique(ex['stage'])) <= set(range(len(parameters.STAGES)))
+      assert np.isfinite(ex['xi']).all() and np.isfinite(ex['params']).all()
+      assert not ex['params_missing'].any() and ex['has_fields']
+      for key in schema.OBSERVABLE_KEYS:
+        assert ex[key].shape == (schema.NUM_FRAMES,)
+
+
+def test_records_round_trip_the_cached_simulation_exactly(data_dir):
+  builder = tfds.builder(NAME, data_dir=data_dir)
+  records = {s: _records(data_dir, s) for s in SPLITS}
+  chunks = builder.chunks()
+  assert chunks
+  for chunk in chunks:
+    arrays = generation.load_chunk(os.path.join(builder.cache_dir(), chunk.filename), chunk)
+    for j, tid in enumerate(chunk.trajectory_ids):
+      ex = records[chunk.split][int(tid)]
+      assert ex['chemistry'] == chunk.chemistry and ex['protocol'] == chunk.protocol
+      np.testing.assert_array_equal(ex['params'], chunk.params[j].astype(np.float32))
+      for key in ('xi', 'concentration', 'potential_v', 'stage', 'time_s',
+                  *schema.OBSERVABLE_KEYS):
+        np.testing.assert_array_equal(ex[key], arrays[key][j], err_msg=key)
+
+
+def test_splits_are_disjoint_by_trajectory_and_ood_is_outside_the_box(data_dir):
+  records = {s: _records(data_dir, s) for s in SPLITS}
+  ids = [tid for s in SPLITS for tid in records[s]]
+  assert len(ids) == len(set(ids))
+  rows = [tuple(ex['params']) for s in SPLITS for ex in records[s].values()]
+  assert len(rows) == len(set(rows)), 'one parameter set appears twice'
+  field = parameters.PARAMETER_NAMES.index('field_strength_kv_per_m')
+  high = parameters.PARAMETER_SPECS[field].high
+  for s in ('train', 'validation', 'test'):
+    for ex in records[s].values():
+      for spec, value in zip(parameters.PARAMETER_SPECS, ex['params']):
+        assert spec.low <= value <= spec.high * (1 + 1e-6), (s, spec.name, value)
+  assert all(ex['params'][field] > high for ex in records['ood'].values())
+
+
+def _copy_from(cache_dir, calls):
+  """A simulate_fn that returns chunks of an existing build's cache and counts calls."""
+  def simulate_fn(chunk, simulation, seed):
+    del simulation, seed
+    calls.append(chunk.filename)
+    return generation.load_chunk(os.path.join(cache_dir, chunk.filename), chunk)
+  return simulate_fn
+
+
+def test_killed_build_is_not_read_and_resumes_to_identical_records(data_dir, tmp_path,
+                                                                   monkeypatch):
+  fresh = str(tmp_path / 'tfds')
+  real = generation.simulate_chunk
+  calls = []
+
+  def crash_after_two(chunk, simulation, seed):
+    if len(calls) == 2:
+      raise KeyboardInterrupt('simulated kill')
+    calls.append(chunk.filename)
+    return real(chunk, simulation, seed)
+
+  monkeypatch.setattr(generation, 'simulate_chunk', crash_after_two)
+  with pytest.raises(KeyboardInterrupt):
+    pipeline.load_source(NAME, 'train', fresh)
+  with pytest.raises(FileNotFoundError, match='not .*built'):
+    pipeline.load_source(NAME, 'train', fresh, build_if_missing=False)
+  builder = tfds.builder(NAME, data_dir=fresh)
+  cached = sorted(f for f in os.listdir(builder.cache_dir()) if f.endswith('.npz'))
+  assert cached == sorted(calls) and len(cached) == 2
+  assert not any(f.startswith('.tmp') for f in os.listdir(builder.cache_dir()))
+
+  resumed = []
+  monkeypatch.setattr(generation, 'simulate_chunk',
+                      lambda c, sim, seed: (resumed.append(c.filename), real(c, sim, seed))[1])
+  pipeline.load_source(NAME, 'train', fresh)       # rebuilds, skipping the finished chunks
+  assert len(resumed) == len(builder.chunks()) - 2
+  assert not set(resumed) & set(calls)
+  for split in SPLITS:   # a clean build in another folder, simulated independently
+    _assert_same_records(_records(fresh, split), _records(data_dir, split))
+
+
+def test_generation_shared_by_workers_then_assembled(data_dir, tmp_path, monkeypatch):
+  fresh = str(tmp_path / 'tfds')
+  source_cache = tfds.builder(NAME, data_dir=data_dir).cache_dir()
+  calls = []
+  monkeypatch.setattr(generation, 'simulate_chunk', _copy_from(source_cache, calls))
+  builder = tfds.builder(NAME, data_dir=fresh, file_format='array_record')
+  chunks = builder.chunks()
+  for worker in range(3):
+    generation.fill_cache(chunks, builder.cache_dir(), builder.simulation_settings(),
+                          builder.builder_config.seed, shard_index=worker, num_shards=3)
+  assert sorted(calls) == sorted(c.filename for c in chunks)   # each chunk exactly once
+  builder.download_and_prepare()
+  assert len(calls) == len(chunks)                             # assembling simulated nothing
+  for split in SPLITS:
+    _assert_same_records(_records(fresh, split), _records(data_dir, split))
+
+
+@pytest.mark.parametrize('fields, match', [
+    ({'num_tarin': 4}, 'unknown dendrite_sim config field.*num_tarin'),
+    ({'num_train': -1}, 'num_train must be a non-negative integer'),
+    ({'num_test': 2.5}, 'num_test must be a non-negative integer'),
+    ({'grid_size': 0}, 'grid_size must be a positive integer'),
+    ({'ranges': {'temperature_k': (300.0, 300.0)}}, 'range of temperature_k is empty'),
+    ({'ranges': {'temperature': (250.0, 300.0)}}, "unknown parameter 'temperature'"),
+    ({'ood_ranges': {'field_strength_kv_per_m': (3.0, 5.0)}}, 'overlaps the training range'),
+    ({'simulation': {'nx': 16}}, r"must not set \['nx'\]"),
+])
+def test_bad_configs_fail_naming_the_field(fields, match):
+  with pytest.raises(ValueError, match=match):
+    dendrite_sim.make_config('bad', **{'num_train': 4, **fields})
+
+
+def test_sobol_design_is_deterministic_stratified_and_log_uniform():
+  a = sampling.sobol_design(256, seed=3)
+  b = sampling.sobol_design(256, seed=3)
+  c = sampling.sobol_design(256, seed=4)
+  np.testing.assert_array_equal(a.params, b.params)
+  assert not np.array_equal(a.params, c.params)
+  for i, spec in enumerate(parameters.PARAMETER_SPECS):
+    col = a.params[:, i]
+    assert (col >= spec.low).all() and (col <= spec.high).all(), spec.name
+    if spec.name in sampling.INTEGER_PARAMETERS:
+      np.testing.assert_array_equal(col, np.round(col))
+      assert set(col) == set(range(int(spec.low), int(spec.high) + 1))
+      continue
+    u = (np.log(col / spec.low) / np.log(spec.high / spec.low) if spec.log_scale
+         else (col - spec.low) / (spec.high - spec.low))
+    # A base-2 Sobol block puts exactly one point in each of its n equal 1-D strata.
+    np.testing.assert_array_equal(np.bincount(np.floor(u * 256).astype(int), minlength=256),
+                                  np.ones(256))
+  for labels, k in ((a.chemistry, 2), (a.protocol, 3)):
+    np.testing.assert_allclose(np.bincount(labels, minlength=k) / 256, 1 / k, atol=0.01)

@@ -1,0 +1,76 @@
+"""Loss values on inputs whose answer is known by hand."""
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from dendrax.train import losses
+
+CFG = dict(pixel='mse', pixel_weight=1.0, morph='dice', morph_weight=0.5, barron_alpha=1.0,
+           barron_scale=0.1)
+
+
+def test_mse():
+  assert float(losses.mse(jnp.array([0.0, 1.0]), jnp.array([1.0, 1.0]))) == 0.5
+
+
+@pytest.mark.parametrize('x', [0.0, 0.05, 0.3, 2.0])
+def test_barron_special_cases(x):
+  c = 0.1
+  z2 = (x / c) ** 2
+  arr = jnp.array([x])
+  np.testing.assert_allclose(losses.barron(arr, 2.0, c), 0.5 * z2, rtol=1e-6)
+  np.testing.assert_allclose(losses.barron(arr, 1.0, c), np.sqrt(z2 + 1) - 1, rtol=1e-5)
+  np.testing.assert_allclose(losses.barron(arr, 0.0, c), np.log(0.5 * z2 + 1), rtol=1e-5)
+  np.testing.assert_allclose(losses.barron(arr, float('-inf'), c), 1 - np.exp(-0.5 * z2),
+                             rtol=1e-5, atol=1e-7)
+  # The general formula approaches its limits continuously (Barron 2019, Eq. 3).
+  np.testing.assert_allclose(losses.barron(arr, 1e-4, c), np.log(0.5 * z2 + 1), rtol=1e-3,
+                             atol=1e-6)
+  np.testing.assert_allclose(losses.barron(arr, 2.0 - 1e-4, c), 0.5 * z2, rtol=1e-3)
+
+
+def test_barron_is_robust():
+  """Large residuals grow like |x| for alpha = 1 and saturate for alpha = -inf."""
+  big = jnp.array([100.0])
+  assert float(losses.barron(big, 1.0, 1.0)) == pytest.approx(99.005, rel=1e-4)
+  assert float(losses.barron(big, float('-inf'), 1.0)) == pytest.approx(1.0)
+  with pytest.raises(ValueError, match='barron_scale'):
+    losses.barron(big, 1.0, 0.0)
+
+
+def test_soft_dice():
+  a = jnp.zeros((2, 4, 4, 1)).at[:, :2].set(1.0)
+  b = jnp.zeros((2, 4, 4, 1)).at[:, 2:].set(1.0)
+  assert float(losses.soft_dice(a, a)) == pytest.approx(0.0, abs=1e-7)
+  # Disjoint 8-pixel masks: 1 - (0 + 1) / (16 + 1).
+  assert float(losses.soft_dice(a, b)) == pytest.approx(1 - 1 / 17, rel=1e-6)
+
+
+def test_bce():
+  p = jnp.array([0.8, 0.3])
+  t = jnp.array([1.0, 0.0])
+  expect = -(np.log(0.8) + np.log(0.7)) / 2
+  assert float(losses.bce(p, t)) == pytest.approx(expect, rel=1e-6)
+
+
+def test_total_loss_combines_the_terms():
+  pred = jnp.full((1, 4, 4, 1), 0.5)
+  target = jnp.zeros((1, 4, 4, 1)).at[:, :2].set(1.0)
+  loss, parts = losses.total_loss(pred, target, CFG)
+  mse = 0.25
+  dice = 1 - (2 * 4.0 + 1) / (8 + 8 + 1)
+  assert float(parts['mse']) == pytest.approx(mse)
+  assert float(parts['morph']) == pytest.approx(dice, rel=1e-6)
+  assert float(loss) == pytest.approx(mse + 0.5 * dice, rel=1e-6)
+  barron_cfg = dict(CFG, pixel='barron', morph='none')
+  loss, parts = losses.total_loss(pred, target, barron_cfg)
+  assert float(loss) == pytest.approx(np.sqrt(25 + 1) - 1, rel=1e-5)
+  assert float(parts['mse']) == pytest.approx(mse)
+
+
+@pytest.mark.parametrize('key,value', [('pixel', 'l1'), ('morph', 'iou'), ('morph_weight', -1.0),
+                                       ('barron_scale', 0.0)])
+def test_bad_loss_config_names_the_key(key, value):
+  with pytest.raises(ValueError, match=f'loss.{key}'):
+    losses.validate_loss_config(dict(CFG, **{key: value}))

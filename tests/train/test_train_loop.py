@@ -1,0 +1,168 @@
+"""`train_and_evaluate` end to end on synthetic dendrites: outputs, checkpoints, resume after kill.
+
+`pipeline.load_source` is replaced by in-memory synthetic trajectories in the dataset schema
+(tests/train/synthetic_dendrites.py), so these tests do not wait for the simulator.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from configs import tiny
+from dendrax.data import normalization
+from dendrax.data import pipeline
+from dendrax.train import checkpointing
+from dendrax.train import evaluation
+from dendrax.train import loop
+from dendrax.train import setup
+from tests.train import synthetic_dendrites
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+NUM_STEPS = 40
+
+
+def make_config():
+  config = tiny.get_config()
+  config.model.features = (4, 4, 8, 8, 8)
+  config.model.film_hidden = (8,)
+  config.train.batch_size = 8
+  config.train.num_steps = NUM_STEPS
+  config.train.log_every_steps = 10
+  config.eval.every_steps = 10
+  config.eval.patience = 100
+  config.checkpoint.every_steps = 5
+  return config
+
+
+def fake_load_source(name, split, data_dir=None, build_if_missing=True):
+  return synthetic_dendrites.source(split)
+
+
+# Runs train_and_evaluate in a child process on the synthetic data (for the kill test).
+CHILD = r'''
+import sys
+import jax
+jax.config.update('jax_compilation_cache_dir', sys.argv[2])
+jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.5)
+from dendrax.data import pipeline
+from dendrax.train import loop
+from tests.train import test_train_loop as t
+pipeline.load_source = t.fake_load_source
+loop.train_and_evaluate(t.make_config(), sys.argv[1])
+'''
+
+
+@pytest.fixture(scope='module')
+def finished_run(tmp_path_factory):
+  """An uninterrupted run: (workdir, returned metrics)."""
+  workdir = str(tmp_path_factory.mktemp('run'))
+  mp = pytest.MonkeyPatch()
+  mp.setattr(pipeline, 'load_source', fake_load_source)
+  try:
+    final = loop.train_and_evaluate(make_config(), workdir)
+  finally:
+    mp.undo()
+  return workdir, final
+
+
+def test_outputs_of_a_run(finished_run):
+  workdir, final = finished_run
+  with open(os.path.join(workdir, 'metrics.json')) as f:
+    written = json.load(f)
+  assert written['trained_steps'] == NUM_STEPS == final['trained_steps']
+  assert set(written['splits']) == {'train', 'validation', 'test', 'ood'}
+  marks = [f't{30 * k:03d}s' for k in range(1, 8)] + ['all']
+  for split, result in written['splits'].items():
+    assert list(result['length']) == marks
+    for group in ('mask', 'growth_mask'):
+      m = result[group]['all']
+      assert 0.0 <= m['iou'] <= m['f1'] <= 1.0        # F1 = 2 IoU / (1 + IoU) >= IoU
+    assert np.isfinite(result['length']['all']['mse'])
+  assert written['splits']['test']['num_trajectories'] == 6
+  # Logs: every train log step and every validation step, in JSON lines and CSV, and TB events.
+  with open(os.path.join(workdir, 'metrics.jsonl')) as f:
+    records = [json.loads(line) for line in f]
+  assert [r['step'] for r in records if r['group'] == 'train'] == [10, 20, 30, 40]
+  assert [r['step'] for r in records if r['group'] == 'validation'] == [10, 20, 30, 40]
+  with open(os.path.join(workdir, 'metrics.csv')) as f:
+    assert f.readline().strip() == 'step,group,name,value'
+  assert any(n.startswith('events.out.tfevents')
+             for n in os.listdir(os.path.join(workdir, 'tensorboard')))
+  # The best checkpoint is the step with the lowest validation loss.
+  val = [r for r in records if r['group'] == 'validation']
+  assert final['checkpoint_step'] == min(val, key=lambda r: r['loss'])['step']
+
+
+def test_load_checkpoint_and_predict_fns(finished_run):
+  workdir, final = finished_run
+  config, params, normalizer = checkpointing.load_checkpoint(workdir)
+  assert config.model_name == 'cnn2' and config.train.num_steps == NUM_STEPS
+  assert normalizer == normalization.Normalizer.fit(synthetic_dendrites.source('train'))
+  model = setup.build_model(config)
+  fns = evaluation.make_predict_fns(model)
+  ex = pipeline.rollout_example(synthetic_dendrites.source('test')[0], normalizer)
+  first, cond = jnp.asarray(ex['fields'][0]), jnp.asarray(ex['cond'])
+  xs = jax.jit(fns.rollout)(params, first, cond)
+  assert xs.shape == (8, 32, 32)
+  # The rollout is predict_next applied 7 times to its own output.
+  x = first[None]
+  for t in range(7):
+    x = fns.predict_next(params, x, cond[t:t + 1])
+    np.testing.assert_allclose(xs[t + 1], x[0, ..., 0], atol=1e-5)
+  # Forward-mode derivative of the last frame w.r.t. the first normalised parameter.
+  tangent = jnp.zeros_like(cond).at[:, 0].set(1.0)
+  _, dx = jax.jvp(lambda c: fns.rollout(params, first, c)[-1], (cond,), (tangent,))
+  assert dx.shape == (32, 32) and bool(jnp.all(jnp.isfinite(dx)))
+  assert float(jnp.max(jnp.abs(dx))) > 0.0
+  # 'latest' is the end of training, 'best' the lowest validation loss.
+  _, latest_params, _ = checkpointing.load_checkpoint(workdir, 'latest')
+  assert jax.tree.structure(latest_params) == jax.tree.structure(params)
+  with pytest.raises(FileNotFoundError, match='no'):
+    checkpointing.load_checkpoint(os.path.join(workdir, 'nothing_here'))
+
+
+def _finished_steps(workdir):
+  d = os.path.join(workdir, 'checkpoints', 'latest')
+  return sorted(int(n) for n in os.listdir(d) if n.isdigit()) if os.path.isdir(d) else []
+
+
+def test_resume_after_kill_matches_uninterrupted_run(finished_run, tmp_path, monkeypatch):
+  workdir = str(tmp_path / 'killed')
+  env = dict(os.environ, PYTHONPATH=ROOT, JAX_PLATFORMS='cpu')
+  child = subprocess.Popen([sys.executable, '-c', CHILD, workdir, os.path.join(ROOT, '.jax_cache')],
+                           cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+  deadline = time.time() + 300
+  while not _finished_steps(workdir) and child.poll() is None and time.time() < deadline:
+    time.sleep(0.05)
+  child.send_signal(signal.SIGKILL)
+  out = child.communicate()[0].decode()
+  saved = _finished_steps(workdir)
+  assert saved and max(saved) < NUM_STEPS, (saved, out[-2000:])   # killed mid-training
+  assert not os.path.exists(os.path.join(workdir, 'metrics.json'))
+
+  monkeypatch.setattr(pipeline, 'load_source', fake_load_source)
+  lines = []
+  monkeypatch.setattr(loop, '_log', lines.append)
+  final = loop.train_and_evaluate(make_config(), workdir)
+  resumed = [l for l in lines if l.startswith('Resuming from step')]
+  assert resumed and int(resumed[0].split()[3]) >= max(saved), lines[:5]
+  assert final['trained_steps'] == NUM_STEPS
+  # Batches are indexed by step and the optimiser state is restored: same result as no kill.
+  _, params_resumed, _ = checkpointing.load_checkpoint(workdir, 'latest')
+  _, params_straight, _ = checkpointing.load_checkpoint(finished_run[0], 'latest')
+  for a, b in zip(jax.tree.leaves(params_resumed), jax.tree.leaves(params_straight)):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+  # A third run on the finished workdir trains nothing and says so.
+  lines.clear()
+  again = loop.train_and_evaluate(make_config(), workdir)
+  assert any('already finished' in l for l in lines)
+  assert again['splits']['test'] == final['splits']['test']

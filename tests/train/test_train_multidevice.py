@@ -1,0 +1,68 @@
+"""Data-parallel training on 2 forced host devices equals training on 1 device.
+
+The device count must be fixed before JAX starts, so the comparison runs in a subprocess with
+XLA_FLAGS=--xla_force_host_platform_device_count=2; both meshes live in that one process.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+SCRIPT = r'''
+import json, sys
+import jax
+jax.config.update('jax_compilation_cache_dir', sys.argv[1])
+jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.5)
+import numpy as np
+from configs import tiny
+from dendrax.data import normalization, pipeline
+from dendrax.train import setup, steps
+from tests.train import synthetic_dendrites
+
+assert len(jax.devices()) == 2, jax.devices()
+config = tiny.get_config()
+config.model.features = (4, 4, 8, 8, 8)
+config.model.film_hidden = (8,)
+source = synthetic_dendrites.source('train')
+normalizer = normalization.Normalizer.fit(source)
+batches = list(pipeline.next_state_batches(source, normalizer, batch_size=8, seed=0,
+                                           num_epochs=1, augment=True))[:4]
+model = setup.build_model(config)
+init = setup.initial_state(config, jax.random.key(0))
+results, shard_counts = {}, {}
+for n in (1, 2):
+  mesh = steps.make_mesh(n)
+  state = steps.replicate(jax.tree.map(np.array, init), mesh)   # a copy: steps donate
+  train_fn, _ = steps.compile_steps(mesh, model.apply, config.loss.to_dict())
+  losses = []
+  for b in batches:
+    sharded = steps.shard_batch(b, mesh)
+    shard_counts[n] = len(sharded['inputs'].addressable_shards)
+    state, m = train_fn(state, sharded)
+    losses.append(float(m['loss']))
+  results[n] = (losses, jax.device_get(state.params))
+diff = max(float(np.max(np.abs(a - b))) for a, b in zip(jax.tree.leaves(results[1][1]),
+                                                          jax.tree.leaves(results[2][1])))
+scale = max(float(np.max(np.abs(a))) for a in jax.tree.leaves(results[1][1]))
+moved = max(float(np.max(np.abs(a - b))) for a, b in zip(jax.tree.leaves(results[1][1]),
+                                                           jax.tree.leaves(init.params)))
+print(json.dumps({'losses1': results[1][0], 'losses2': results[2][0], 'param_diff': diff,
+                  'param_scale': scale, 'moved': moved, 'shards': shard_counts}))
+'''
+
+
+def test_two_devices_match_one_device():
+  env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=2',
+             JAX_PLATFORMS='cpu', PYTHONPATH=ROOT)
+  proc = subprocess.run([sys.executable, '-c', SCRIPT, os.path.join(ROOT, '.jax_cache')],
+                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  out = json.loads(proc.stdout.strip().splitlines()[-1])
+  assert out['shards'] == {'1': 1, '2': 2}          # the batch really was split in two
+  assert out['moved'] > 1e-4                        # the 4 steps changed the parameters
+  for a, b in zip(out['losses1'], out['losses2']):
+    assert abs(a - b) <= 1e-5 * max(abs(a), 1e-3), (out['losses1'], out['losses2'])
+  assert out['param_diff'] <= 1e-5 * out['param_scale'] + 1e-6, out
