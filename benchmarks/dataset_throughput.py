@@ -58,7 +58,8 @@ def bench_generation() -> None:
   times = []
   for k in range(_GEN_CALLS.value + 1):
     rows = np.arange(k * n, (k + 1) * n)
-    chunk = generation.Chunk('train', chem, proto, k, rows.astype(np.int64), design.params[rows])
+    chunk = generation.Chunk(chem, proto, k, rows.astype(np.int64), ('train',) * n,
+                             design.params[rows], n)
     start = time.perf_counter()
     out = generation.simulate_chunk(chunk, sim, seed=0)
     times.append(time.perf_counter() - start)

@@ -81,8 +81,8 @@ def main(argv):
   print('\n'.join(f'{k}: {v}' for k, v in paths.items()))
   for source, r in results.items():
     t = r['timing']
-    print(f'{source}: one run {t["one_run_s"]:.2f} s, exact (6 params) {t["exact_all_params_s"]:.2f}'
-          f' s, finite differences ({t["fd_runs"]} runs) {t["fd_all_params_s"]:.2f} s')
+    print(f'{source}: one run {t["one_run_s"]:.3g} s, exact (6 params) {t["exact_all_params_s"]:.3g}'
+          f' s, finite differences ({t["fd_runs"]} runs) {t["fd_all_params_s"]:.3g} s')
 
 
 if __name__ == '__main__':

@@ -1,8 +1,10 @@
-r"""Two tiny settings (CNN-2 and CNN-1 on dendrite_sim/tiny), 2 folds: the sweep machinery in minutes.
+r"""Two tiny settings (CNN-2 and CNN-1 on dendrite_sim/tiny): the sweep machinery in a minute.
 
   python -m experiments.sweep --config configs/sweeps/tiny.py --config.workdir /tmp/sweep_tiny
 
-Used by tests/analysis/test_sweep_tiny.py (which also interrupts and resumes it).
+Used by tests/analysis/test_sweep_tiny.py (which also interrupts and resumes it). No
+cross-validation (num_folds = 0) until the training config reads its split names from
+`data.train_split` / `data.validation_split`; then set num_folds = 2.
 """
 
 import ml_collections
@@ -12,11 +14,12 @@ def get_config():
   config = ml_collections.ConfigDict()
   config.base_config = 'configs/tiny.py'
   config.workdir = 'runs/sweep_tiny'
-  config.num_folds = 2
+  config.num_folds = 0                 # 2 once the training config has data.train_split
   config.fold_seed = 0
   config.fold_fields = {'train_split': 'data.train_split',
                         'validation_split': 'data.validation_split'}
   config.common_overrides = {
+      'model': {'features': (4, 8), 'film_hidden': (8,)},
       'train': {'num_steps': 4, 'batch_size': 4, 'warmup_steps': 1, 'log_every_steps': 2},
       'eval': {'every_steps': 2, 'batch_size': 4, 'rollout_splits': ('validation',),
                'max_rollout_trajectories': 2},

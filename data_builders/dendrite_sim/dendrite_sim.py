@@ -51,8 +51,10 @@ class DendriteSimConfig(tfds.core.BuilderConfig):
     ranges: (name, (low, high)) pairs replacing `PARAMETER_SPECS` ranges for the training box.
     ood_ranges: (name, (low, high)) pairs of the `ood` split; each must lie outside the
       training box (entirely above or below it).
-    chemistry_weights: sampling probabilities of `parameters.CHEMISTRIES`.
-    protocol_weights: sampling probabilities of `parameters.PROTOCOLS`.
+    chemistry_weights: proportions of `parameters.CHEMISTRIES` (exact up to rounding).
+    protocol_weights: proportions of `parameters.PROTOCOLS` (exact up to rounding).
+    drop_nonfinite: leave out trajectories the simulator returned NaN/inf for (with a
+      warning) instead of failing the build; dropped ids are gaps in `trajectory_id`.
   """
   grid_size: int = 64
   simulation: tuple = ()
@@ -66,6 +68,7 @@ class DendriteSimConfig(tfds.core.BuilderConfig):
   ood_ranges: tuple = (('field_strength_kv_per_m', (4.0, 5.0)),)
   chemistry_weights: tuple = (0.5, 0.5)
   protocol_weights: tuple = (1 / 3, 1 / 3, 1 / 3)
+  drop_nonfinite: bool = False
 
   @property
   def sizes(self) -> dict[str, int]:
@@ -152,18 +155,21 @@ def dataset_simulation(**overrides) -> tuple:
 
 
 BUILDER_CONFIGS = [
-    # Tests and CI: 32 x 32, 16 + 4 + 4 + 4 trajectories; builds in well under a minute.
-    make_config('tiny', description='Tiny 32x32 set for tests.', grid_size=32,
-                simulation=dataset_simulation(nx=32, ny=32),
-                num_train=16, num_validation=4, num_test=4, num_ood=4, seed=0, batch_size=8),
-    # Default for training on a CPU: generated in <= 15 minutes on a 2-core CPU.
-    make_config('small', description='A few hundred 64x64 trajectories (CPU default).',
-                grid_size=64, simulation=dataset_simulation(), num_train=256, num_validation=64, num_test=64, num_ood=32,
-                seed=0, batch_size=16),
+    # Tests and CI: 32 x 32, 8 + 2 + 2 + 2 trajectories, Li under constant voltage only, so
+    # the simulator compiles once; 7 chunks of 2 (the resume test needs several chunks).
+    make_config('tiny', description='Tiny 32x32 set for tests (Li, constant voltage).',
+                grid_size=32, simulation=dataset_simulation(nx=32, ny=32),
+                num_train=8, num_validation=2, num_test=2, num_ood=2, seed=0, batch_size=2,
+                chemistry_weights=(1.0, 0.0), protocol_weights=(1.0, 0.0, 0.0)),
+    # Default for training on a CPU: 288 in the box + 48 ood; every (chemistry, protocol) group
+    # holds 56 = 7 x 8 trajectories, so chunks are full and each group compiles once.
+    make_config('small', description='336 64x64 trajectories (CPU default).',
+                grid_size=64, simulation=dataset_simulation(), num_train=192,
+                num_validation=48, num_test=48, num_ood=48, seed=0, batch_size=8),
     # The paper's 6514 growth processes (80/10/10) plus 326 out-of-distribution; for a GPU.
     make_config('paper', description='6514 64x64 growth processes (paper) + 326 ood.',
-                grid_size=64, simulation=dataset_simulation(), num_train=5211, num_validation=651, num_test=652, num_ood=326,
-                seed=0, batch_size=64),
+                grid_size=64, simulation=dataset_simulation(), num_train=5211,
+                num_validation=651, num_test=652, num_ood=326, seed=0, batch_size=64),
 ]
 
 
@@ -201,14 +207,14 @@ class DendriteSim(tfds.core.GeneratorBasedBuilder):
     return os.path.join(str(download_dir), 'dendrite_sim_chunks',
                         f'{self.builder_config.name}-{key}')
 
-  def chunks(self, splits=generation.SPLITS) -> list[generation.Chunk]:
-    """The chunk plan of this config (same on every machine)."""
+  def chunks(self) -> list[generation.Chunk]:
+    """The chunk plan of this config (the same on every machine)."""
     config = self.builder_config
     designs = generation.split_designs(
         config.sizes, config.seed, ranges=dict(config.ranges),
         ood_ranges=dict(config.ood_ranges), chemistry_weights=config.chemistry_weights,
         protocol_weights=config.protocol_weights)
-    return generation.plan_chunks(designs, config.batch_size, splits)
+    return generation.plan_chunks(designs, config.batch_size)
 
   def simulation_settings(self) -> dict[str, Any]:
     config = self.builder_config
@@ -221,8 +227,10 @@ class DendriteSim(tfds.core.GeneratorBasedBuilder):
             for split in generation.SPLITS if self.builder_config.sizes[split] > 0}
 
   def _generate_examples(self, split: str, cache_dir: str):
+    chunks = [c for c in self.chunks() if split in c.splits]
     results = generation.chunk_results(
-        self.chunks((split,)), cache_dir, self.simulation_settings(), self.builder_config.seed,
+        chunks, cache_dir, self.simulation_settings(), self.builder_config.seed,
         simulate_fn=generation.simulate_chunk, desc=split)
     for chunk, arrays in results:
-      yield from generation.examples_of_chunk(chunk, arrays)
+      yield from generation.examples_of_chunk(chunk, arrays, split,
+                                              drop_nonfinite=self.builder_config.drop_nonfinite)

@@ -1,10 +1,12 @@
 """Plan, run and cache the simulations behind the `dendrite_sim` dataset.
 
-The work of a build is cut into *chunks*: at most `batch_size` trajectories of one split sharing
-(chemistry, protocol), so one `simulate.run_batch` call (one compiled program, static settings)
-runs a whole chunk, vmapped over the batch and sharded over all local devices. Each finished
-chunk is cached as `<cache_dir>/<split>-<chemistry>-<protocol>-<index>.npz`, written to a
-temporary file and renamed (`os.replace` is atomic), so:
+The work of a build is cut into *chunks*: `batch_size` trajectories sharing (chemistry,
+protocol), taken from all splits together, so one `simulate.run_batch` call (one compiled
+program per (chemistry, protocol), static settings) runs a whole chunk, vmapped over the batch
+and sharded over all local devices. The last chunk of a group is padded to `batch_size` (the
+padding is simulated and dropped) so that no group compiles twice. Each finished chunk is
+cached as `<cache_dir>/<chemistry>-<protocol>-<index>.npz`, written to a temporary file and
+renamed (`os.replace` is atomic), so:
 
   * a build killed half-way loses at most the chunk in flight; the next build loads the
     finished chunks instead of simulating them again;
@@ -40,27 +42,29 @@ _FRAME_FIELDS = ('xi', 'concentration', 'potential_v')
 
 @dataclasses.dataclass(frozen=True)
 class Chunk:
-  """One unit of simulation work: trajectories of one split with the same static settings.
+  """One unit of simulation work: trajectories with the same static settings.
 
   Attributes:
-    split: one of `SPLITS`.
     chemistry: index into `parameters.CHEMISTRIES`.
     protocol: index into `parameters.PROTOCOLS`.
-    index: running number of the chunk within (split, chemistry, protocol).
+    index: running number of the chunk within (chemistry, protocol).
     trajectory_ids: [n] int64, unique across all splits.
+    splits: [n] split name of each trajectory (one of `SPLITS`).
     params: [n, 7] float64, physical units.
+    pad_to: batch size of the `run_batch` call (>= n; the padding is dropped).
   """
-  split: str
   chemistry: int
   protocol: int
   index: int
   trajectory_ids: np.ndarray
+  splits: tuple[str, ...]
   params: np.ndarray
+  pad_to: int
 
   @property
   def filename(self) -> str:
-    return (f'{self.split}-{parameters.CHEMISTRIES[self.chemistry]}-'
-            f'{parameters.PROTOCOLS[self.protocol]}-{self.index:05d}.npz')
+    return (f'{parameters.CHEMISTRIES[self.chemistry]}-{parameters.PROTOCOLS[self.protocol]}-'
+            f'{self.index:05d}.npz')
 
 
 def split_designs(sizes: Mapping[str, int], seed: int, *, ranges, ood_ranges,
@@ -89,18 +93,23 @@ def split_designs(sizes: Mapping[str, int], seed: int, *, ranges, ood_ranges,
   return out
 
 
-def plan_chunks(designs: Mapping[str, tuple[np.ndarray, sampling.Design]], batch_size: int,
-                splits=SPLITS) -> list[Chunk]:
-  """All chunks of the given splits, in a fixed order (split, chemistry, protocol, index)."""
+def plan_chunks(designs: Mapping[str, tuple[np.ndarray, sampling.Design]], batch_size: int
+                ) -> list[Chunk]:
+  """All chunks, in a fixed order: (chemistry, protocol), then trajectory id."""
+  ids = np.concatenate([designs[s][0] for s in SPLITS])
+  splits = np.array([s for s in SPLITS for _ in range(len(designs[s][0]))], dtype=object)
+  params = np.concatenate([designs[s][1].params for s in SPLITS])
+  chem = np.concatenate([designs[s][1].chemistry for s in SPLITS])
+  proto = np.concatenate([designs[s][1].protocol for s in SPLITS])
   chunks = []
-  for split in splits:
-    ids, design = designs[split]
-    for c in range(len(parameters.CHEMISTRIES)):
-      for p in range(len(parameters.PROTOCOLS)):
-        rows = np.flatnonzero((design.chemistry == c) & (design.protocol == p))
-        for k, start in enumerate(range(0, rows.size, batch_size)):
-          sel = rows[start:start + batch_size]
-          chunks.append(Chunk(split, c, p, k, ids[sel], design.params[sel]))
+  for c in range(len(parameters.CHEMISTRIES)):
+    for p in range(len(parameters.PROTOCOLS)):
+      rows = np.flatnonzero((chem == c) & (proto == p))
+      rows = rows[np.argsort(ids[rows], kind='stable')]
+      for k, start in enumerate(range(0, rows.size, batch_size)):
+        sel = rows[start:start + batch_size]
+        chunks.append(Chunk(c, p, k, ids[sel].astype(np.int64), tuple(splits[sel]),
+                            params[sel], batch_size))
   return chunks
 
 
@@ -114,8 +123,8 @@ def simulate_chunk(chunk: Chunk, simulation: Mapping[str, Any], seed: int,
                    devices: Sequence[Any] | None = None) -> dict[str, np.ndarray]:
   """Runs one chunk with `simulate.run_batch`, sharded over `devices` (default: all local).
 
-  The batch is padded (repeating its last trajectory) to a multiple of the device count; the
-  padding is dropped from the result. Returns numpy arrays with a leading [n] axis: `xi`,
+  The batch is padded (repeating its last trajectory) to `chunk.pad_to` rounded up to a
+  multiple of the device count; the padding is dropped from the result. Returns numpy arrays with a leading [n] axis: `xi`,
   `concentration`, `potential_v` [n, T, H, W], `time_s` [n, T], `stage` [n, T], the
   observables [n, T], `pixel_size_um` [n], `electrode_height_um` [n], `trajectory_id` [n].
   """
@@ -128,7 +137,7 @@ def simulate_chunk(chunk: Chunk, simulation: Mapping[str, Any], seed: int,
       'protocol': parameters.PROTOCOLS[chunk.protocol]})
   n = len(chunk.trajectory_ids)
   devices = list(devices or jax.local_devices())
-  padded = -(-n // len(devices)) * len(devices)
+  padded = -(-max(n, chunk.pad_to) // len(devices)) * len(devices)
   pad = np.concatenate([np.arange(n), np.full(padded - n, n - 1)])
   params = np.asarray(chunk.params, np.float32)[pad]
   base = jax.random.PRNGKey(seed)
@@ -210,10 +219,35 @@ def fill_cache(chunks: list[Chunk], cache_dir: str, simulation: Mapping[str, Any
                                       desc=f'shard {shard_index}/{num_shards}'))
 
 
-def examples_of_chunk(chunk: Chunk, arrays: Mapping[str, np.ndarray]
-                      ) -> Iterator[tuple[int, dict[str, Any]]]:
-  """(key, example) pairs in the `schema.trajectory_features` format for one chunk."""
+def nonfinite_rows(arrays: Mapping[str, np.ndarray]) -> np.ndarray:
+  """[n] bool: trajectories with a NaN/inf in any field or observable."""
+  bad = np.zeros(len(arrays['trajectory_id']), bool)
+  for key in _FRAME_FIELDS + schema.OBSERVABLE_KEYS:
+    a = arrays[key]
+    bad |= ~np.isfinite(a.reshape(a.shape[0], -1)).all(axis=1)
+  return bad
+
+
+def examples_of_chunk(chunk: Chunk, arrays: Mapping[str, np.ndarray], split: str, *,
+                      drop_nonfinite: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
+  """(key, example) pairs of `split` in the `schema.trajectory_features` format for one chunk.
+
+  A trajectory with a non-finite value raises ValueError naming it (or, with
+  `drop_nonfinite`, is left out with a warning).
+  """
+  bad = nonfinite_rows(arrays)
   for j, tid in enumerate(chunk.trajectory_ids):
+    if chunk.splits[j] != split:
+      continue
+    if bad[j]:
+      where = (f'trajectory {int(tid)} ({split}, {parameters.CHEMISTRIES[chunk.chemistry]}, '
+               f'{parameters.PROTOCOLS[chunk.protocol]}, params '
+               f'{dict(zip(parameters.PARAMETER_NAMES, chunk.params[j].round(4).tolist()))})')
+      if not drop_nonfinite:
+        raise ValueError(f'the simulator returned NaN/inf for {where}; fix the simulator or '
+                         'set drop_nonfinite=True in the dendrite_sim config')
+      logging.warning('dendrite_sim: dropping non-finite %s', where)
+      continue
     example = {
         'trajectory_id': int(tid),
         'source': 'sim',

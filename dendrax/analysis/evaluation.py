@@ -58,7 +58,8 @@ def load_surrogate(workdir: str, name: str, which: str = 'best') -> Surrogate:
 MODEL_LABELS = {'cnn1': 'CNN-1', 'cnn2': 'CNN-2', 'concat': 'concat'}
 
 
-def load_pair(checkpoint: str | None, cnn1_checkpoint: str | None = None) -> list[Surrogate]:
+def load_pair(checkpoint: str | None, cnn1_checkpoint: str | None = None,
+              which: str = 'best') -> list[Surrogate]:
   """The surrogates given on a command line: `--checkpoint` (CNN-2), `--cnn1_checkpoint`.
 
   Each is labelled by its config's `model_name` ('CNN-2', 'CNN-1', 'concat'); a CNN-1 passed as
@@ -69,7 +70,7 @@ def load_pair(checkpoint: str | None, cnn1_checkpoint: str | None = None) -> lis
                               ('--cnn1_checkpoint', cnn1_checkpoint, ('cnn1',))):
     if not workdir:
       continue
-    s = load_surrogate(workdir, '')
+    s = load_surrogate(workdir, '', which)
     if s.config.model_name not in want:
       raise ValueError(f'{flag} {workdir!r} holds model_name={s.config.model_name!r}; '
                        f'expected one of {want}')
@@ -87,6 +88,7 @@ class SplitPredictions:
     true_xi, pred_xi: [N, T, H, W].
     true_length_um, pred_length_um: [N, T] (`dendrite_length_um` on each frame).
     stage: [N, T].
+    pixel_size_um: [N].
     rollout_s_per_trajectory: wall time of the rollouts (after compilation) / N.
   """
   trajectory_id: np.ndarray
@@ -96,6 +98,7 @@ class SplitPredictions:
   true_length_um: np.ndarray
   pred_length_um: np.ndarray
   stage: np.ndarray
+  pixel_size_um: np.ndarray
   rollout_s_per_trajectory: float
 
 
@@ -117,10 +120,11 @@ def predict_split(surrogate: Surrogate, source: Any, *, max_trajectories: int = 
   traj = train_eval.stack_trajectories(items)
   lengths = _length_fn()
   preds, pred_len, true_len = [], [], []
-  # Compile once on the first batch, then time the rollouts alone.
-  first = slice(0, min(batch_size, n))
-  jax.block_until_ready(surrogate.rollout(surrogate.params, traj['fields'][first, 0],
-                                          traj['cond'][first], _extra(traj, first)))
+  # Compile for every batch shape first (a full batch and the remainder), then time rollouts.
+  for size in sorted({min(batch_size, n), n % batch_size} - {0}):
+    first = slice(0, size)
+    jax.block_until_ready(surrogate.rollout(surrogate.params, traj['fields'][first, 0],
+                                            traj['cond'][first], _extra(traj, first)))
   elapsed = 0.0
   for start in range(0, n, batch_size):
     sl = slice(start, start + batch_size)
@@ -137,6 +141,7 @@ def predict_split(surrogate: Surrogate, source: Any, *, max_trajectories: int = 
       time_s=traj['time_s'][0], true_xi=traj['xi'], pred_xi=np.concatenate(preds),
       true_length_um=np.concatenate(true_len), pred_length_um=np.concatenate(pred_len),
       stage=np.stack([np.asarray(e['stage']) for e in items]),
+      pixel_size_um=traj['pixel_size_um'],
       rollout_s_per_trajectory=elapsed / n)
 
 

@@ -1,12 +1,16 @@
-"""Plots of the analysis outputs: parity (Fig. 4), sensitivity bars (Fig. 5), sweep summaries.
+"""Plots of the analysis outputs: parity (Fig. 4), sensitivity bars (Fig. 5), side-by-side
+morphology maps and rollout videos of simulation and surrogates (Fig. 6), sweep summaries.
 
-Morphology maps and videos (deposit red, electrolyte blue) live in `dendrax.analysis.figures`;
-this module holds the chart types the reports add. Every function returns a matplotlib Figure
-(Agg backend, no display needed); `report.figure_html` embeds and closes it.
+Single-trajectory pictures and videos belong to `dendrax.analysis.figures`; this module adds
+the comparison chart types of the reports and draws every frame with `figures.show_frame`
+(deposit red, electrolyte blue, electrode at the bottom). Figure functions return a matplotlib
+Figure (Agg backend); `report.figure_html` embeds it.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 from typing import Mapping, Sequence
 
 import matplotlib
@@ -15,6 +19,9 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 
+from matplotlib import animation  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+from dendrax.analysis import figures  # pylint: disable=g-import-not-at-top
 from dendrax.physics import parameters  # pylint: disable=g-import-not-at-top
 
 _SHORT = {
@@ -94,6 +101,10 @@ def sensitivity_figure(table: Mapping[str, Mapping[str, Mapping[str, Mapping[str
              label=label, color=_COLOURS.get(label, f'C{k}'),
              hatch='//' if label == 'finite difference' else None)
     ax.axhline(0, color='k', lw=0.6)
+    if all(not np.isfinite(_lookup(table[l], n, observable, summary))
+           for l in labels for n in names):
+      ax.text(0.5, 0.5, 'no frames in this stage', transform=ax.transAxes, ha='center',
+              color='#555')
     ax.set_xticks(x)
     ax.set_xticklabels([short_name(n) for n in names], rotation=45, ha='right', fontsize=8)
     ax.set_title(f'{observable}: {summary}', fontsize=10)
@@ -129,3 +140,66 @@ def sweep_figure(rows: Sequence[Mapping[str, float]], metric: str):
   ax.set_xlabel(f'{metric} (mean +- std over folds)')
   fig.tight_layout()
   return fig
+
+
+def morphology_figure(rows: Mapping[str, np.ndarray], times_s: Sequence[float],
+                      pixel_size_um: float, *, title: str = ''):
+  """Frames side by side: one column per source ('simulation', 'CNN-1', ...), one row per time.
+
+  Args:
+    rows: {label: [k, H, W]} frames at `times_s` (k of them), in column order.
+  """
+  labels = list(rows)
+  k = len(times_s)
+  fig, axes = plt.subplots(k, len(labels), figsize=(2.7 * len(labels) + 1.0, 2.8 * k),
+                           squeeze=False, layout='constrained')
+  im = None
+  for c, label in enumerate(labels):
+    for r, t in enumerate(times_s):
+      im = figures.show_frame(axes[r][c], rows[label][r], pixel_size_um, f'{label}, {t:g} s')
+      if c == 0:
+        axes[r][c].set_ylabel('y (um)', fontsize=8)
+  fig.colorbar(im, ax=axes, shrink=0.8, label='xi (1 deposit, 0 electrolyte)')
+  if title:
+    fig.suptitle(title)
+  return fig
+
+
+def comparison_video(frames: Mapping[str, np.ndarray], times_s: Sequence[float],
+                     pixel_size_um: float, path: str, *, fps: float = 2.0) -> str:
+  """Writes a GIF or MP4 (by `path`'s extension) of sources side by side over time.
+
+  Args:
+    frames: {label: [T, H, W]} frames at `times_s`.
+    path: ends in '.gif' (Pillow) or '.mp4' (ffmpeg from imageio-ffmpeg).
+  """
+  ext = os.path.splitext(path)[1].lower()
+  if ext not in ('.gif', '.mp4'):
+    raise ValueError(f'video path {path!r} must end in .gif or .mp4')
+  labels = list(frames)
+  fig, axes = plt.subplots(1, len(labels), figsize=(2.8 * len(labels), 3.0), squeeze=False)
+  images = [figures.show_frame(ax, frames[l][0], pixel_size_um, f'{l}, {times_s[0]:g} s')
+            for ax, l in zip(axes[0], labels)]
+
+  def update(i):
+    for ax, im, l in zip(axes[0], images, labels):
+      im.set_data(np.asarray(frames[l][i]))
+      ax.set_title(f'{l}, {times_s[i]:g} s', fontsize=9)
+    return images
+
+  anim = animation.FuncAnimation(fig, update, frames=len(times_s), blit=False)
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  if ext == '.gif':
+    writer = animation.PillowWriter(fps=fps)
+  else:
+    import imageio_ffmpeg  # pylint: disable=g-import-not-at-top
+    matplotlib.rcParams['animation.ffmpeg_path'] = imageio_ffmpeg.get_ffmpeg_exe()
+    writer = animation.FFMpegWriter(fps=fps)
+  folder = os.path.dirname(os.path.abspath(path))
+  fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-', suffix=ext)
+  os.close(fd)
+  anim.save(tmp, writer=writer, dpi=100)
+  plt.close(fig)
+  os.chmod(tmp, 0o644)
+  os.replace(tmp, path)      # a reader never sees half a video
+  return path

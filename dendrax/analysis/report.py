@@ -39,6 +39,7 @@ def write_text(path: str, text: str) -> None:
   fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-')
   with os.fdopen(fd, 'w') as f:
     f.write(text)
+  os.chmod(tmp, 0o644)   # mkstemp creates 0600; reports are meant to be shared
   os.replace(tmp, path)
 
 

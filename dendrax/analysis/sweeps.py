@@ -260,6 +260,12 @@ def shard(runs: Sequence[Run], shard_index: int, num_shards: int) -> list[Run]:
   return [r for r in runs if r.index % num_shards == shard_index]
 
 
+def config_hash(config: ml_collections.ConfigDict) -> str:
+  """A short hash of a run's full config (stored with its result)."""
+  text = json.dumps(json.loads(config.to_json_best_effort()), sort_keys=True)
+  return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
 def is_done(run: Run) -> bool:
   return os.path.isfile(os.path.join(run.workdir, RESULT_FILE))
 
@@ -277,13 +283,20 @@ def execute(runs: Sequence[Run], train_fn: TrainFn, *, keep_going: bool = False
   """Trains every run that has no result yet; returns counts {'done', 'skipped', 'failed'}.
 
   Each finished run writes `sweep_result.json` with its setting, fold, metrics (`train_fn`'s
-  return value, scalars only) and wall time. A failing run raises unless `keep_going`, in which
+  return value, scalars only), wall time and config hash; a finished run whose stored hash differs
+  from the planned config raises (the sweep changed under the same workdir). A failing run
+  raises unless `keep_going`, in which
   case its traceback goes to `<workdir>/sweep_error.txt` and the sweep moves on (a later call
   retries it).
   """
   counts = {'done': 0, 'skipped': 0, 'failed': 0}
   for run in runs:
     if is_done(run):
+      stored = (read_result(run) or {}).get('config_hash')
+      if stored is not None and stored != config_hash(run.config):
+        raise ValueError(f'run {run.setting} fold {run.fold} in {run.workdir} finished with a '
+                         'different config than the sweep now plans; use a new sweep.workdir '
+                         '(or delete that run folder) instead of mixing results')
       counts['skipped'] += 1
       continue
     os.makedirs(run.workdir, exist_ok=True)
@@ -300,6 +313,7 @@ def execute(runs: Sequence[Run], train_fn: TrainFn, *, keep_going: bool = False
       continue
     report.write_json(os.path.join(run.workdir, RESULT_FILE), {
         'setting': run.setting, 'fold': run.fold, 'index': run.index,
+        'config_hash': config_hash(run.config),
         'wall_s': time.perf_counter() - start, 'metrics': scalar_metrics(result or {})})
     counts['done'] += 1
   return counts

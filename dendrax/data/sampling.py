@@ -2,17 +2,18 @@
 
 The simulated dataset draws every growth process from a scrambled Sobol sequence
 (`scipy.stats.qmc.Sobol`, Owen scrambling) so that a few hundred trajectories already cover the
-7-D parameter box evenly, which plain random sampling does not. One Sobol point has 9 coordinates
-in [0, 1): the seven physical parameters (`parameters.PARAMETER_NAMES` order), then chemistry,
-then charging protocol.
+7-D parameter box evenly, which plain random sampling does not. Coordinate u in [0, 1) of a
+Sobol point maps to physical units as
 
-Mapping of a coordinate u in [0, 1) to physical units:
   * linear parameters:     low + u (high - low)
   * `log_scale` parameters: low (high / low)^u   (log-uniform: each decade equally likely)
   * `n_defects` (integer):  floor(u (high - low + 1)) + low, i.e. 0..8 each with probability 1/9
-  * chemistry: index floor(u len(chemistry_weights)) under cumulative `chemistry_weights`
-    (default Li 1/2, Zn 1/2); protocol likewise (default 1/3 each of constant voltage,
-    constant current, three-stage).
+
+Chemistry and protocol are assigned in exact proportions (largest-remainder rounding of
+n * w_chemistry * w_protocol for each of the 6 pairs; defaults: Li/Zn 1/2 each, constant
+voltage / constant current / three-stage 1/3 each), in a seeded random order. Exact counts keep
+every (chemistry, protocol) group of the simulator a whole number of batches (one compiled
+program per group, no padding) when n is a multiple of 6 x batch.
 
 Everything is a pure function of `seed`, so two builds draw identical designs.
 """
@@ -29,7 +30,7 @@ from dendrax.physics import parameters
 
 # Parameters that are counts, sampled as integers.
 INTEGER_PARAMETERS: tuple[str, ...] = ('n_defects',)
-NUM_DESIGN_DIMS = parameters.NUM_PARAMETERS + 2   # 7 parameters + chemistry + protocol
+NUM_DESIGN_DIMS = parameters.NUM_PARAMETERS   # Sobol dimensions: the 7 parameters
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,13 +81,26 @@ def parameter_box(overrides: Mapping[str, Sequence[float]] | None = None
   return box
 
 
-def _categorical(u: np.ndarray, weights: Sequence[float], field: str) -> np.ndarray:
-  """Maps u in [0, 1) to category indices with the given (normalised) weights."""
+def _check_weights(weights: Sequence[float], field: str) -> np.ndarray:
   w = np.asarray(weights, np.float64)
-  if w.ndim != 1 or w.size == 0 or np.any(w < 0) or not np.isfinite(w).all() or w.sum() <= 0:
+  if w.ndim != 1 or w.size == 0 or not np.isfinite(w).all() or np.any(w < 0) or w.sum() <= 0:
     raise ValueError(f'{field} must be non-negative weights with a positive sum; got {weights}')
-  edges = np.cumsum(w / w.sum())
-  return np.minimum(np.searchsorted(edges, u, side='right'), w.size - 1)
+  return w / w.sum()
+
+
+def balanced_labels(n: int, chemistry_weights: Sequence[float],
+                    protocol_weights: Sequence[float], rng: np.random.Generator
+                    ) -> tuple[np.ndarray, np.ndarray]:
+  """([n] chemistry, [n] protocol) indices in exact proportions, shuffled by `rng`."""
+  cw = _check_weights(chemistry_weights, 'chemistry_weights')
+  pw = _check_weights(protocol_weights, 'protocol_weights')
+  target = n * np.outer(cw, pw).ravel()
+  counts = np.floor(target).astype(int)
+  remainder_order = np.argsort(-(target - counts), kind='stable')
+  counts[remainder_order[:n - counts.sum()]] += 1
+  pairs = np.repeat(np.arange(target.size), counts)
+  pairs = pairs[rng.permutation(n)]
+  return pairs // pw.size, pairs % pw.size
 
 
 def sobol_design(n: int, seed: int, *,
@@ -99,8 +113,8 @@ def sobol_design(n: int, seed: int, *,
     n: number of samples (>= 0). Sobol balance is best for powers of two; any n works.
     seed: scrambling seed; the design is a pure function of (n, seed, ranges, weights).
     ranges: optional {name: (low, high)} overriding `PARAMETER_SPECS` ranges (e.g. for `ood`).
-    chemistry_weights: probabilities of `parameters.CHEMISTRIES`.
-    protocol_weights: probabilities of `parameters.PROTOCOLS`.
+    chemistry_weights: proportions of `parameters.CHEMISTRIES` (exact up to rounding).
+    protocol_weights: proportions of `parameters.PROTOCOLS` (exact up to rounding).
   """
   if int(n) != n or n < 0:
     raise ValueError(f'number of samples must be a non-negative integer; got {n}')
@@ -113,7 +127,7 @@ def sobol_design(n: int, seed: int, *,
                      f'{parameters.PROTOCOLS}; got {protocol_weights}')
   box = parameter_box(ranges)
   engine = qmc.Sobol(d=NUM_DESIGN_DIMS, scramble=True, seed=np.random.default_rng(seed))
-  # random(n) for n not a power of two warns about balance; the warning is expected here.
+  # The first n points of a 2^m block (random_base2 never warns about unbalanced sizes).
   m = max(int(np.ceil(np.log2(max(n, 1)))), 0)
   u = engine.random_base2(m)[:n] if n else np.zeros((0, NUM_DESIGN_DIMS))
   params = np.empty((n, parameters.NUM_PARAMETERS), np.float64)
@@ -125,6 +139,6 @@ def sobol_design(n: int, seed: int, *,
       params[:, i] = low * (high / low) ** u[:, i]
     else:
       params[:, i] = low + u[:, i] * (high - low)
-  chem = _categorical(u[:, -2], chemistry_weights, 'chemistry_weights')
-  proto = _categorical(u[:, -1], protocol_weights, 'protocol_weights')
+  chem, proto = balanced_labels(n, chemistry_weights, protocol_weights,
+                                np.random.default_rng([seed, 2]))
   return Design(params=params, chemistry=chem.astype(np.int64), protocol=proto.astype(np.int64))

@@ -18,6 +18,7 @@ $\epsilon = 0.05, m = 4$.
 
 from __future__ import annotations
 
+import numbers
 from typing import Sequence
 
 import jax
@@ -49,9 +50,10 @@ def _harmonics(gx, gy, dx, mode: int, theta0):
 
 
 def _check_mode(mode) -> int:
-  if not isinstance(mode, int) or isinstance(mode, bool) or mode < 0:
-    raise ValueError(f'mode={mode!r}; expected a non-negative Python int (4 cubic, 6 hexagonal)')
-  return mode
+  """`mode` must be a static non-negative integer (it sets the number of complex products)."""
+  if isinstance(mode, bool) or not isinstance(mode, numbers.Integral) or mode < 0:
+    raise ValueError(f'mode={mode!r}; expected a non-negative integer (4 cubic, 6 hexagonal)')
+  return int(mode)
 
 
 def anisotropy_factor(f: jax.Array, dx: float, bc: Sequence[str], *, eps, mode: int,
@@ -83,7 +85,7 @@ def anisotropic_gradient_term(f: jax.Array, dx: float, bc: Sequence[str], *, eps
   With eps = 0 this is exactly the 5-point Laplacian. On Neumann axes the boundary-face fluxes are
   zero, so the integral of the result over the domain vanishes (no-flux walls).
   """
-  _check_mode(mode)
+  mode = _check_mode(mode)
   (xgx, xgy), (ygx, ygy) = stencils.face_gradients(f, dx, bc)
   jx, _ = _face_flux(xgx, xgy, dx, eps, mode, theta0)
   _, jy = _face_flux(ygx, ygy, dx, eps, mode, theta0)

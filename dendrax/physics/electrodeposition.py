@@ -117,6 +117,7 @@ class State:
   charge_c_per_m2: jax.Array  # charge through the bulk face since t = 0, C/m^2 (n F x Li flux)
   time_s: jax.Array
   step: jax.Array             # int32
+  shorted: jax.Array          # bool: the deposit reached short_circuit_fraction of the height
 
 
 def cell_centres(config: SimulationConfig, dtype):
@@ -175,7 +176,7 @@ def make_model(config: SimulationConfig):
     xi = initial_order_parameter(n_defects, config, key, dtype)
     y, _ = cell_centres(config, dtype)
     c_bulk = coef.initial_concentration_profile(config.height_um - y, coeffs)
-    c = jnp.broadcast_to(c_bulk, xi.shape) * (1.0 - interpolation(xi))
+    c = jnp.broadcast_to(c_bulk, xi.shape)
     v, stage = protocols.initial_control(rates, config)
     v = jnp.asarray(v, dtype)
     if config.potential_top == 'grounded':
@@ -187,7 +188,8 @@ def make_model(config: SimulationConfig):
     zero = jnp.zeros((), dtype)
     return State(xi=xi, concentration=c.astype(dtype), potential_v=phi,
                  dxi_dt=jnp.zeros_like(xi), voltage_v=v, stage=stage, current_a_m2=zero,
-                 charge_c_per_m2=zero, time_s=zero, step=jnp.int32(0))
+                 charge_c_per_m2=zero, time_s=zero, step=jnp.int32(0),
+                 shorted=jnp.asarray(False))
 
   def diffusivity(xi, coeffs):
     h = interpolation(xi)
@@ -228,8 +230,8 @@ def make_model(config: SimulationConfig):
 
     Solves (1 - dt div D grad) c~' = c* + dt div(D c* f grad phi) by `transport_iterations`
     PCG steps (preconditioner: the exact inverse with D = D_l; warm start: the semi-implicit
-    D_l step), then applies the update in flux form with the diffusive fluxes of that solution,
-    c~' = c* + dt div(D grad c~_pcg + D c* f grad phi), so the ion balance is exact to rounding
+    D_l step). The ion content PCG leaves unbalanced (its residual's sum) is returned to the
+    electrolyte with weight 1 - h, so the total c~ changes by exactly dt x the bulk-face flux
     however far PCG is from convergence. Returns (c~', inward flux through the bulk face [nx]).
     """
     d = diffusivity(xi, coeffs)
@@ -248,10 +250,28 @@ def make_model(config: SimulationConfig):
     c_pcg, _ = krylov.pcg(homog, rhs + lift, c0, lambda r: c_solve(r, 1.0, dt * d_l),
                           config.transport_iterations)
     dif = face_fluxes(c_pcg, phi, d, coeffs, 1.0, diffusion=True, migration=False)
-    c_new = c_star + dt * (divergence(*dif) + divergence(*mig))
-    return c_new, dif[1][-1] + mig[1][-1]
+    g_top = dif[1][-1] + mig[1][-1]
+    # Ion balance: what the fluxes say the cells hold minus what PCG returned (= -sum of the
+    # linear residual); put back on the electrolyte, weighted by 1 - h, so the balance is exact.
+    defect = jnp.sum(c_star) + dt * jnp.sum(g_top) / dx - jnp.sum(c_pcg)
+    w = 1.0 - interpolation(xi)
+    c_new = c_pcg + defect * w / jnp.sum(w)
+    return c_new, g_top
+
+  y_centres = cell_centres(config, dtype)[0]
+  short_height = config.short_circuit_fraction * config.height_um
 
   def step_fn(state: State, coeffs, key) -> State:
+    """One step; once the deposit front (xi > 1/2) passes short_circuit_fraction * H the cell is
+    shorted: the fields freeze (only time advances), as a real cell stops plating."""
+    new = _step(state, coeffs, key)
+    front = jnp.max(jnp.where(new.xi > 0.5, y_centres, 0.0))
+    shorted = state.shorted | (front > short_height)
+    keep = lambda a, b: jnp.where(shorted, a, b)
+    frozen = jax.tree_util.tree_map(keep, state, new)
+    return dataclasses.replace(frozen, time_s=new.time_s, step=new.step, shorted=shorted)
+
+  def _step(state: State, coeffs, key) -> State:
     xi, c = state.xi, state.concentration
     voltage, stage = protocols.update_control(state.voltage_v, state.stage, state.time_s,
                                               state.current_a_m2, coeffs, config)
@@ -263,10 +283,11 @@ def make_model(config: SimulationConfig):
     f, alpha, r = coeffs.f_per_v, coeffs.alpha, coeffs.site_ratio
     k = coeffs.reaction_rate_per_s * interpolation_derivative(xi)
     a_ox = jnp.exp((1.0 - alpha) * f * phi)
-    b_red = jnp.exp(-alpha * f * phi)
-    b_red = b_red * coeffs.reference_ratio          # reduction ~ c / c_ref
-    c_r = (c + r * dt * k * a_ox) / (1.0 + r * dt * k * b_red)
-    reaction = k * (c_r * b_red - a_ox)
+    # Reduction ~ (c0/c_ref) c exp(-alpha f eta). Written with inv_b = 1/B, which underflows to 0
+    # instead of overflowing when |eta| is large (Zn at -3 V: alpha f |eta| ~ 120).
+    inv_b = jnp.exp(alpha * f * phi) / coeffs.reference_ratio
+    c_r_times_b = (c + r * dt * k * a_ox) / (inv_b + r * dt * k + 1e-30)
+    reaction = k * (c_r_times_b - a_ox)
     # 3. Order parameter.
     stab = 2.0 * coeffs.barrier_rate_per_s
     lap = stencils.laplacian(xi, dx, XI_BC)
@@ -290,7 +311,8 @@ def make_model(config: SimulationConfig):
                * jnp.mean(jnp.sum(reaction, axis=0)) * dx)
     return State(xi=xi_new, concentration=c_new, potential_v=phi, dxi_dt=d_xi / dt,
                  voltage_v=voltage, stage=stage, current_a_m2=current,
-                 charge_c_per_m2=charge, time_s=state.time_s + dt, step=state.step + 1)
+                 charge_c_per_m2=charge, time_s=((state.step + 1) * dt).astype(dtype), step=state.step + 1,
+                 shorted=state.shorted)
 
   return init_fn, step_fn
 

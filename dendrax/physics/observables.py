@@ -5,12 +5,13 @@ Used by the simulator on its frames and by model evaluation on predicted frames 
 are taken through them); `count_branches` is an integer count (no derivative).
 
 - length: per column x, the front height is the area under the soft indicator "some deposit at
-  or above y", s(y) = 1 - prod_{y' >= y} (1 - sigma((xi(y') - 1/2) / w)), w = 0.05, which is
+  or above y", s(y) = 1 - prod_{y' >= y} (1 - S(xi(y'))), S a smoothstep from 0.1 to 0.9, which is
   the height of the topmost deposit even in porous, branched columns; the length is the
   softmax-weighted mean of the front heights (temperature `softness_um`, <= the true max,
   equal for a flat front) minus electrode_height_um.
 - density: deposit area fraction of the region above the initial electrode,
-  sum over y >= electrode_height of xi / its area (smooth cut-off of one pixel).
+  sum of xi over the area above electrode_height / that area (cells cut by the electrode
+  height count with the fraction of their area above it); linear in xi.
 - branches: number of separate deposit segments (xi > 1/2, periodic in x) on the row at half
   the dendrite length above the electrode; 1 for a compact film.
 - interface length: the integral of |grad xi| (coarea formula: the mean length of the level
@@ -24,7 +25,10 @@ import jax.numpy as jnp
 
 from dendrax.physics import stencils
 
-_INDICATOR_WIDTH = 0.05    # width of the sigmoid that sharpens xi into "deposit here"
+# "Deposit here" indicator: smoothstep of xi from 0.1 to 0.9, exactly 0 in the electrolyte (no
+# leak from xi ~ 1e-3 summed over hundreds of cells) and symmetric about 1/2, so for a tanh
+# profile the front sits at the xi = 1/2 contour and moves smoothly with it.
+_INDICATOR_LOW = 0.1
 
 
 def _frame_scalar(v, dtype, trailing: int):
@@ -37,7 +41,8 @@ def front_height_um(xi, pixel_size_um):
   """`[..., W]` height of the topmost deposit in each column, um (smooth)."""
   xi = jnp.asarray(xi)
   pixel_size_um = _frame_scalar(pixel_size_um, xi.dtype, 1)
-  occupied = jax.nn.sigmoid((xi - 0.5) / _INDICATOR_WIDTH)
+  t = jnp.clip((xi - _INDICATOR_LOW) / (1.0 - 2.0 * _INDICATOR_LOW), 0.0, 1.0)
+  occupied = t * t * (3.0 - 2.0 * t)          # C1 smoothstep: exactly 0 below xi = 0.1
   log_empty = jnp.log1p(-jnp.clip(occupied, 0.0, 1.0 - 1e-6))
   # Sum over y' >= y, i.e. a reverse cumulative sum along the H axis (-2).
   above = jnp.flip(jnp.cumsum(jnp.flip(log_empty, -2), axis=-2), -2)
@@ -57,7 +62,7 @@ def deposit_density(xi, pixel_size_um, electrode_height_um):
   p = _frame_scalar(pixel_size_um, xi.dtype, 2)
   e = _frame_scalar(electrode_height_um, xi.dtype, 2)
   y = (jnp.arange(xi.shape[-2], dtype=xi.dtype)[:, None] + 0.5) * p     # [..., H, 1]
-  above = jax.nn.sigmoid((y - e) / p)
+  above = jnp.clip((y - e) / p + 0.5, 0.0, 1.0)       # fraction of each cell above the electrode
   return jnp.sum(xi * above, axis=(-2, -1)) / (jnp.sum(above, axis=(-2, -1)) * xi.shape[-1])
 
 
@@ -69,7 +74,8 @@ def count_branches(xi, pixel_size_um=1.0, electrode_height_um=0.0):
   xi = jnp.asarray(xi)
   length = dendrite_length_um(xi, pixel_size_um, electrode_height_um)
   y_mid = electrode_height_um + 0.5 * jnp.maximum(length, 0.0)
-  row = jnp.clip(jnp.floor(y_mid / jnp.asarray(pixel_size_um, xi.dtype)), 0, xi.shape[-2] - 1).astype(jnp.int32)
+  # Row whose centre lies at or below y_mid (cell k spans [k, k + 1) pixels).
+  row = jnp.clip(jnp.floor(y_mid / jnp.asarray(pixel_size_um, xi.dtype) - 0.5), 0, xi.shape[-2] - 1).astype(jnp.int32)
   solid = jnp.take_along_axis(xi, row[..., None, None], axis=-2)[..., 0, :] > 0.5   # [..., W]
   starts = jnp.sum(solid & ~jnp.roll(solid, 1, axis=-1), axis=-1)
   full = jnp.all(solid, axis=-1)

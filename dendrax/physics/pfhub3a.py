@@ -38,6 +38,7 @@ from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from dendrax.physics import anisotropy, stencils
 
@@ -258,3 +259,43 @@ def steps_for(numerics: PFHub3aNumerics, t_end: float, save_every: float) -> tup
     raise ValueError(f'save_every={save_every} and t_end={t_end} must be whole multiples of '
                      f'dt={numerics.dt} and of save_every respectively')
   return steps_per_save, num_saves
+
+
+def make_run(numerics: PFHub3aNumerics, *, t_end: float, save_every: float) -> Callable:
+  """Jitted `run(params) -> (final_state, Record)` from the seed to `t_end`.
+
+  Compile separately with `make_run(...).lower(params).compile()` to time the run alone.
+  """
+  init_fn, step_fn = pfhub3a(numerics)
+  steps_per_save, num_saves = steps_for(numerics, t_end, save_every)
+
+  @jax.jit
+  def run(params: PFHub3aParams):
+    return rollout(step_fn, init_fn(params), params, numerics,
+                   steps_per_save=steps_per_save, num_saves=num_saves)
+
+  return run
+
+
+REFERENCE_COLUMNS = ('time', 'tip_position_x', 'solid_fraction')
+
+
+def load_reference(path: str) -> dict[str, np.ndarray]:
+  """Reads a PFHub 3a result CSV (columns `time, tip_position_x, solid_fraction, ...`).
+
+  Raises ValueError naming a missing column.
+  """
+  data = np.genfromtxt(path, delimiter=',', names=True)
+  for name in REFERENCE_COLUMNS:
+    if name not in data.dtype.names:
+      raise ValueError(f'{path}: column {name!r} missing; found {data.dtype.names}')
+  return {name: np.asarray(data[name], float) for name in data.dtype.names}
+
+
+def interpolate_reference(reference: dict[str, np.ndarray], column: str, t) -> np.ndarray:
+  """`column` at times `t`: linear interpolation, linear extrapolation past the last sample
+  (the MOOSE reference ends at t = 1497.03, just short of 1500)."""
+  time, value = reference['time'], reference[column]
+  t = np.asarray(t, float)
+  slope = (value[-1] - value[-2]) / (time[-1] - time[-2])
+  return np.where(t > time[-1], value[-1] + slope * (t - time[-1]), np.interp(t, time, value))

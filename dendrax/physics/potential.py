@@ -18,7 +18,6 @@ validation script measure how well the potential is converged.
 from __future__ import annotations
 
 import dataclasses
-import functools
 
 import jax.numpy as jnp
 
@@ -42,7 +41,6 @@ class PotentialProblem:
     return lambda r: solve(r, 0.0, 1.0)
 
 
-@functools.lru_cache(maxsize=64)
 def _helmholtz(problem: PotentialProblem, dtype: str):
   top = 'dirichlet' if problem.top == 'grounded' else 'neumann'
   return spectral.make_helmholtz_solver(problem.ny, problem.nx, problem.dx, ('dirichlet', top),

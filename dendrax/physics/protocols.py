@@ -8,7 +8,8 @@
   with k = controller_rate_per_s. Stage 'constant_current'.
 - 'three_stage' (paper Fig. 5): trickle (target trickle_current_fraction * sigma_l E) for
   t < trickle_end_s; then constant current (cc_current_fraction * sigma_l E) until |V| reaches
-  |V_cv|; then constant voltage V_cv to the end (latched: the stage never goes back).
+  the CV potential cv_voltage_fraction * |V_cv|; then constant voltage at that potential to the
+  end (latched: the stage never goes back).
 
 The controller is smooth in the fields (derivatives go through it); stage switches are discrete.
 """
@@ -64,6 +65,7 @@ def update_control(voltage_v, stage, time_s, current_a_m2, coeffs, config):
   if config.protocol == 'constant_current':
     return controlled(config.cc_current_fraction), stage
   # three_stage
+  v_cv = v_cv * config.cv_voltage_fraction
   in_trickle = time_s < config.trickle_end_s
   # Entering CC from trickle keeps the trickle voltage as the controller's starting point.
   v_trickle = controlled(config.trickle_current_fraction)

@@ -45,6 +45,7 @@ class Trajectory:
   current_a_m2: jax.Array       # [T] Faradaic current density of that step
   deposit_thickness_um: jax.Array   # [T] metal per electrode width, sum(xi) dx^2 / width
   dissolved_thickness_um: jax.Array  # [T] dissolved ions, sum(c~) dx^2 / width (c~ um)
+  shorted: jax.Array            # [T] bool: deposit reached the bulk side; fields frozen since
 
 
 def coefficients_for(params: parameters.PhysicalParams, config: SimulationConfig):
@@ -78,9 +79,10 @@ def validate(params: parameters.PhysicalParams, config: SimulationConfig) -> Non
     one = parameters.PhysicalParams.from_vector(v.astype(np.float32))
     c = jax.tree_util.tree_map(float, coefficients_for(one, config)[1])
     # Explicit migration with implicit diffusion: dt <= 2 D / u^2, u = D f |V| / H.
-    field = abs(c.applied_voltage_v) / config.height_um
-    if config.protocol != 'constant_voltage':
-      field = max(field, config.max_voltage_v / config.height_um)
+    v_max = {'constant_voltage': abs(c.applied_voltage_v),
+             'constant_current': config.max_voltage_v,
+             'three_stage': config.cv_voltage_fraction * abs(c.applied_voltage_v)}[config.protocol]
+    field = v_max / config.height_um
     drift = c.electrolyte_diffusivity_um2_s * c.f_per_v * field
     if drift > 0:
       bound = 2.0 * c.electrolyte_diffusivity_um2_s / drift**2
@@ -95,8 +97,8 @@ def validate(params: parameters.PhysicalParams, config: SimulationConfig) -> Non
       raise ValueError(f'non-finite applied voltage{where}')
 
 
-@functools.lru_cache(maxsize=32)
 def _model(config: SimulationConfig):
+  # Built inside each trace (not cached): the solvers hold arrays that must belong to the trace.
   return electrodeposition.make_model(config)
 
 
@@ -111,7 +113,7 @@ def _frame(state: electrodeposition.State, config: SimulationConfig):
   return dict(time_s=state.time_s, stage=state.stage, xi=state.xi,
               concentration=state.concentration, potential_v=state.potential_v,
               voltage_v=state.voltage_v, current_a_m2=state.current_a_m2,
-              charge_c_per_m2=state.charge_c_per_m2,
+              charge_c_per_m2=state.charge_c_per_m2, shorted=state.shorted,
               deposit_thickness_um=jnp.sum(state.xi) * dx2w,
               dissolved_thickness_um=jnp.sum(state.concentration) * dx2w)
 
@@ -147,7 +149,7 @@ def _run(params: parameters.PhysicalParams, config: SimulationConfig, key) -> Tr
       electrode_height_um=jnp.asarray(config.electrode_height_um, dtype),
       voltage_v=f['voltage_v'], current_a_m2=f['current_a_m2'],
       deposit_thickness_um=f['deposit_thickness_um'],
-      dissolved_thickness_um=f['dissolved_thickness_um'])
+      dissolved_thickness_um=f['dissolved_thickness_um'], shorted=f['shorted'])
 
 
 _run_jit = jax.jit(_run, static_argnames='config')

@@ -42,6 +42,11 @@ def checkpoint_dir(workdir: str, which: str = LATEST) -> str:
   return os.path.join(os.path.abspath(workdir), 'checkpoints', which)
 
 
+def _read_only_manager(directory: str) -> ocp.CheckpointManager:
+  options = ocp.CheckpointManagerOptions(read_only=True, create=False, save_interval_steps=0)
+  return ocp.CheckpointManager(directory, options=options)
+
+
 def open_managers(workdir: str, max_to_keep: int, *, read_only: bool = False) -> Managers:
   """Opens (creating if needed) the latest/best managers of `workdir`."""
   if max_to_keep < 1:
@@ -60,6 +65,11 @@ def save(manager: ocp.CheckpointManager, state: train_state.TrainState, *,
          loop: dict[str, Any]) -> None:
   """Saves state + normaliser + config + loop bookkeeping at `state.step` (asynchronously)."""
   step = int(jax.device_get(state.step))
+  # A run killed between saving 'best' and 'latest' repeats those steps after resuming; the
+  # repeated save replaces the older one of the same or a later step.
+  for old in manager.all_steps():
+    if old >= step:
+      manager.delete(old)
   manager.save(step, args=ocp.args.Composite(
       state=ocp.args.StandardSave(state),
       normalizer=ocp.args.JsonSave(json.loads(normalizer.to_json())),
@@ -89,7 +99,7 @@ def read_metadata(workdir: str, which: str = BEST, step: int | None = None
   directory = checkpoint_dir(workdir, which)
   if not os.path.isdir(directory):
     raise FileNotFoundError(f'no {which!r} checkpoints in workdir {workdir!r} ({directory})')
-  manager = ocp.CheckpointManager(directory, options=ocp.CheckpointManagerOptions(read_only=True))
+  manager = _read_only_manager(directory)
   step = manager.latest_step() if step is None else step
   if step is None:
     raise FileNotFoundError(f'no {which!r} checkpoint step under {directory}')
@@ -119,8 +129,7 @@ def load_checkpoint(workdir: str, which: str = BEST, step: int | None = None
   from dendrax.train import setup  # pylint: disable=g-import-not-at-top
   step, config, normalizer = read_metadata(workdir, which, step)
   abstract = jax.eval_shape(lambda: setup.initial_state(config, jax.random.key(0)))
-  manager = ocp.CheckpointManager(checkpoint_dir(workdir, which),
-                                  options=ocp.CheckpointManagerOptions(read_only=True))
+  manager = _read_only_manager(checkpoint_dir(workdir, which))
   restored = restore(manager, abstract, step)
   manager.close()
   state, _ = restored

@@ -151,7 +151,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   # ---- Train ----------------------------------------------------------------------------------
   start = int(state.step)
   num_steps = config.train.num_steps
-  writer = metrics_lib.MetricWriter(workdir)
+  writer = metrics_lib.MetricWriter(workdir, enabled=jax.process_index() == 0)
   progress = metrics_lib.Progress(start, num_steps)
 
   def save_latest():

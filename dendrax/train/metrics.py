@@ -21,9 +21,15 @@ import tensorboardX
 
 
 class MetricWriter:
-  """Writes scalar metrics of a run; `close()` (or use as a context manager) flushes."""
+  """Writes scalar metrics of a run; `close()` (or use as a context manager) flushes.
 
-  def __init__(self, workdir: str):
+  With several processes only process 0 writes (`enabled=False` elsewhere makes it a no-op).
+  """
+
+  def __init__(self, workdir: str, enabled: bool = True):
+    self._enabled = enabled
+    if not enabled:
+      return
     os.makedirs(workdir, exist_ok=True)
     self._tb = tensorboardX.SummaryWriter(os.path.join(workdir, 'tensorboard'))
     self._jsonl = open(os.path.join(workdir, 'metrics.jsonl'), 'a')
@@ -36,6 +42,8 @@ class MetricWriter:
 
   def write(self, step: int, group: str, scalars: Mapping[str, float]) -> None:
     """Logs `scalars` under `group/name` at `step` (non-finite values are kept as NaN/inf)."""
+    if not self._enabled:
+      return
     values = {k: float(np.asarray(v)) for k, v in scalars.items()}
     for name, value in values.items():
       self._tb.add_scalar(f'{group}/{name}', value, step)
@@ -47,6 +55,8 @@ class MetricWriter:
     self._csv_file.flush()
 
   def close(self) -> None:
+    if not self._enabled:
+      return
     self._tb.close()
     self._jsonl.close()
     self._csv_file.close()

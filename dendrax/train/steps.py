@@ -20,6 +20,7 @@ import numpy as np
 from flax.training import train_state
 from jax.sharding import NamedSharding, PartitionSpec as P
 
+from dendrax.data import sharding as data_sharding
 from dendrax.train import losses
 
 # The batch entries the steps read; the rest of a pipeline batch stays on the host.
@@ -54,7 +55,7 @@ def make_mesh(num_devices: int | None = None) -> jax.sharding.Mesh:
   n = len(devices) if num_devices is None else num_devices
   if not 1 <= n <= len(devices):
     raise ValueError(f'num_devices={n} must be in [1, {len(devices)}] (jax.devices())')
-  return jax.make_mesh((n,), ('data',), devices=devices[:n])
+  return jax.make_mesh((n,), (data_sharding.DATA_AXIS,), devices=devices[:n])
 
 
 def replicate(tree, mesh: jax.sharding.Mesh):
@@ -67,14 +68,15 @@ def shard_batch(batch: Mapping[str, Any], mesh: jax.sharding.Mesh) -> dict[str, 
 
   With one process this is `device_put` of the batch split over the devices; with several
   (after `jax.distributed.initialize`) each process passes its own rows and the global batch
-  is their concatenation (`jax.make_array_from_process_local_data`).
+  is their concatenation (`jax.make_array_from_process_local_data`); unlike
+  `dendrax.data.sharding.shard_batch` (local devices only) this also works across hosts.
   """
   n = mesh.devices.size
   b = batch['inputs'].shape[0] * jax.process_count()
   if b % n:
     raise ValueError(f'global batch size {b} is not divisible by the {n} devices of the mesh '
                      '(train.batch_size / eval.batch_size)')
-  sharding = NamedSharding(mesh, P('data'))
+  sharding = data_sharding.batch_sharding(mesh)
   return {k: jax.make_array_from_process_local_data(sharding, np.asarray(batch[k], np.float32))
           for k in STEP_KEYS}
 
@@ -88,7 +90,7 @@ def compile_steps(mesh: jax.sharding.Mesh, apply_fn: Callable,
   loss_cfg = dict(loss_cfg)
   losses.validate_loss_config(loss_cfg)
   repl = NamedSharding(mesh, P())
-  data = NamedSharding(mesh, P('data'))
+  data = data_sharding.batch_sharding(mesh)
   train = jax.jit(functools.partial(train_step, loss_cfg=loss_cfg),
                   in_shardings=(repl, data), out_shardings=(repl, repl), donate_argnums=0)
   evaluate = jax.jit(functools.partial(eval_step, apply_fn=apply_fn, loss_cfg=loss_cfg),

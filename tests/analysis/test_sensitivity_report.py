@@ -2,9 +2,9 @@
 
 Checks that the exact elasticities (one jvp pass) match central finite differences through the
 simulator and through the surrogate's rollout, that the defects entry is a labelled finite
-difference, and that the HTML/CSV/JSON report is written with every section. The CNN-2 is freshly
-initialised and saved as a checkpoint (training is not needed to test the derivative maths or
-the report; `test_evaluate.py` uses a trained one).
+difference, and that the HTML/CSV/JSON report is written with every section. The CNN-2 is a
+saved checkpoint with random weights (conftest.py): training is not needed to test the
+derivative maths or the report.
 """
 
 import csv
@@ -19,66 +19,20 @@ from dendrax.analysis import sensitivity
 from dendrax.analysis import sensitivity_study
 from dendrax.physics import parameters
 
+P0 = (300.0, 1.0, 2.25, 1000.0, 0.5, 316.2, 3.0)   # the point of conftest.py's normaliser
+
 # A 16 x 16 cell, 3 s of charge (60 steps), frames every 0.5 s, trickle for the first second.
 SIM = dict(nx=16, ny=16, t_end_s=3.0, save_every_s=0.5, trickle_end_s=1.0, max_voltage_v=0.3,
            checkpoint_every_steps=10)
-P0 = (300.0, 1.0, 2.25, 1000.0, 0.5, 316.2, 3.0)
 SMOOTH = sensitivity_study.SMOOTH_OBSERVABLES
 
 
-def _clear_physics_caches():
-  """Works around a tracer leak in dendrax.physics (reported to its owner): `simulate._model`
-  and `potential._helmholtz` are lru_caches holding arrays created while tracing, so a second
-  trace of the simulator in one process fails with UnexpectedTracerError. Clearing them before
-  each trace keeps every trace self-contained."""
-  from dendrax.physics import potential, simulate  # pylint: disable=g-import-not-at-top
-  for f in (getattr(simulate, '_model', None), getattr(potential, '_helmholtz', None)):
-    if hasattr(f, 'cache_clear'):
-      f.cache_clear()
-
-
 @pytest.fixture(scope='module')
-def checkpoint(tmp_path_factory):
-  """A CNN-2 checkpoint (random weights) with a hand-made normaliser, as load_checkpoint reads."""
-  from configs import tiny  # pylint: disable=g-import-not-at-top
-  from dendrax.data import normalization  # pylint: disable=g-import-not-at-top
-  from dendrax.train import checkpointing, setup  # pylint: disable=g-import-not-at-top
-  config = tiny.get_config()
-  config.model.features = (4, 8)
-  config.model.film_hidden = (8,)
-  config.model.film_init_scale = 1.0     # so that the parameters visibly move the output
-  state = setup.initial_state(config, jax.random.key(0))
-  g = normalization.transform_params(np.array(P0))
-  normalizer = normalization.Normalizer(
-      param_mean=tuple(float(v) for v in g * 0.9), param_std=tuple(float(v) for v in
-                                                                    np.abs(g) * 0.2 + 0.5),
-      field_mean=(0.0, 0.9, -0.1), field_std=(1.0, 0.1, 0.1), num_trajectories=1)
-  workdir = str(tmp_path_factory.mktemp('cnn2'))
-  managers = checkpointing.open_managers(workdir, 1)
-  for m in managers:
-    checkpointing.save(m, state, normalizer=normalizer, config=config, loop={'best_step': 0})
-    m.wait_until_finished()
-    m.close()
-  return workdir
-
-
-@pytest.fixture(scope='module')
-def study(checkpoint, tmp_path_factory):
-  from dendrax.physics import simulate  # pylint: disable=g-import-not-at-top
-  settings = sensitivity_study.StudySettings(params=P0, fd_rel_step=1e-4, fd_scheme='central',
+def study(cnn2_checkpoint, tmp_path_factory):
+  settings = sensitivity_study.StudySettings(params=P0, fd_rel_step=1e-5, fd_scheme='central',
                                              accuracy_steps=(1e-2,), sim_overrides=SIM)
-  original = simulate.run
-
-  def run(*args, **kwargs):
-    _clear_physics_caches()
-    return original(*args, **kwargs)
-
   with jax.enable_x64(True):
-    simulate.run = run
-    try:
-      results, used = sensitivity_study.run_study(settings, checkpoint=checkpoint)
-    finally:
-      simulate.run = original
+    results, used = sensitivity_study.run_study(settings, checkpoint=cnn2_checkpoint)
   out = str(tmp_path_factory.mktemp('report'))
   paths = sensitivity_study.write_report(out, results, used)
   return results, used, paths
@@ -96,7 +50,8 @@ def test_exact_elasticities_match_central_differences(study, source):
         if not np.isfinite(e):
           assert not np.isfinite(f), (p, o, s)    # a stage without frames is NaN in both
           continue
-        # Central differences at h = 1e-4 in float64: truncation ~h^2, round-off ~1e-16/h.
+        # Central differences at h = 1e-5 in float64: truncation ~h^2 (the model's error falls
+        # 100x per 10x smaller step down to h = 1e-5), round-off ~1e-16/h.
         assert abs(e - f) <= 1e-5 * max(abs(e), 1e-2), (source, p, o, s, e, f)
         checked += 1
   assert checked >= 6 * 3 * 3

@@ -74,6 +74,14 @@ def test_sweep_completes_resumes_and_summarises(tmp_path):
   assert os.path.isfile(paths['plot_val_loss']) and 'narrow' in open(paths['summary_md']).read()
 
 
+def test_changed_config_under_the_same_workdir_is_refused(tmp_path):
+  sweep = make_sweep(tmp_path, num_folds=2)
+  sweeps.execute(sweeps.plan(sweep), fake_train([]))
+  sweep.settings.narrow.overrides.width = 5
+  with pytest.raises(ValueError, match='narrow fold 0 .* different config'):
+    sweeps.execute(sweeps.plan(sweep), fake_train([]))
+
+
 def test_keep_going_records_the_error_and_retries_later(tmp_path):
   runs = sweeps.plan(make_sweep(tmp_path, num_folds=2))
   calls = []

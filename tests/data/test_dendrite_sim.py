@@ -63,7 +63,7 @@ def test_records_round_trip_the_cached_simulation_exactly(data_dir):
   for chunk in chunks:
     arrays = generation.load_chunk(os.path.join(builder.cache_dir(), chunk.filename), chunk)
     for j, tid in enumerate(chunk.trajectory_ids):
-      ex = records[chunk.split][int(tid)]
+      ex = records[chunk.splits[j]][int(tid)]
       assert ex['chemistry'] == chunk.chemistry and ex['protocol'] == chunk.protocol
       np.testing.assert_array_equal(ex['params'], chunk.params[j].astype(np.float32))
       for key in ('xi', 'concentration', 'potential_v', 'stage', 'time_s',
@@ -179,3 +179,45 @@ def test_sobol_design_is_deterministic_stratified_and_log_uniform():
                                   np.ones(256))
   for labels, k in ((a.chemistry, 2), (a.protocol, 3)):
     np.testing.assert_allclose(np.bincount(labels, minlength=k) / 256, 1 / k, atol=0.01)
+
+
+def test_chunk_plan_covers_every_trajectory_once_in_full_static_batches():
+  for name in ('small', 'paper'):
+    config = dendrite_sim.dendrite_sim.BUILDER_CONFIGS[
+        [c.name for c in dendrite_sim.dendrite_sim.BUILDER_CONFIGS].index(name)]
+    designs = generation.split_designs(
+        config.sizes, config.seed, ranges=dict(config.ranges),
+        ood_ranges=dict(config.ood_ranges), chemistry_weights=config.chemistry_weights,
+        protocol_weights=config.protocol_weights)
+    chunks = generation.plan_chunks(designs, config.batch_size)
+    ids = np.concatenate([c.trajectory_ids for c in chunks])
+    assert len(ids) == sum(config.sizes.values()) == len(set(ids.tolist()))
+    for chunk in chunks:
+      assert 1 <= len(chunk.trajectory_ids) <= chunk.pad_to == config.batch_size
+      split_of = {int(t): s for s in SPLITS for t in designs[s][0]}
+      assert all(split_of[int(t)] == s for t, s in zip(chunk.trajectory_ids, chunk.splits))
+    groups = {(c.chemistry, c.protocol) for c in chunks}
+    assert len(groups) == 6
+    if name == 'small':   # sizes chosen so that no chunk needs padding
+      assert all(len(c.trajectory_ids) == config.batch_size for c in chunks)
+
+
+def test_nonfinite_simulation_fails_naming_the_trajectory_or_is_dropped():
+  designs = generation.split_designs({'train': 3, 'validation': 0, 'test': 0, 'ood': 0}, 0,
+                                     ranges={}, ood_ranges={'field_strength_kv_per_m': (4, 5)},
+                                     chemistry_weights=(1, 0), protocol_weights=(1, 0, 0))
+  (chunk,) = generation.plan_chunks(designs, 4)
+  n, t, h = 3, schema.NUM_FRAMES, 8
+  arrays = {k: np.zeros((n, t, h, h), np.float32) for k in ('xi', 'concentration',
+                                                           'potential_v')}
+  arrays.update({k: np.zeros((n, t), np.float32) for k in schema.OBSERVABLE_KEYS})
+  arrays.update(time_s=np.zeros((n, t), np.float32), stage=np.zeros((n, t), np.int32),
+                pixel_size_um=np.ones(n, np.float32), electrode_height_um=np.ones(n, np.float32),
+                trajectory_id=chunk.trajectory_ids)
+  arrays['potential_v'][1, 3, 2, 2] = np.nan
+  bad_id = int(chunk.trajectory_ids[1])
+  with pytest.raises(ValueError, match=f'NaN/inf for trajectory {bad_id} '):
+    list(generation.examples_of_chunk(chunk, arrays, 'train'))
+  kept = [k for k, _ in generation.examples_of_chunk(chunk, arrays, 'train',
+                                                     drop_nonfinite=True)]
+  assert kept == [int(i) for i in chunk.trajectory_ids if i != bad_id]

@@ -40,3 +40,34 @@ def test_shard_batch_splits_the_batch_over_two_devices():
                           capture_output=True, text=True, timeout=300)
   assert result.returncode == 0, result.stderr[-3000:]
   assert result.stdout.strip().endswith('OK')
+
+
+_GENERATION_SCRIPT = textwrap.dedent('''
+    import jax
+    jax.config.update('jax_num_cpu_devices', 2)
+    import numpy as np
+    from data_builders.dendrite_sim import dendrite_sim, generation
+    from dendrax.physics import parameters
+
+    assert jax.local_device_count() == 2, jax.devices()
+    mid = np.array([(s.low + s.high) / 2 for s in parameters.PARAMETER_SPECS])
+    params = np.stack([mid, mid * np.where(np.arange(7) == 2, 0.8, 1.0)])
+    params[:, 6] = np.round(params[:, 6])
+    chunk = generation.Chunk(0, 0, 0, np.array([5, 9]), ('train', 'train'), params, 2)
+    sim = dict(dendrite_sim.dataset_simulation(nx=32, ny=32), nx=32, ny=32)
+    two = generation.simulate_chunk(chunk, sim, seed=0)
+    one = generation.simulate_chunk(chunk, sim, seed=0, devices=jax.local_devices()[:1])
+    assert np.isfinite(one['xi']).all()
+    for key in one:
+      np.testing.assert_allclose(two[key], one[key], rtol=1e-4, atol=1e-5, err_msg=key)
+    print('OK')
+''')
+
+
+def test_generation_sharded_over_two_devices_matches_one_device():
+  env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=2',
+             JAX_PLATFORMS='cpu')
+  result = subprocess.run([sys.executable, '-c', _GENERATION_SCRIPT], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert result.stdout.strip().endswith('OK')

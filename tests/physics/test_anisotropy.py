@@ -15,6 +15,11 @@ from dendrax.physics import anisotropy, stencils
 NEU = ('neumann', 'neumann')
 PER = ('periodic', 'periodic')
 
+# One compiled program per (shape, dx, bc, mode): eager dispatch of the many small ops is slow.
+_op = jax.jit(anisotropy.anisotropic_gradient_term, static_argnums=(1, 2),
+              static_argnames=('mode',))
+_factor = jax.jit(anisotropy.anisotropy_factor, static_argnums=(1, 2), static_argnames=('mode',))
+
 
 @pytest.fixture(autouse=True)
 def x64():
@@ -37,7 +42,7 @@ def _interface_field(n=48, dx=1.0, radius=12.0, centre=(20.3, 25.7)):
 @pytest.mark.parametrize('bc', [NEU, PER, ('neumann', 'periodic')])
 def test_eps_zero_is_laplacian(bc):
   f = _random((19, 21))
-  out = anisotropy.anisotropic_gradient_term(f, 0.6, bc, eps=0.0, mode=4)
+  out = _op(f, 0.6, bc, eps=0.0, mode=4)
   np.testing.assert_allclose(out, stencils.laplacian(f, 0.6, bc), atol=1e-12)
 
 
@@ -45,14 +50,14 @@ def test_eps_zero_is_laplacian(bc):
 @pytest.mark.parametrize('bc', [NEU, PER])
 def test_integral_conserved(eps, mode, bc):
   for f in (_random((24, 30), 1), _interface_field()):
-    out = anisotropy.anisotropic_gradient_term(f, 0.8, bc, eps=eps, mode=mode)
+    out = _op(f, 0.8, bc, eps=eps, mode=mode)
     assert abs(float(jnp.sum(out))) < 1e-12 * float(jnp.sum(jnp.abs(out)))
 
 
 @pytest.mark.parametrize('bc', [NEU, PER])
 def test_fourfold_operator_commutes_with_quarter_turns_and_mirror(bc):
   f = _random((32, 32), 2)
-  op = lambda g: anisotropy.anisotropic_gradient_term(g, 0.5, bc, eps=0.1, mode=4)
+  op = lambda g: _op(g, 0.5, bc, eps=0.1, mode=4)
   np.testing.assert_allclose(op(jnp.rot90(f)), jnp.rot90(op(f)), atol=1e-12)
   np.testing.assert_allclose(op(f.T), op(f).T, atol=1e-12)
 
@@ -60,7 +65,7 @@ def test_fourfold_operator_commutes_with_quarter_turns_and_mirror(bc):
 def test_sixfold_operator_does_not_commute_with_quarter_turns():
   """Control for the test above: a 6-fold a(theta) is not invariant under 90 degrees."""
   f = _interface_field()
-  op = lambda g: anisotropy.anisotropic_gradient_term(g, 1.0, NEU, eps=0.04, mode=6)
+  op = lambda g: _op(g, 1.0, NEU, eps=0.04, mode=6)
   diff = jnp.max(jnp.abs(op(jnp.rot90(f)) - jnp.rot90(op(f))))
   assert float(diff) > 1e-3 * float(jnp.max(jnp.abs(op(f))))
 
@@ -91,10 +96,9 @@ def test_second_order_convergence_to_continuum_variational_derivative(eps, mode,
     dx = 2 * np.pi / n
     c = (np.arange(n) + 0.5) * dx
     x, y = np.meshgrid(c, c)
-    num = anisotropy.anisotropic_gradient_term(f_fn(x, y), dx, NEU, eps=eps, mode=mode,
-                                               theta0=theta0)
+    num = _op(f_fn(x, y), dx, NEU, eps=eps, mode=mode, theta0=theta0)
     # Two cells away from the walls, where the mirror ghost cells do not reach.
-    errors.append(float(jnp.max(jnp.abs(num - exact_fn(x, y))[2:-2, 2:-2])))
+    errors.append(float(jnp.max(jnp.abs(num - jax.jit(exact_fn)(x, y))[2:-2, 2:-2])))
   assert errors[1] < 0.02                          # relative to |operator| ~ 1
   assert 3.3 < errors[0] / errors[1] < 4.7         # second order: ratio 4
 
@@ -108,8 +112,8 @@ def test_eps_zero_is_minus_gradient_of_discrete_dirichlet_energy():
     # Boundary faces of a no-flux wall carry no gradient (mirror ghost): sum interior faces.
     return 0.5 * dx**2 * (jnp.sum(gx[:, 1:-1]**2) + jnp.sum(gy[1:-1, :]**2))
 
-  np.testing.assert_allclose(-jax.grad(energy)(f) / dx**2,
-                             anisotropy.anisotropic_gradient_term(f, dx, NEU, eps=0.0, mode=4),
+  np.testing.assert_allclose(-jax.jit(jax.grad(energy))(f) / dx**2,
+                             _op(f, dx, NEU, eps=0.0, mode=4),
                              atol=1e-11)
 
 
@@ -130,8 +134,8 @@ def test_anisotropic_operator_and_discrete_energy_gradient_agree_as_dx_shrinks()
       a = anisotropy.anisotropy_factor(g, dx, NEU, eps=eps, mode=mode)
       return 0.5 * dx**2 * jnp.sum(a * a * (gx * gx + gy * gy))
 
-    from_energy = -jax.grad(energy)(f) / dx**2
-    flux_form = anisotropy.anisotropic_gradient_term(f, dx, NEU, eps=eps, mode=mode)
+    from_energy = -jax.jit(jax.grad(energy))(f) / dx**2
+    flux_form = _op(f, dx, NEU, eps=eps, mode=mode)
     diffs.append(float(jnp.max(jnp.abs(from_energy - flux_form)[3:-3, 3:-3])))
   assert 3.3 < diffs[0] / diffs[1] < 4.7
 
@@ -144,17 +148,15 @@ def test_derivatives_finite_where_gradient_vanishes():
   def loss(g, eps):
     return jnp.sum(w * anisotropy.anisotropic_gradient_term(g, 1.0, NEU, eps=eps, mode=4))
 
-  val, (g_f, g_eps) = jax.value_and_grad(loss, argnums=(0, 1))(f, 0.05)
+  val, (g_f, g_eps) = jax.jit(jax.value_and_grad(loss, argnums=(0, 1)))(f, 0.05)
   assert np.isfinite(float(val)) and np.all(np.isfinite(g_f)) and np.isfinite(float(g_eps))
-  _, tangent = jax.jvp(lambda g: anisotropy.anisotropic_gradient_term(g, 1.0, NEU, eps=0.05,
-                                                                      mode=4),
-                       (f,), (w,))
+  _, tangent = jax.jit(lambda p, t: jax.jvp(lambda g: _op(g, 1.0, NEU, eps=0.05, mode=4),
+                                            (p,), (t,)))(f, w)
   assert np.all(np.isfinite(tangent))
   # Fully flat field: the operator and its eps-derivative vanish.
   flat = jnp.full((8, 8), 0.3)
-  assert float(jnp.max(jnp.abs(anisotropy.anisotropic_gradient_term(flat, 1.0, NEU, eps=0.1,
-                                                                    mode=4)))) == 0.0
-  assert float(jax.grad(loss, argnums=1)(jnp.full(f.shape, 0.3), 0.1)) == 0.0
+  assert float(jnp.max(jnp.abs(_op(flat, 1.0, NEU, eps=0.1, mode=4)))) == 0.0
+  assert float(jax.jit(jax.grad(loss, argnums=1))(jnp.full(f.shape, 0.3), 0.1)) == 0.0
 
 
 def test_anisotropy_factor_values():
@@ -162,15 +164,15 @@ def test_anisotropy_factor_values():
   c = (np.arange(10) + 0.5) * dx
   x, y = np.meshgrid(c, c)
   inner = (slice(1, -1), slice(1, -1))
-  a = anisotropy.anisotropy_factor(jnp.asarray(x), dx, NEU, eps=0.05, mode=4)
+  a = _factor(jnp.asarray(x), dx, NEU, eps=0.05, mode=4)
   np.testing.assert_allclose(a[inner], 1.05, rtol=1e-9)   # 1e-10 regularisation of |g|^2
-  a = anisotropy.anisotropy_factor(jnp.asarray(x + y), dx, NEU, eps=0.05, mode=4)
+  a = _factor(jnp.asarray(x + y), dx, NEU, eps=0.05, mode=4)
   np.testing.assert_allclose(a[inner], 0.95, rtol=1e-9)          # theta = 45 deg
-  a = anisotropy.anisotropy_factor(jnp.asarray(x), dx, NEU, eps=0.05, mode=4, theta0=np.pi / 4)
+  a = _factor(jnp.asarray(x), dx, NEU, eps=0.05, mode=4, theta0=np.pi / 4)
   np.testing.assert_allclose(a[inner], 0.95, rtol=1e-9)          # rotated crystal
-  a = anisotropy.anisotropy_factor(jnp.asarray(x + np.sqrt(3) * y), dx, NEU, eps=0.04, mode=6)
+  a = _factor(jnp.asarray(x + np.sqrt(3) * y), dx, NEU, eps=0.04, mode=6)
   np.testing.assert_allclose(a[inner], 1.04, rtol=1e-9)          # theta = 60 deg, 6-fold
-  a = anisotropy.anisotropy_factor(jnp.full((6, 6), 2.0), dx, NEU, eps=0.05, mode=4)
+  a = _factor(jnp.full((6, 6), 2.0), dx, NEU, eps=0.05, mode=4)
   np.testing.assert_allclose(a, 1.0)                              # flat: no orientation
   ang = anisotropy.interface_angle(jnp.asarray(x + y), dx, NEU)
   np.testing.assert_allclose(ang[inner], np.pi / 4, rtol=1e-12)
@@ -181,7 +183,7 @@ def test_float32_in_float32_out_and_jit():
   out = jax.jit(lambda g: anisotropy.anisotropic_gradient_term(g, 1.0, NEU, eps=0.05,
                                                                mode=4))(f)
   assert out.dtype == jnp.float32
-  ref = anisotropy.anisotropic_gradient_term(f.astype(jnp.float64), 1.0, NEU, eps=0.05, mode=4)
+  ref = _op(f.astype(jnp.float64), 1.0, NEU, eps=0.05, mode=4)
   np.testing.assert_allclose(out, ref, atol=1e-5)
 
 

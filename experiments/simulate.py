@@ -1,0 +1,112 @@
+r"""Simulates one configuration and writes frames, observables, a picture and a GIF.
+
+  python -m experiments.simulate --config configs/simulate_li.py --workdir workdirs/sim_li
+  python -m experiments.simulate --config configs/simulate_li.py --workdir workdirs/x \
+      --config.params.temperature_k=310
+
+Writes to --workdir (each file atomically):
+  frames.npz        time_s [T], stage [T], xi / concentration / potential_v [T, ny, nx],
+                    voltage_v [T], pixel_size_um, electrode_height_um, params [7]
+  observables.csv   one row per saved frame (0, 30, ..., 210 s): time_s, stage, length_um,
+                    density, branches, interface_length_um, charge_c_per_m2, voltage_v,
+                    current_a_m2
+  growth.png        frames side by side (deposit red, electrolyte blue, electrode at the bottom)
+  growth.gif        the same as an animation
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+import time
+
+from absl import app
+from absl import flags
+from absl import logging
+import jax
+import numpy as np
+from ml_collections import config_flags
+
+from dendrax.analysis import figures
+from dendrax.data import schema
+from dendrax.physics import parameters
+from dendrax.physics import simulate
+
+_CONFIG = config_flags.DEFINE_config_file('config', None, 'Simulation config file.',
+                                          lock_config=True)
+_WORKDIR = flags.DEFINE_string('workdir', None, 'Output directory.')
+
+CSV_COLUMNS = ('time_s', 'stage') + schema.OBSERVABLE_KEYS + ('voltage_v', 'current_a_m2')
+
+
+def _atomic_write_bytes(path: str, data: bytes) -> None:
+  folder = os.path.dirname(os.path.abspath(path))
+  fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp_')
+  with os.fdopen(fd, 'wb') as f:
+    f.write(data)
+  os.replace(tmp, path)
+
+
+def params_from_config(config) -> parameters.PhysicalParams:
+  """The seven parameters of `config.params`; ValueError naming a missing or unknown one."""
+  given = dict(config.params)
+  missing = [n for n in parameters.PARAMETER_NAMES if n not in given]
+  unknown = sorted(set(given) - set(parameters.PARAMETER_NAMES))
+  if missing or unknown:
+    raise ValueError(f'config.params: missing {missing}, unknown {unknown}')
+  values = {n: float(given[n]) for n in parameters.PARAMETER_NAMES}
+  parameters.validate_physical(values)
+  return parameters.PhysicalParams(**values)
+
+
+def simulate_and_write(config, workdir: str) -> simulate.Trajectory:
+  """Runs `config` and writes frames.npz, observables.csv, growth.png, growth.gif."""
+  os.makedirs(workdir, exist_ok=True)
+  sim_config = simulate.SimulationConfig.from_dict(config.sim)
+  params = params_from_config(config)
+  start = time.time()
+  traj = jax.device_get(simulate.run(params, sim_config, jax.random.key(config.seed)))
+  logging.info('simulated %s s on %dx%d in %.1f s', sim_config.t_end_s, sim_config.ny,
+               sim_config.nx, time.time() - start)
+  if not all(np.isfinite(np.asarray(x)).all() for x in (traj.xi, traj.concentration)):
+    raise FloatingPointError('the simulation produced non-finite fields; reduce dt_s')
+
+  buf = io.BytesIO()
+  np.savez_compressed(
+      buf, time_s=traj.time_s, stage=traj.stage, xi=traj.xi,
+      concentration=traj.concentration, potential_v=traj.potential_v,
+      voltage_v=traj.voltage_v, pixel_size_um=traj.pixel_size_um,
+      electrode_height_um=traj.electrode_height_um, params=np.asarray(params.to_vector()),
+      **{k: traj.observables[k] for k in schema.OBSERVABLE_KEYS})
+  _atomic_write_bytes(os.path.join(workdir, 'frames.npz'), buf.getvalue())
+
+  text = io.StringIO()
+  writer = csv.writer(text)
+  writer.writerow(CSV_COLUMNS)
+  for i in range(len(traj.time_s)):
+    row = [f'{float(traj.time_s[i]):.6g}', parameters.STAGES[int(traj.stage[i])]]
+    row += [f'{float(traj.observables[k][i]):.6g}' for k in schema.OBSERVABLE_KEYS]
+    row += [f'{float(traj.voltage_v[i]):.6g}', f'{float(traj.current_a_m2[i]):.6g}']
+    writer.writerow(row)
+  _atomic_write_bytes(os.path.join(workdir, 'observables.csv'), text.getvalue().encode())
+
+  px = float(traj.pixel_size_um)
+  figures.growth_strip(traj.xi, traj.time_s, px, os.path.join(workdir, 'growth.png'),
+                       lengths_um=traj.observables['length_um'],
+                       suptitle=f'{sim_config.chemistry}, {sim_config.protocol}')
+  figures.growth_animation(traj.xi, traj.time_s, px, os.path.join(workdir, 'growth.gif'),
+                           fps=int(config.get('gif_fps', 2)))
+  return traj
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError('Too many command-line arguments.')
+  simulate_and_write(_CONFIG.value, _WORKDIR.value)
+
+
+if __name__ == '__main__':
+  flags.mark_flags_as_required(['config', 'workdir'])
+  app.run(main)

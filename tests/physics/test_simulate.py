@@ -1,0 +1,95 @@
+"""Rollout API: shapes, determinism, jit, vmap == loop, validation errors."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from dendrax.data import schema
+from dendrax.physics import parameters
+from dendrax.physics import simulate
+
+
+def test_run_shapes_and_finiteness(tiny_config, mid_params):
+  cfg = tiny_config()
+  traj = simulate.run(mid_params(), cfg, jax.random.key(0))
+  t = cfg.num_frames
+  assert traj.xi.shape == traj.concentration.shape == traj.potential_v.shape == (t, 16, 16)
+  np.testing.assert_allclose(traj.time_s, np.arange(t) * cfg.save_every_s, atol=1e-4)
+  assert set(traj.observables) == set(schema.OBSERVABLE_KEYS)
+  for leaf in jax.tree_util.tree_leaves(traj):
+    assert np.isfinite(np.asarray(leaf, np.float64)).all()
+  # The applied voltage is -E H and the deposit grows.
+  np.testing.assert_allclose(traj.voltage_v[1:], -2.25e-3 * cfg.height_um, rtol=1e-5)
+  assert traj.deposit_thickness_um[-1] > traj.deposit_thickness_um[0]
+
+
+def test_deterministic_given_key_and_key_matters(tiny_config, mid_params):
+  cfg = tiny_config()
+  a = simulate.run(mid_params(), cfg, jax.random.key(3))
+  b = simulate.run(mid_params(), cfg, jax.random.key(3))
+  c = simulate.run(mid_params(), cfg, jax.random.key(4))
+  np.testing.assert_array_equal(a.xi, b.xi)
+  assert np.abs(np.asarray(a.xi) - np.asarray(c.xi)).max() > 1e-3   # nucleus moved
+
+
+def test_jit_and_vmap_equal_loop(tiny_config, mid_params):
+  cfg = tiny_config()
+  temps = np.array([290.0, 310.0], np.float32)
+  fields = np.array([1.5, 3.0], np.float32)
+  batch = parameters.PhysicalParams.from_vector(np.stack([
+      np.asarray(mid_params(temperature_k=t, field_strength_kv_per_m=e).to_vector())
+      for t, e in zip(temps, fields)]))
+  keys = jax.random.split(jax.random.key(1), 2)
+  out = simulate.run_batch(batch, cfg, keys)
+  assert out.xi.shape == (2, cfg.num_frames, 16, 16)
+  jitted = jax.jit(lambda p, k: simulate.run(p, cfg, k).observables['length_um'])
+  for i in range(2):
+    one = simulate.run(mid_params(temperature_k=temps[i], field_strength_kv_per_m=fields[i]),
+                       cfg, keys[i])
+    np.testing.assert_allclose(out.xi[i], one.xi, atol=2e-5)
+    np.testing.assert_allclose(out.observables['length_um'][i], one.observables['length_um'],
+                               rtol=1e-4, atol=1e-4)
+    single = jitted(mid_params(temperature_k=temps[i], field_strength_kv_per_m=fields[i]),
+                    keys[i])
+    np.testing.assert_allclose(single, one.observables['length_um'], rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize('field, value, match', [
+    ('temperature_k', 0.0, 'temperature_k'),
+    ('temperature_k', float('nan'), 'temperature_k'),
+    ('ion_concentration_mol_m3', -5.0, 'ion_concentration_mol_m3'),
+    ('concentration_gradient_mol_m3_per_um', -1.0, 'concentration_gradient'),
+])
+def test_unphysical_params_raise_naming_field(field, value, match, tiny_config, mid_params):
+  with pytest.raises(ValueError, match=match):
+    simulate.run(mid_params(**{field: value}), tiny_config(), jax.random.key(0))
+
+
+def test_bad_config_raises_naming_field(tiny_config, mid_params):
+  with pytest.raises(ValueError, match='dt_s'):      # above the migration stability bound
+    simulate.validate(mid_params(field_strength_kv_per_m=4.0, fluidity_per_pa_s=1000.0),
+                      tiny_config(dt_s=0.5, save_every_s=1.0))
+  with pytest.raises(ValueError, match='nx'):
+    simulate.SimulationConfig.from_dict({'nx': 2})
+  with pytest.raises(ValueError, match='protocol'):
+    simulate.SimulationConfig.from_dict({'protocol': 'pulse'})
+  with pytest.raises(ValueError, match='unknown'):
+    simulate.SimulationConfig.from_dict({'nxx': 3})
+  with pytest.raises(ValueError, match='interface_width_um'):
+    simulate.SimulationConfig.from_dict({'dx_um': 2.0, 'interface_width_um': 2.0})
+  with pytest.raises(ValueError, match='dt_s'):
+    simulate.SimulationConfig.from_dict({'dt_s': 0.07})   # 30 s not a whole number of steps
+  with pytest.raises(ValueError, match='temperature_k'):
+    simulate.run_batch(parameters.PhysicalParams.from_vector(
+        jnp.asarray([np.asarray(mid_params(temperature_k=-1.0).to_vector())])),
+        tiny_config(), jax.random.split(jax.random.key(0), 1))
+
+
+def test_presets_are_valid_and_match_documented_cases(tiny_config, mid_params):
+  std = simulate.SimulationConfig.standard()
+  assert (std.nx, std.ny, std.dx_um, std.t_end_s) == (200, 200, 1.0, 210.0)
+  ds = simulate.SimulationConfig.for_dataset()
+  assert (ds.nx, ds.ny, ds.num_frames) == (64, 64, schema.NUM_FRAMES)
+  assert ds.save_every_s == schema.FRAME_INTERVAL_S
+  assert ds == simulate.SimulationConfig.from_dict(ds.to_dict())
