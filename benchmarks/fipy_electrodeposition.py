@@ -53,12 +53,7 @@ def dendrax_initial_state(params, config, seed: int):
   Uses the same key split as `dendrax.physics.simulate.run`, so the nuclei sit in the same place.
   """
   import jax  # pylint: disable=g-import-not-at-top
-  from dendrax.physics import electrodeposition, potential, simulate  # pylint: disable=g-import-not-at-top
-  # Work-around: potential._helmholtz (an lru_cache) can hold arrays created while tracing an
-  # earlier jitted simulate.run; reusing them eagerly raises UnexpectedTracerError.
-  clear = getattr(getattr(potential, '_helmholtz', None), 'cache_clear', None)
-  if clear is not None:
-    clear()
+  from dendrax.physics import electrodeposition, simulate  # pylint: disable=g-import-not-at-top
   coeffs, rates = simulate.coefficients_for(params, config)
   key_init, _ = jax.random.split(jax.random.key(seed))
   init_fn, _ = electrodeposition.make_model(config)
@@ -130,7 +125,8 @@ class FipyModel:
     xi_old = np.array(self.xi.value)
     c_old = np.array(self.c.value)
     # 1. Potential.
-    s = fp.CellVariable(mesh=self.mesh, value=1.0 + (r['conductivity_ratio'] - 1.0) * self.h(xi_old))
+    s = fp.CellVariable(mesh=self.mesh,
+                        value=1.0 + (r['conductivity_ratio'] - 1.0) * self.h(xi_old))
     source = r['potential_source_v_s_um2'] * self.dxi_dt
     (fp.DiffusionTerm(coeff=s.faceValue, var=self.phi) - source).solve(
         var=self.phi, solver=self.solver())

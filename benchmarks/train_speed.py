@@ -66,7 +66,8 @@ def child_train(args) -> dict:
   size, channels = args.frame_size, len(config.data.input_fields)
   batch = {'inputs': rng.uniform(size=(batch_size, size, size, channels)),
            'target': rng.uniform(size=(batch_size, size, size, 1)),
-           'cond': rng.normal(size=(batch_size, pipeline.COND_SIZE))}
+           'cond': rng.normal(size=(batch_size, pipeline.COND_SIZE)),
+           'pixel_size_um': np.full(batch_size, 3.125), 'electrode_height_um': np.full(batch_size, 12.5)}
   sharded = steps.shard_batch(batch, mesh)
   t0 = time.perf_counter()
   state, m = train_fn(state, sharded)

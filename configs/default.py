@@ -36,6 +36,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.train = ml_collections.ConfigDict()
   config.train.batch_size = 32           # global batch (split over devices)
   config.train.num_steps = 6000          # optimiser steps (the cosine schedule spans them)
+  config.train.unroll_steps = 1          # >1: train through k autoregressive 30 s steps (windows.py)
   config.train.optimizer = 'adamw'       # adam | adamw | lamb | sgd
   config.train.lr = 2e-3                 # peak learning rate
   config.train.warmup_steps = 200        # linear warmup from 0 to lr
@@ -50,6 +51,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.loss.pixel_weight = 1.0         # weight of the pixel loss
   config.loss.morph = 'dice'             # none | dice | bce: morphology term on the deposit
   config.loss.morph_weight = 0.1         # weight of the morphology term
+  config.loss.length_weight = 0.0        # weight of the dendrite-length term (0 = off)
+  config.loss.length_scale_um = 10.0     # length error that costs 1 in that term, um
   config.loss.barron_alpha = 1.0         # Barron shape alpha (2: L2, 1: pseudo-Huber, 0: Cauchy)
   config.loss.barron_scale = 0.05        # Barron scale c (xi units)
 

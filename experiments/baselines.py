@@ -8,36 +8,33 @@ RF and SVM (scikit-learn) learn the dendrite length at each 30 s mark from the s
 parameters (+ chemistry, time) on the train split; the CNNs roll out from the first frame. All
 are scored on the same trajectories against the same lengths (`dendrite_length_um` of the
 simulated frames): R, R^2, MSE, seconds per trajectory. The simulator row gives its own cost of
-producing those lengths (timed on a few test trajectories).
+producing those lengths (timed on a few trajectories of the last split).
 
 Writes `<out>/baselines.{md,csv,json}`.
 """
 
-import os
-
 from absl import app
 from absl import flags
-import jax
 
 from dendrax.analysis import baselines
+from dendrax.analysis import comparison
 from dendrax.analysis import evaluation
-from dendrax.analysis import report
 from dendrax.data import pipeline
 
-_CHECKPOINT = flags.DEFINE_string('checkpoint', None, 'CNN-2 workdir (optional).')
+_CHECKPOINT = flags.DEFINE_string('checkpoint', None, 'CNN-2 (or concat) workdir (optional).')
 _CNN1 = flags.DEFINE_string('cnn1_checkpoint', None, 'CNN-1 workdir (optional).')
 _DATASET = flags.DEFINE_string('dataset', None, "Dataset (default: the checkpoint's).")
 _DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data dir.')
 _OUT = flags.DEFINE_string('out', None, 'Output folder.')
-_SPLITS = flags.DEFINE_list('splits', ['test', 'ood'], 'Splits to score on.')
+_SPLITS = flags.DEFINE_list('splits', ['test', 'ood'], 'Splits to score on (besides train).')
 _MAX = flags.DEFINE_integer('max_trajectories', 0, 'Per split; 0 = all.')
 _BATCH = flags.DEFINE_integer('batch_size', 16, 'Trajectories per rollout call.')
 _RF_TREES = flags.DEFINE_integer('rf_trees', 200, 'Random forest: number of trees.')
 _RF_LEAF = flags.DEFINE_integer('rf_min_samples_leaf', 1, 'Random forest: min samples per leaf.')
 _SVM_C = flags.DEFINE_float('svm_c', 100.0, 'SVM: regularisation C.')
 _SVM_EPS = flags.DEFINE_float('svm_epsilon', 0.1, 'SVM: epsilon tube (um).')
-_SIM_N = flags.DEFINE_integer('sim_trajectories', 2, 'Test trajectories to time the simulator '
-                              'on (0: skip).')
+_SIM_N = flags.DEFINE_integer('sim_trajectories', 2, 'Trajectories to time the simulator on '
+                              '(0: skip).')
 _SEED = flags.DEFINE_integer('seed', 0, 'Random forest seed.')
 flags.mark_flags_as_required(['out'])
 
@@ -45,49 +42,31 @@ flags.mark_flags_as_required(['out'])
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments {argv[1:]}')
-  from dendrax.physics import observables  # pylint: disable=g-import-not-at-top
   surrogates = evaluation.load_pair(_CHECKPOINT.value, _CNN1.value)
   dataset = _DATASET.value or (surrogates[0].config.data.name if surrogates else None)
   if dataset is None:
     raise app.UsageError('give --dataset or a --checkpoint')
   splits = ['train'] + [s for s in _SPLITS.value if s != 'train']
   sources = {s: pipeline.load_source(dataset, s, _DATA_DIR.value) for s in splits}
-  length_fn = jax.jit(jax.vmap(observables.dendrite_length_um, in_axes=(0, None, None)))
-  tables = {s: baselines.length_table(src, max_examples=_MAX.value or None, length_fn=length_fn)
-            for s, src in sources.items()}
   hparams = {'random_forest': {'n_estimators': _RF_TREES.value, 'seed': _SEED.value,
                                'min_samples_leaf': _RF_LEAF.value},
              'svm': {'c': _SVM_C.value, 'epsilon': _SVM_EPS.value}}
-  base = baselines.evaluate(baselines.METHODS, tables['train'],
-                            {s: tables[s] for s in splits if s != 'train'}, hparams)
-  results = {name: {s: {'all': r['splits'][s]['metrics'], 'per_mark': r['splits'][s]['per_mark'],
-                        'predict_s_per_trajectory': r['splits'][s]['predict_s_per_trajectory']}
-                    for s in splits} for name, r in base.items()}
-  if surrogates:
-    cnn, _ = evaluation.evaluate(surrogates, {s: sources[s] for s in splits},
-                                 max_trajectories=_MAX.value, batch_size=_BATCH.value)
-    results = {**cnn, **results}
-  rows = evaluation.comparison_rows(results, splits)
+  result = comparison.compare(surrogates, sources, hparams=hparams,
+                              max_trajectories=_MAX.value, batch_size=_BATCH.value)
   sim = None
   if _SIM_N.value > 0:
     builder = pipeline.load_builder(dataset, _DATA_DIR.value)
     sim = baselines.simulator_cost(sources[splits[-1]], builder.simulation_settings(),
                                    num_trajectories=_SIM_N.value)
-    rows.append({'model': 'simulator', 'split': 'reference', 'R': 1.0, 'R2': 1.0, 'MSE_um2': 0.0,
-                 'n': sim['num_trajectories'], 's_per_trajectory': sim['s_per_trajectory']})
-  out = _OUT.value
-  report.write_csv(os.path.join(out, 'baselines.csv'), rows)
-  report.write_json(os.path.join(out, 'baselines.json'), {
-      'dataset': dataset, 'splits': splits, 'hyperparameters': hparams, 'rows': rows,
-      'metrics': results, 'simulator_cost': sim,
-      'fit_s': {k: v['fit_s'] for k, v in base.items()},
-      'checkpoints': {s.name: s.workdir for s in surrogates}})
-  text = (f'# Baselines on {dataset}\n\nDendrite length at the 30 s marks after t = 0, pooled; '
-          f'R (Pearson), R^2 (1 - SS_res/SS_tot), MSE (um^2); seconds per trajectory of '
-          f'prediction (after compilation) on {jax.devices()[0].platform}.\n\n'
-          + report.markdown_table(rows) + '\n')
-  report.write_text(os.path.join(out, 'baselines.md'), text)
-  print(text)
+    result['rows'].append({'model': 'simulator', 'split': 'reference', 'R': 1.0, 'R2': 1.0,
+                           'MSE_um2': 0.0, 'n': sim['num_trajectories'],
+                           's_per_trajectory': sim['s_per_trajectory']})
+  paths = comparison.write_comparison(
+      _OUT.value, result, {'dataset': dataset, 'splits': splits, 'hyperparameters': hparams,
+                           'simulator_cost': sim,
+                           'checkpoints': {s.name: s.workdir for s in surrogates}},
+      title=f'Baselines on {dataset}')
+  print(open(paths['md']).read())
 
 
 if __name__ == '__main__':

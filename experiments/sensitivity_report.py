@@ -38,6 +38,8 @@ _ACCURACY_STEPS = flags.DEFINE_list('accuracy_steps', ['0.01', '0.001'],
 _SIM = flags.DEFINE_multi_string('sim', [], 'SimulationConfig overrides, key=value '
                                  '(e.g. --sim nx=32 --sim ny=32 --sim t_end_s=60).')
 _FLOAT64 = flags.DEFINE_bool('float64', True, 'Differentiate in float64 (clean FD checks).')
+_REVERSE = flags.DEFINE_bool('time_reverse', True, 'Also time reverse mode (jax.vjp) for the '
+                             'overall dendrite length alone.')
 _DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data dir (for the dataset settings).')
 flags.mark_flags_as_required(['out'])
 
@@ -74,7 +76,8 @@ def main(argv):
       params=tuple(values), chemistry=_CHEMISTRY.value, protocol=_PROTOCOL.value,
       seed=_SEED.value, fd_rel_step=_FD_STEP.value, fd_scheme=_FD_SCHEME.value,
       accuracy_steps=tuple(float(s) for s in _ACCURACY_STEPS.value),
-      sim_overrides=_overrides(_SIM.value), float64=_FLOAT64.value)
+      sim_overrides=_overrides(_SIM.value), float64=_FLOAT64.value,
+      time_reverse=_REVERSE.value)
   results, used = sensitivity_study.run_study(settings, checkpoint=_CHECKPOINT.value,
                                               data_dir=_DATA_DIR.value)
   paths = sensitivity_study.write_report(_OUT.value, results, used)
@@ -83,6 +86,12 @@ def main(argv):
     t = r['timing']
     print(f'{source}: one run {t["one_run_s"]:.3g} s, exact (6 params) {t["exact_all_params_s"]:.3g}'
           f' s, finite differences ({t["fd_runs"]} runs) {t["fd_all_params_s"]:.3g} s')
+    for a in r['accuracy']:
+      print(f'  FD {a["scheme"]} h={a["rel_step"]:g}: {a["simulations"]} runs {a["seconds"]:.3g} s, '
+            f'max |error| {a["max_abs_error"]:.2g}')
+    if r['reverse']:
+      print(f'  reverse mode, {r["reverse"]["observable"]} {r["reverse"]["summary"]} only: '
+            f'{r["reverse"]["seconds"]:.3g} s')
 
 
 if __name__ == '__main__':

@@ -32,6 +32,7 @@ import numpy as np
 import tqdm
 
 from dendrax.data import sampling
+from dendrax.data import sharding as data_sharding
 from dendrax.data import schema
 from dendrax.physics import parameters
 
@@ -129,7 +130,6 @@ def simulate_chunk(chunk: Chunk, simulation: Mapping[str, Any], seed: int,
   observables [n, T], `pixel_size_um` [n], `electrode_height_um` [n], `trajectory_id` [n].
   """
   import jax  # pylint: disable=g-import-not-at-top
-  from jax.sharding import NamedSharding, PartitionSpec  # pylint: disable=g-import-not-at-top
   from dendrax.physics import simulate  # pylint: disable=g-import-not-at-top
 
   config = simulate.SimulationConfig.from_dict({
@@ -145,8 +145,9 @@ def simulate_chunk(chunk: Chunk, simulation: Mapping[str, Any], seed: int,
                    for i in chunk.trajectory_ids[pad]])
   params = parameters.PhysicalParams.from_vector(params)
   if len(devices) > 1:
-    sharding = NamedSharding(jax.make_mesh((len(devices),), ('data',), devices=devices),
-                             PartitionSpec('data'))
+    # A plain Mesh (auto axes): `jax.make_mesh` gives explicit axes, under which vmap
+    # rejects run_batch's static, non-array config argument.
+    sharding = data_sharding.batch_sharding(data_sharding.data_mesh(devices))
     params = jax.device_put(params, sharding)
     keys = jax.device_put(keys, sharding)
   traj = jax.device_get(simulate.run_batch(params, config, keys))

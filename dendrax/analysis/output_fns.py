@@ -40,17 +40,23 @@ def normalized_params(params: parameters.PhysicalParams,
 
 def cond_sequence(params: parameters.PhysicalParams, normalizer: normalization.Normalizer, *,
                   chemistry: int, stage_T: np.ndarray, time_s_T: np.ndarray,
-                  frame_interval_s: float) -> jax.Array:
+                  frame_interval_s: float, masked: Sequence[str] = ()) -> jax.Array:
   """[T-1, COND_SIZE] conditioning of each 30 s step, the layout of `pipeline.step_cond`.
 
-  normalised params (7) | missing flags (7, all 0: every parameter is given) | chemistry
-  one-hot (2) | stage one-hot of the target frame (3) | horizon in units of 30 s (1).
+  normalised params (7) | missing flags (7) | chemistry one-hot (2) | stage one-hot of the
+  target frame (3) | horizon in units of 30 s (1). Parameters in `masked` (a model trained
+  without them, e.g. a leave-one-out ablation) enter as missing: z = 0 and flag 1, so their
+  elasticity through the model is zero by construction.
   """
-  z = normalized_params(params, normalizer)
+  unknown = [m for m in masked if m not in parameters.PARAMETER_NAMES]
+  if unknown:
+    raise ValueError(f'masked parameter(s) {unknown}; known: {parameters.PARAMETER_NAMES}')
+  flags = np.array([n in masked for n in parameters.PARAMETER_NAMES])
+  z = jnp.where(flags, 0.0, normalized_params(params, normalizer))
   steps = len(time_s_T) - 1
   dt = np.diff(np.asarray(time_s_T, np.float64)) / frame_interval_s
   fixed = np.concatenate([
-      np.zeros((steps, parameters.NUM_PARAMETERS), np.float32),
+      np.broadcast_to(flags.astype(np.float32), (steps, parameters.NUM_PARAMETERS)),
       np.broadcast_to(normalization.chemistry_one_hot(chemistry),
                       (steps, len(parameters.CHEMISTRIES))),
       normalization.stage_one_hot(np.asarray(stage_T)[1:]),
@@ -84,7 +90,8 @@ def model_fn(rollout: Callable, model_params: Any, normalizer: normalization.Nor
              first_frame_HxWxC: np.ndarray, stage_T: np.ndarray, time_s_T: np.ndarray,
              chemistry: int, frame_interval_s: float,
              observables_fn: Callable[[jax.Array], Mapping[str, jax.Array]],
-             keys: Sequence[str]) -> Callable[[parameters.PhysicalParams], Any]:
+             keys: Sequence[str], masked: Sequence[str] = ()
+             ) -> Callable[[parameters.PhysicalParams], Any]:
   """params -> stage summaries of `keys` measured on the surrogate's rollout (model route).
 
   Args:
@@ -96,12 +103,13 @@ def model_fn(rollout: Callable, model_params: Any, normalizer: normalization.Nor
     chemistry: index into `parameters.CHEMISTRIES`.
     observables_fn: xi [H, W] -> {observable: scalar}, traceable.
     keys: observables to summarise.
+    masked: parameters the model was trained without (`config.data.masked_parameters`).
   """
   first = jnp.asarray(first_frame_HxWxC)
 
   def fn(params):
     cond = cond_sequence(params, normalizer, chemistry=chemistry, stage_T=stage_T,
-                         time_s_T=time_s_T, frame_interval_s=frame_interval_s)
+                         time_s_T=time_s_T, frame_interval_s=frame_interval_s, masked=masked)
     xi_T = rollout(model_params, first.astype(cond.dtype), cond)        # [T, H, W]
     series = jax.vmap(observables_fn)(xi_T)
     return summarize(series, stage_T, keys)

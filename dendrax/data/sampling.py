@@ -10,8 +10,8 @@ Sobol point maps to physical units as
   * `n_defects` (integer):  floor(u (high - low + 1)) + low, i.e. 0..8 each with probability 1/9
 
 Chemistry and protocol are assigned in exact proportions (largest-remainder rounding of
-n * w_chemistry * w_protocol for each of the 6 pairs; defaults: Li/Zn 1/2 each, constant
-voltage / constant current / three-stage 1/3 each), in a seeded random order. Exact counts keep
+n * w_chemistry, then of each chemistry's count * w_protocol; defaults: Li/Zn 1/2 each,
+constant voltage / constant current / three-stage 1/3 each), in a seeded random order. Exact counts keep
 every (chemistry, protocol) group of the simulator a whole number of batches (one compiled
 program per group, no padding) when n is a multiple of 6 x batch.
 
@@ -88,19 +88,31 @@ def _check_weights(weights: Sequence[float], field: str) -> np.ndarray:
   return w / w.sum()
 
 
+def _exact_counts(n: int, w: np.ndarray) -> np.ndarray:
+  """Integer counts summing to n, proportional to w (largest remainder, ties to lower index)."""
+  target = n * w
+  counts = np.floor(target).astype(int)
+  order = np.argsort(-(target - counts), kind='stable')
+  counts[order[:n - counts.sum()]] += 1
+  return counts
+
+
 def balanced_labels(n: int, chemistry_weights: Sequence[float],
                     protocol_weights: Sequence[float], rng: np.random.Generator
                     ) -> tuple[np.ndarray, np.ndarray]:
-  """([n] chemistry, [n] protocol) indices in exact proportions, shuffled by `rng`."""
+  """([n] chemistry, [n] protocol) indices in exact proportions, shuffled by `rng`.
+
+  Chemistry counts are exact (up to rounding) over all n; protocol counts are exact within
+  each chemistry, so every (chemistry, protocol) group gets its share.
+  """
   cw = _check_weights(chemistry_weights, 'chemistry_weights')
   pw = _check_weights(protocol_weights, 'protocol_weights')
-  target = n * np.outer(cw, pw).ravel()
-  counts = np.floor(target).astype(int)
-  remainder_order = np.argsort(-(target - counts), kind='stable')
-  counts[remainder_order[:n - counts.sum()]] += 1
-  pairs = np.repeat(np.arange(target.size), counts)
-  pairs = pairs[rng.permutation(n)]
-  return pairs // pw.size, pairs % pw.size
+  chem, proto = [], []
+  for c, n_c in enumerate(_exact_counts(n, cw)):
+    chem.append(np.full(n_c, c))
+    proto.append(np.repeat(np.arange(pw.size), _exact_counts(int(n_c), pw)))
+  order = rng.permutation(n)
+  return np.concatenate(chem)[order], np.concatenate(proto)[order]
 
 
 def sobol_design(n: int, seed: int, *,

@@ -1,4 +1,4 @@
-r"""PFHub benchmark 3a: 2-D dendritic solidification of a pure undercooled melt (Karma-Rappel model).
+r"""PFHub benchmark 3a: 2-D dendritic solidification of a pure undercooled melt (Karma-Rappel).
 
 Validates dendrax's anisotropic interface machinery (`dendrax.physics.anisotropy`) against a
 community benchmark: the same operator drives the electrodeposition model.

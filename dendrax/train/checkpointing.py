@@ -128,7 +128,12 @@ def load_checkpoint(workdir: str, which: str = BEST, step: int | None = None
   # Imported here: loop-level helpers depend on this module.
   from dendrax.train import setup  # pylint: disable=g-import-not-at-top
   step, config, normalizer = read_metadata(workdir, which, step)
-  abstract = jax.eval_shape(lambda: setup.initial_state(config, jax.random.key(0)))
+  # Restore onto this process's first device, whatever mesh the run was trained on (orbax
+  # would otherwise try to rebuild the saved sharding, e.g. over 2 devices that are not here).
+  device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+  abstract = jax.tree.map(
+      lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device),
+      jax.eval_shape(lambda: setup.initial_state(config, jax.random.key(0))))
   manager = _read_only_manager(checkpoint_dir(workdir, which))
   restored = restore(manager, abstract, step)
   manager.close()

@@ -28,6 +28,7 @@ from dendrax.train import evaluation
 from dendrax.train import metrics as metrics_lib
 from dendrax.train import setup
 from dendrax.train import steps
+from dendrax.train import windows
 
 
 def _log(message: str) -> None:
@@ -39,6 +40,22 @@ def _sources(config: ml_collections.ConfigDict) -> dict[str, Any]:
                                            if s not in ('train', 'validation'))
   return {s: pipeline.load_source(config.data.name, s, config.data.data_dir,
                                   build_if_missing=config.data.build_if_missing) for s in splits}
+
+
+def _check_resumable(saved: ml_collections.ConfigDict, config: ml_collections.ConfigDict,
+                     workdir: str) -> None:
+  """Raises ValueError naming the keys whose change makes a checkpoint unusable."""
+  fixed = {'model_name': (saved.model_name, config.model_name),
+           'data.input_fields': (list(saved.data.input_fields), list(config.data.input_fields)),
+           'train.optimizer': (saved.train.optimizer, config.train.optimizer)}
+  fixed.update({f'model.{k}': (saved.model.to_dict().get(k), v)
+                for k, v in config.model.to_dict().items()})
+  norm = lambda v: list(v) if isinstance(v, (list, tuple)) else v
+  changed = [f'config.{k} ({norm(a)!r} in the checkpoint, {norm(b)!r} now)'
+             for k, (a, b) in fixed.items() if norm(a) != norm(b)]
+  if changed:
+    raise ValueError(f'cannot resume {workdir}: ' + '; '.join(changed) +
+                     '. Use a new --workdir or the checkpoint\'s settings.')
 
 
 def _validation_batches(source, normalizer, config, num_devices: int) -> list[dict]:
@@ -66,11 +83,20 @@ def _mean_metrics(eval_fn, params, batches, mesh) -> dict[str, float]:
 
 
 def _train_batches(source, normalizer, config, start_step: int):
-  """Iterator over training batches start_step, start_step + 1, ... (prefetched by threads)."""
-  ds = pipeline.next_state_dataset(
-      source, normalizer, batch_size=config.train.batch_size // jax.process_count(),
-      seed=config.seed + jax.process_index(), input_fields=config.data.input_fields,
-      augment=config.data.augment, num_epochs=None, drop_remainder=True, shuffle=True)
+  """Iterator over training batches start_step, start_step + 1, ... (prefetched by threads).
+
+  One-step pairs (`pipeline.next_state_dataset`) or, with `train.unroll_steps` > 1, k-step
+  windows (`windows.window_dataset`); batch i depends only on (seed, i).
+  """
+  common = dict(batch_size=config.train.batch_size // jax.process_count(),
+                seed=config.seed + jax.process_index(), input_fields=config.data.input_fields,
+                augment=config.data.augment)
+  if config.train.unroll_steps > 1:
+    ds = windows.window_dataset(source, normalizer, unroll_steps=config.train.unroll_steps,
+                                **common)
+  else:
+    ds = pipeline.next_state_dataset(source, normalizer, num_epochs=None, drop_remainder=True,
+                                     shuffle=True, **common)
   ds = ds[start_step:config.train.num_steps]
   read = grain.ReadOptions(num_threads=config.data.prefetch_threads,
                            prefetch_buffer_size=4 * max(config.data.prefetch_threads, 1))
@@ -114,8 +140,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   setup.validate_config(config)
   workdir = os.path.abspath(workdir)
   os.makedirs(workdir, exist_ok=True)
-  with open(os.path.join(workdir, 'config.json'), 'w') as f:
-    f.write(config.to_json_best_effort(indent=1))
 
   # ---- Data -----------------------------------------------------------------------------------
   t0 = time.perf_counter()
@@ -125,9 +149,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   managers = checkpointing.open_managers(workdir, config.checkpoint.max_to_keep)
   latest = managers.latest.latest_step()
   if latest is not None:
-    _, _, normalizer = checkpointing.read_metadata(workdir, checkpointing.LATEST, latest)
+    _, saved, normalizer = checkpointing.read_metadata(workdir, checkpointing.LATEST, latest)
+    _check_resumable(saved, config, workdir)
   else:
     normalizer = normalization.Normalizer.fit(sources['train'])
+  with open(os.path.join(workdir, 'config.json'), 'w') as f:
+    f.write(config.to_json_best_effort(indent=1))
 
   # ---- Model and state ------------------------------------------------------------------------
   mesh = steps.make_mesh(config.train.num_devices or None)

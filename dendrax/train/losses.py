@@ -3,12 +3,15 @@
 The total loss (config `loss`) is
 
     L = pixel_weight * pixel(xi_pred - xi_true) + morph_weight * morph(xi_pred, xi_true)
+        + length_weight * mean(((L(xi_pred) - L(xi_true)) / length_scale_um)^2)
 
 with `pixel` the mean squared error ('mse') or Barron's general robust loss ('barron'), and
 `morph` a morphology term on the deposit: soft Dice on the deposit mask ('dice'), binary cross
 entropy ('bce') or none ('none'). MSE alone is dominated by the flat electrolyte far from the
 deposit; the morphology term weights the thin growing front, the part that decides the dendrite
-length the paper reports.
+length the paper reports. The optional length term compares the dendrite length L
+(`dendrax.physics.observables.dendrite_length_um`, smooth in xi) of predicted and true frames,
+the quantity the evaluation scores.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from typing import Any, Mapping
 
 import jax
 import jax.numpy as jnp
+
+from dendrax.physics import observables
 
 PIXEL_LOSSES = ('mse', 'barron')
 MORPH_LOSSES = ('none', 'dice', 'bce')
@@ -84,21 +89,34 @@ def validate_loss_config(cfg: Mapping[str, Any]) -> None:
     raise ValueError(f'loss.pixel={cfg["pixel"]!r} is not one of {PIXEL_LOSSES}')
   if cfg['morph'] not in MORPH_LOSSES:
     raise ValueError(f'loss.morph={cfg["morph"]!r} is not one of {MORPH_LOSSES}')
-  for key in ('pixel_weight', 'morph_weight'):
+  for key in ('pixel_weight', 'morph_weight', 'length_weight'):
     if cfg[key] < 0:
       raise ValueError(f'loss.{key} must be >= 0; got {cfg[key]}')
   if cfg['barron_scale'] <= 0:
     raise ValueError(f'loss.barron_scale must be > 0; got {cfg["barron_scale"]}')
+  if cfg['length_scale_um'] <= 0:
+    raise ValueError(f'loss.length_scale_um must be > 0; got {cfg["length_scale_um"]}')
 
 
-def total_loss(pred: jax.Array, target: jax.Array,
-               cfg: Mapping[str, Any]) -> tuple[jax.Array, dict[str, jax.Array]]:
-  """The configured loss and its parts ({'mse', 'pixel', 'morph', 'loss'}) for logging.
+def length_term(pred: jax.Array, target: jax.Array, pixel_size_um: jax.Array,
+                electrode_height_um: jax.Array, scale_um: float) -> jax.Array:
+  """mean(((L(pred) - L(target)) / scale_um)^2) of the dendrite lengths of [B, H, W, 1] frames."""
+  length = lambda xi: observables.dendrite_length_um(xi[..., 0], pixel_size_um,
+                                                     electrode_height_um)
+  return jnp.mean(jnp.square((length(pred) - length(target)) / scale_um))
+
+
+def total_loss(pred: jax.Array, target: jax.Array, cfg: Mapping[str, Any],
+               pixel_size_um: jax.Array | None = None,
+               electrode_height_um: jax.Array | None = None
+               ) -> tuple[jax.Array, dict[str, jax.Array]]:
+  """The configured loss and its parts ({'mse', 'pixel', 'morph', 'length', 'loss'}).
 
   Args:
     pred, target: xi [B, H, W, 1].
     cfg: the `loss` config (keys pixel, pixel_weight, morph, morph_weight, barron_alpha,
-      barron_scale).
+      barron_scale, length_weight, length_scale_um).
+    pixel_size_um, electrode_height_um: [B]; needed when `length_weight` > 0.
   """
   if cfg['pixel'] == 'barron':
     pixel = barron(pred - target, float(cfg['barron_alpha']), float(cfg['barron_scale']))
@@ -111,4 +129,11 @@ def total_loss(pred: jax.Array, target: jax.Array,
   else:
     morph = jnp.zeros((), pred.dtype)
   loss = cfg['pixel_weight'] * pixel + cfg['morph_weight'] * morph
-  return loss, {'loss': loss, 'mse': mse(pred, target), 'pixel': pixel, 'morph': morph}
+  parts = {'mse': mse(pred, target), 'pixel': pixel, 'morph': morph}
+  if cfg['length_weight'] > 0:
+    if pixel_size_um is None or electrode_height_um is None:
+      raise ValueError('loss.length_weight > 0 needs pixel_size_um and electrode_height_um')
+    parts['length'] = length_term(pred, target, pixel_size_um, electrode_height_um,
+                                  float(cfg['length_scale_um']))
+    loss = loss + cfg['length_weight'] * parts['length']
+  return loss, dict(parts, loss=loss)

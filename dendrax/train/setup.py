@@ -44,6 +44,8 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   _require(t.num_devices >= 0, 'train.num_devices', f'must be >= 0 (0 = all); got '
            f'{t.num_devices}')
   _require(t.log_every_steps >= 1, 'train.log_every_steps', 'must be >= 1')
+  _require(1 <= t.unroll_steps <= 7, 'train.unroll_steps',
+           f'must be in [1, 7] (steps of 30 s up to 210 s); got {t.unroll_steps}')
   state_lib.make_optimizer(t.to_dict())   # optimizer name, lr, warmup
   losses.validate_loss_config(config.loss.to_dict())
   e = config.eval

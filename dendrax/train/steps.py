@@ -23,19 +23,42 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 from dendrax.data import sharding as data_sharding
 from dendrax.train import losses
 
-# The batch entries the steps read; the rest of a pipeline batch stays on the host.
-STEP_KEYS = ('inputs', 'target', 'cond')
+# The batch entries the steps read (+ 'extra' of unrolled windows); the rest of a pipeline
+# batch stays on the host.
+STEP_KEYS = ('inputs', 'target', 'cond', 'pixel_size_um', 'electrode_height_um')
+OPTIONAL_STEP_KEYS = ('extra',)
+
+
+def batch_loss(params, apply_fn: Callable, batch: Mapping[str, jax.Array],
+               loss_cfg: Mapping[str, Any]) -> tuple[jax.Array, dict[str, jax.Array]]:
+  """Loss of a batch of one-step pairs, or of k-step windows (`windows.py`) unrolled with scan.
+
+  Pairs: target [B, H, W, 1], cond [B, K]. Windows: target [B, k, H, W, 1], cond [B, k, K],
+  extra [B, k, H, W, C-1]; each step's input xi is the previous prediction, and the loss is
+  the mean over the k steps (gradients flow through the whole unroll).
+  """
+  ps, eh = batch['pixel_size_um'], batch['electrode_height_um']
+  if batch['target'].ndim == 4:
+    pred = apply_fn({'params': params}, batch['inputs'], batch['cond'])
+    return losses.total_loss(pred, batch['target'], loss_cfg, ps, eh)
+
+  def step(xi, inp):
+    cond, extra, target = inp
+    pred = apply_fn({'params': params}, jnp.concatenate([xi, extra], axis=-1), cond)
+    _, parts = losses.total_loss(pred, target, loss_cfg, ps, eh)
+    return pred, parts
+
+  seq = tuple(jnp.moveaxis(batch[k], 1, 0) for k in ('cond', 'extra', 'target'))
+  _, parts = jax.lax.scan(step, batch['inputs'][..., :1], seq)
+  parts = jax.tree.map(jnp.mean, parts)
+  return parts['loss'], parts
 
 
 def train_step(state: train_state.TrainState, batch: Mapping[str, jax.Array],
                loss_cfg: Mapping[str, Any]) -> tuple[train_state.TrainState, dict]:
   """One optimiser step on the batch; returns the new state and the loss parts (+ grad norm)."""
-
-  def loss_fn(params):
-    pred = state.apply_fn({'params': params}, batch['inputs'], batch['cond'])
-    return losses.total_loss(pred, batch['target'], loss_cfg)
-
-  grads, metrics = jax.grad(loss_fn, has_aux=True)(state.params)
+  grads, metrics = jax.grad(batch_loss, has_aux=True)(state.params, state.apply_fn, batch,
+                                                      loss_cfg)
   metrics = dict(metrics, grad_norm=jnp.sqrt(sum(jnp.sum(jnp.square(g))
                                                  for g in jax.tree.leaves(grads))))
   return state.apply_gradients(grads=grads), metrics
@@ -43,9 +66,8 @@ def train_step(state: train_state.TrainState, batch: Mapping[str, jax.Array],
 
 def eval_step(params, batch: Mapping[str, jax.Array], apply_fn: Callable,
               loss_cfg: Mapping[str, Any]) -> dict[str, jax.Array]:
-  """Loss parts of one-step (30 s) predictions on a batch, plus the batch size for averaging."""
-  pred = apply_fn({'params': params}, batch['inputs'], batch['cond'])
-  _, metrics = losses.total_loss(pred, batch['target'], loss_cfg)
+  """Loss parts of a batch (pairs or windows), plus the batch size for averaging."""
+  _, metrics = batch_loss(params, apply_fn, batch, loss_cfg)
   return dict(metrics, count=jnp.asarray(batch['inputs'].shape[0], jnp.float32))
 
 
@@ -77,8 +99,9 @@ def shard_batch(batch: Mapping[str, Any], mesh: jax.sharding.Mesh) -> dict[str, 
     raise ValueError(f'global batch size {b} is not divisible by the {n} devices of the mesh '
                      '(train.batch_size / eval.batch_size)')
   sharding = data_sharding.batch_sharding(mesh)
+  keys = STEP_KEYS + tuple(k for k in OPTIONAL_STEP_KEYS if k in batch)
   return {k: jax.make_array_from_process_local_data(sharding, np.asarray(batch[k], np.float32))
-          for k in STEP_KEYS}
+          for k in keys}
 
 
 def compile_steps(mesh: jax.sharding.Mesh, apply_fn: Callable,

@@ -66,3 +66,15 @@ def test_length_table_reads_schema_examples_and_names_bad_marks():
 def test_unknown_method_is_named():
   with pytest.raises(ValueError, match='boosting'):
     baselines.make_regressor('boosting')
+
+
+def test_simulator_cost_times_the_simulation_of_given_trajectories(make_trajectories):
+  source = make_trajectories(2, 3)
+  for ex in source:   # a point the explicit scheme accepts at this time step
+    ex['params'] = np.array([300.0, 1.0, 2.25, 1000.0, 0.5, 316.2, 2.0], np.float32)
+    ex['protocol'] = 0
+  simulation = dict(nx=16, ny=16, dx_um=3.125, dt_s=0.05, t_end_s=1.0, save_every_s=0.5,
+                    interface_width_um=7.8, electrode_height_um=12.5, defect_radius_um=7.0)
+  cost = baselines.simulator_cost(source, simulation, num_trajectories=2)
+  assert cost['num_trajectories'] == 2
+  assert 0 < cost['s_per_trajectory'] < cost['first_call_s']     # compiled once, then timed

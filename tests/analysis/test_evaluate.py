@@ -70,3 +70,22 @@ def test_morphology_rows_pick_frames_of_one_trajectory(evaluated):
   assert tid == int(preds['CNN-1']['test'].trajectory_id[1]) and pixel == 1.0
   with pytest.raises(ValueError, match='no frame at t=45'):
     evaluation_report.morphology_rows(preds, 'test', (45.0,))
+
+
+def test_comparison_table_scores_every_model_on_the_same_numbers(evaluated, tmp_path):
+  from dendrax.analysis import comparison  # pylint: disable=g-import-not-at-top
+  surrogates, sources, results, _ = evaluated
+  result = comparison.compare(surrogates, sources, batch_size=4,
+                              hparams={'random_forest': {'n_estimators': 20}})
+  rows = {(r['model'], r['split']): r for r in result['rows']}
+  assert set(rows) == {(m, s) for m in ('CNN-2', 'CNN-1', 'random_forest', 'svm')
+                       for s in ('train', 'test')}
+  # The CNN rows are the evaluation's own numbers; every model is scored on 5 x 7 test marks.
+  assert rows[('CNN-2', 'test')]['MSE_um2'] == pytest.approx(results['CNN-2']['test']['all']['mse'])
+  assert {r['n'] for (m, s), r in rows.items() if s == 'test'} == {35}
+  # The synthetic law (front speed from the field) is learnable from the parameters.
+  assert rows[('random_forest', 'train')]['R2'] > 0.9
+  paths = comparison.write_comparison(str(tmp_path), result, {'dataset': 'synthetic'},
+                                      title='Baselines on synthetic')
+  assert '| random_forest | test |' in open(paths['md']).read()
+  assert json.load(open(paths['json']))['dataset'] == 'synthetic'

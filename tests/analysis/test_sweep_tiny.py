@@ -1,8 +1,10 @@
 """A real sweep: two tiny settings trained by `train_and_evaluate`, interrupted and resumed.
 
-Uses configs/sweeps/tiny.py on dendrite_sim/tiny (built once per test session in the folder the
-data tests share). The second setting is interrupted after half its steps; the next call skips
-the finished run, resumes the interrupted one from its checkpoint and completes the sweep.
+Uses configs/sweeps/tiny.py with the real training loop. The data are synthetic schema
+trajectories (conftest.py) served in place of `pipeline.load_source`, so the test exercises
+the sweep and the training/checkpoint/resume code, not the simulator. The second setting is
+interrupted after half its steps; the next call skips the finished run, resumes the
+interrupted one from its checkpoint and completes the sweep.
 """
 
 import copy
@@ -18,20 +20,21 @@ from dendrax.analysis import sweeps
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-@pytest.fixture(scope='module')
-def data_dir(tmp_path_factory):
-  """The session's `tiny` build (the same folder as tests/data/test_pipeline.py uses)."""
+@pytest.fixture
+def synthetic_data(monkeypatch, make_trajectories):
+  """Every `pipeline.load_source(name, split, ...)` returns synthetic trajectories of `split`."""
   from dendrax.data import pipeline  # pylint: disable=g-import-not-at-top
-  path = str(tmp_path_factory.getbasetemp() / 'tfds_tiny')
-  pipeline.load_source('dendrite_sim/tiny', 'train', path)
-  return path
+  sources = {'train': make_trajectories(8, 0), 'validation': make_trajectories(3, 1),
+             'test': make_trajectories(3, 2), 'ood': make_trajectories(3, 3)}
+  monkeypatch.setattr(pipeline, 'load_source',
+                      lambda name, split, data_dir=None, build_if_missing=True: sources[split])
+  return sources
 
 
-def test_tiny_sweep_completes_and_resumes(data_dir, tmp_path, capfd):
+def test_tiny_sweep_completes_and_resumes(synthetic_data, tmp_path, capfd):
   from dendrax.train import loop  # pylint: disable=g-import-not-at-top
   sweep = sweeps.load_config_file(os.path.join(ROOT, 'configs/sweeps/tiny.py'))
   sweep.workdir = str(tmp_path / 'sweep')
-  sweep.common_overrides.data.data_dir = data_dir
   runs = sweeps.plan(sweep, base_dir=ROOT)
   assert [r.setting for r in runs] == ['cnn2', 'cnn1']
   assert runs[1].config.model_name == 'cnn1' and runs[0].config.train.num_steps == 4

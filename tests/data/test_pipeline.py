@@ -151,3 +151,15 @@ def test_horizons_and_bad_arguments(normalizer):
     pipeline.next_state_batches(source, normalizer, batch_size=0, seed=0)
   with pytest.raises(ValueError, match='no next-state pairs'):
     pipeline.next_state_batches([_synthetic(num_frames=1)], normalizer, batch_size=1, seed=0)
+
+
+def test_in_memory_source_gives_the_same_batches(train, normalizer):
+  memory = pipeline.in_memory(train)
+  assert len(memory) == len(train)
+  kw = dict(batch_size=8, seed=5, augment=True, input_fields=('xi', 'potential_v'))
+  for a, b in zip(pipeline.next_state_batches(train, normalizer, **kw),
+                  pipeline.next_state_batches(memory, normalizer, **kw)):
+    for key in a:
+      np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+  slim = pipeline.in_memory(train, keys=('xi', 'trajectory_id'))
+  assert set(slim[0]) == {'xi', 'trajectory_id'}

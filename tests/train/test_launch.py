@@ -35,7 +35,8 @@ def test_launch_tiny_end_to_end_and_resume(tmp_path_factory, tmp_path):
   """Builds (or reuses) dendrite_sim/tiny, trains a few steps, evaluates; the rerun resumes."""
   data_dir = str(tmp_path_factory.getbasetemp() / 'tfds_tiny')   # shared with tests/data
   workdir = str(tmp_path / 'tiny')
-  common = ('--workdir', workdir, '--config.train.num_steps=12', '--config.eval.every_steps=6',
+  common = ('--workdir', workdir, '--config.model.features=(4, 4, 8, 8, 8)',
+            '--config.train.num_steps=12', '--config.eval.every_steps=6',
             '--config.checkpoint.every_steps=6', '--config.train.log_every_steps=6',
             '--config.train.warmup_steps=2')
   env = {'DENDRAX_DATA_DIR': data_dir}
@@ -45,8 +46,6 @@ def test_launch_tiny_end_to_end_and_resume(tmp_path_factory, tmp_path):
   with open(os.path.join(workdir, 'metrics.json')) as f:
     metrics = json.load(f)
   assert set(metrics['splits']) == {'train', 'validation', 'test', 'ood'}
-  second = launch(*common[:2], '--config.train.num_steps=18', '--config.eval.every_steps=6',
-                  '--config.checkpoint.every_steps=6', '--config.train.warmup_steps=2',
-                  env=env, timeout=900)
+  second = launch(*common[:3], '--config.train.num_steps=18', *common[4:], env=env, timeout=900)
   assert second.returncode == 0, second.stderr[-3000:]
   assert 'Resuming from step 12' in second.stdout

@@ -7,7 +7,7 @@ import pytest
 from dendrax.train import losses
 
 CFG = dict(pixel='mse', pixel_weight=1.0, morph='dice', morph_weight=0.5, barron_alpha=1.0,
-           barron_scale=0.1)
+           barron_scale=0.1, length_weight=0.0, length_scale_um=10.0)
 
 
 def test_mse():
@@ -69,7 +69,21 @@ def test_total_loss_combines_the_terms():
   assert float(parts['mse']) == pytest.approx(mse)
 
 
-@pytest.mark.parametrize('key,value', [('pixel', 'l1'), ('morph', 'iou'), ('morph_weight', -1.0),
+def test_length_term_of_flat_fronts():
+  """Flat deposits 3 and 7 rows high at 2 um per pixel: lengths differ by 8 um."""
+  low = jnp.zeros((2, 16, 8, 1)).at[:, :3].set(1.0)
+  high = jnp.zeros((2, 16, 8, 1)).at[:, :7].set(1.0)
+  ps, eh = jnp.full((2,), 2.0), jnp.full((2,), 4.0)
+  assert float(losses.length_term(low, low, ps, eh, 10.0)) == 0.0
+  assert float(losses.length_term(low, high, ps, eh, 4.0)) == pytest.approx(4.0, rel=1e-3)
+  cfg = dict(CFG, morph='none', length_weight=2.0, length_scale_um=4.0)
+  loss, parts = losses.total_loss(low, high, cfg, ps, eh)
+  assert float(loss) == pytest.approx(4 * 8 / 128 + 2 * 4.0, rel=1e-3)
+  with pytest.raises(ValueError, match='pixel_size_um'):
+    losses.total_loss(low, high, cfg)
+
+
+@pytest.mark.parametrize('key,value', [('pixel', 'l1'), ('length_scale_um', 0.0), ('morph', 'iou'), ('morph_weight', -1.0),
                                        ('barron_scale', 0.0)])
 def test_bad_loss_config_names_the_key(key, value):
   with pytest.raises(ValueError, match=f'loss.{key}'):

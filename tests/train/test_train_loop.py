@@ -166,3 +166,11 @@ def test_resume_after_kill_matches_uninterrupted_run(finished_run, tmp_path, mon
   again = loop.train_and_evaluate(make_config(), workdir)
   assert any('already finished' in l for l in lines)
   assert again['splits']['test'] == final['splits']['test']
+
+
+def test_resume_with_another_model_names_the_key(finished_run, monkeypatch):
+  monkeypatch.setattr(pipeline, 'load_source', fake_load_source)
+  config = make_config()
+  config.model.features = (4, 4, 8, 8, 16)
+  with pytest.raises(ValueError, match=r'config\.model\.features'):
+    loop.train_and_evaluate(config, finished_run[0])

@@ -59,6 +59,7 @@ def test_shard_batch_checks_divisibility():
   mesh = steps.make_mesh(1)
   batch = {k: np.zeros((3, 32, 32, 1), np.float32) for k in ('inputs', 'target')}
   batch['cond'] = np.zeros((3, pipeline.COND_SIZE), np.float32)
+  batch['pixel_size_um'] = batch['electrode_height_um'] = np.ones(3, np.float32)
   out = steps.shard_batch(dict(batch, trajectory_id=np.arange(3)), mesh)
   assert set(out) == set(steps.STEP_KEYS)
   with pytest.raises(ValueError, match='num_devices'):
