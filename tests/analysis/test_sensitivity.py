@@ -101,3 +101,18 @@ def test_stage_summary_means_and_missing_stage():
 def test_unknown_parameter_is_named():
   with pytest.raises(ValueError, match='viscosity'):
     sensitivity.elasticities(toy_outputs, P0, ['viscosity'])
+
+
+def test_disagreement_warning_names_the_source():
+  from dendrax.analysis import sensitivity_study  # pylint: disable=g-import-not-at-top
+  exact = sensitivity.elasticities(toy_outputs, P0)
+  fd = sensitivity.finite_difference_elasticities(toy_outputs, P0, rel_step=1e-5,
+                                                  scheme='central')
+  agree = {'exact': jax.tree.map(float, exact), 'fd': jax.tree.map(float, fd)}
+  assert sensitivity_study.max_disagreement(agree) < 1e-5
+  assert sensitivity_study.disagreement_warnings({'physics': agree}) == []
+  off = jax.tree.map(float, fd)
+  off['temperature_k']['length_um']['overall'] *= 2.0
+  warnings = sensitivity_study.disagreement_warnings({'physics': {'exact': agree['exact'],
+                                                                  'fd': off}})
+  assert len(warnings) == 1 and warnings[0].startswith('WARNING (physics)')

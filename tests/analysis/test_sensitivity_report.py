@@ -77,6 +77,7 @@ def test_report_has_every_section_and_the_numbers(study):
     assert f'>{title}</h2>' in html, title
   assert html.count('data:image/png;base64,') == len(SMOOTH) + 1
   assert 'spearman_rho' in html and 'three_stage' in html
+  assert 'WARNING' not in html        # exact and FD agree on this smooth, short rollout
   rows = list(csv.DictReader(open(paths['csv'])))
   assert {r['source'] for r in rows} == {'physics', 'model'}
   one = next(r for r in rows if r['source'] == 'physics' and r['method'] == 'exact'
