@@ -15,6 +15,7 @@ import sys
 
 from absl import app
 from absl import flags
+from absl import logging
 import jax
 from ml_collections import config_flags
 
@@ -53,6 +54,8 @@ def parse_flags(argv):
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected command-line arguments: {argv[1:]}')
+  # orbax and grain log every save/restore at INFO; keep the console to progress and results.
+  logging.set_verbosity(logging.WARNING)
   if FLAGS.cpu_devices:
     # Only the CPU platform reads this; it must be set before JAX creates its backends.
     cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()

@@ -46,6 +46,7 @@ def _atomic_write_bytes(path: str, data: bytes) -> None:
   fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp_')
   with os.fdopen(fd, 'wb') as f:
     f.write(data)
+  os.chmod(tmp, 0o644)                     # mkstemp creates 0600
   os.replace(tmp, path)
 
 

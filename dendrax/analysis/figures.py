@@ -72,6 +72,7 @@ def growth_strip(xi_thw, time_s: Sequence[float], pixel_size_um: float, path: st
   tmp = _atomic_target(path)
   fig.savefig(tmp, dpi=110, format='png', bbox_inches='tight')
   plt.close(fig)
+  os.chmod(tmp, 0o644)                     # mkstemp creates 0600
   os.replace(tmp, path)
   return path
 
@@ -102,5 +103,6 @@ def growth_animation(xi_thw, time_s: Sequence[float], pixel_size_um: float, path
   tmp = _atomic_target(path)
   anim.save(tmp, writer=writer, dpi=90)
   plt.close(fig)
+  os.chmod(tmp, 0o644)
   os.replace(tmp, path)
   return path

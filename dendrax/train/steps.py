@@ -48,9 +48,13 @@ def batch_loss(params, apply_fn: Callable, batch: Mapping[str, jax.Array],
     _, parts = losses.total_loss(pred, target, loss_cfg, ps, eh)
     return pred, parts
 
-  seq = tuple(jnp.moveaxis(batch[k], 1, 0) for k in ('cond', 'extra', 'target'))
-  _, parts = jax.lax.scan(step, batch['inputs'][..., :1], seq)
-  parts = jax.tree.map(jnp.mean, parts)
+  # A Python loop (k <= 7 is static and small): on XLA:CPU the gradient of the lax.scan form
+  # took 11 s per step against 0.5 s for this unrolled graph (k=3, B=16, 64x64, 2 devices).
+  xi, all_parts = batch['inputs'][..., :1], []
+  for i in range(batch['target'].shape[1]):
+    xi, parts = step(xi, (batch['cond'][:, i], batch['extra'][:, i], batch['target'][:, i]))
+    all_parts.append(parts)
+  parts = jax.tree.map(lambda *v: jnp.mean(jnp.stack(v)), *all_parts)
   return parts['loss'], parts
 
 

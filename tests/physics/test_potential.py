@@ -36,18 +36,31 @@ def test_high_contrast_solution_balances_charge():
     assert float(jnp.max(jnp.abs(phi[metal > 0] + 0.3))) < 0.01 * 0.3
 
 
+def _finger_conductivity(top, x, y):
+  xi = 0.5 * (1 - jnp.tanh(jnp.maximum(jnp.abs(x - 8) - 2, y - top) / 1.0))
+  xi = jnp.maximum(xi, 0.5 * (1 - jnp.tanh((y - 4) / 1.0)))
+  return 1.0 + 999.0 * xi**3 * (6 * xi**2 - 15 * xi + 10)
+
+
 def test_warm_started_few_iterations_track_a_moving_deposit():
-  """2 iterations per step from the previous solution stay close while the finger grows."""
-  ny, nx, dx = 32, 16, 1.0
-  pr = potential.make_problem(ny, nx, dx, 'grounded')
-  y, x = np.mgrid[0:ny, 0:nx] + 0.5
-  phi = jnp.zeros((ny, nx))
-  for step in range(80):
-    top = 4.0 + 12.0 * step / 80                          # finger grows 12 cells in 80 steps
-    xi = 0.5 * (1 - np.tanh(np.maximum(np.abs(x - 8) - 2, y - top) / 1.0))
-    xi = np.maximum(xi, 0.5 * (1 - np.tanh((y - 4) / 1.0)))
-    s = jnp.asarray(1.0 + 999.0 * xi**3 * (6 * xi**2 - 15 * xi + 10))
-    phi, _ = potential.solve(phi, s, jnp.zeros((ny, nx)), -0.45, pr, 2)
-  exact, _ = potential.solve(phi, s, jnp.zeros((ny, nx)), -0.45, pr, 400)
-  err = float(jnp.max(jnp.abs(phi - exact)) / 0.45)
-  assert err < 0.05, err
+  """Warm-started PCG, 2 iterations per step, while a finger grows 0.01 cells per step (about
+  twice the tip speed of the dataset preset): the lag error stays a few % of V and shrinks with
+  more iterations (measured max error / |V|: 0.01 cells/step 2.3 / 1.4 / 1.1 % for 1 / 2 / 3
+  iterations; 0.005 cells/step 1.8 / 1.2 / 0.8 %)."""
+  ny, nx, n_steps = 32, 16, 400
+  pr = potential.make_problem(ny, nx, 1.0, 'grounded')
+  y, x = (jnp.asarray(a, jnp.float32) + 0.5 for a in np.mgrid[0:ny, 0:nx])
+  tops = 4.0 + 4.0 * jnp.arange(n_steps) / n_steps
+  zero = jnp.zeros((ny, nx))
+
+  def track(iterations):
+    def step(phi, top):
+      s = _finger_conductivity(top, x, y)
+      return potential.solve(phi, s, zero, -0.45, pr, iterations)[0], None
+    phi = jax.lax.scan(step, zero, tops)[0]
+    exact, _ = potential.solve(phi, _finger_conductivity(tops[-1], x, y), zero, -0.45, pr, 600)
+    return float(jnp.max(jnp.abs(phi - exact)) / 0.45)
+
+  err2, err6 = track(2), track(6)
+  assert err2 < 0.03, err2
+  assert err6 < 0.5 * err2, (err2, err6)
