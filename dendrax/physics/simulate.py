@@ -78,10 +78,16 @@ def validate(params: parameters.PhysicalParams, config: SimulationConfig) -> Non
       raise ValueError(f'{e}{where}') from None
     one = parameters.PhysicalParams.from_vector(v.astype(np.float32))
     c = jax.tree_util.tree_map(float, coefficients_for(one, config)[1])
-    # Explicit migration with implicit diffusion: dt <= 2 D / u^2, u = D f |V| / H.
+    # Explicit migration with implicit diffusion: dt <= 2 D / u^2, u = D f |V| / H, for the bulk
+    # field the protocol aims at: V_cv under voltage control; the ohmic voltage of the target
+    # current (a fraction of sigma_l E) under current control. Transients of the controller
+    # and the field in the gap ahead of a tip are kept stable by the drift clip of
+    # `electrodeposition` (inactive wherever this bound holds).
     v_max = {'constant_voltage': abs(c.applied_voltage_v),
-             'constant_current': config.max_voltage_v,
-             'three_stage': config.cv_voltage_fraction * abs(c.applied_voltage_v)}[config.protocol]
+             'constant_current': config.cc_current_fraction * abs(c.applied_voltage_v),
+             'three_stage': max(config.cv_voltage_fraction,
+                                config.cc_current_fraction) * abs(c.applied_voltage_v),
+             }[config.protocol]
     field = v_max / config.height_um
     drift = c.electrolyte_diffusivity_um2_s * c.f_per_v * field
     if drift > 0:

@@ -62,12 +62,24 @@ _GENERATION_SCRIPT = textwrap.dedent('''
       one = generation.simulate_chunk(alone, sim, seed=0, devices=jax.local_devices()[:1])
       assert np.isfinite(one['xi']).all()
       for key in one:
-        np.testing.assert_array_equal(two[key][j:j + 1], one[key], err_msg=key)
+        a, b = np.asarray(two[key][j:j + 1]), np.asarray(one[key])
+        if a.dtype.kind in 'iub':       # ids, stages, branch counts: exact
+          np.testing.assert_array_equal(a, b, err_msg=key)
+        else:                           # float32 round-off of two XLA programs, not bit-equal
+          np.testing.assert_allclose(a, b, rtol=0, atol=1e-3 * np.abs(b).max() + 1e-6,
+                                     err_msg=key)
     print('OK')
 ''')
 
 
 def test_generation_sharded_over_two_devices_matches_one_device():
+  """Each device simulates its own trajectory: same numbers as one device with the same batch.
+
+  XLA compiles the sharded program separately from the single-device one, so the two are not
+  bit-identical: measured max differences are 6e-5 of a field's scale after 4200 float32 steps
+  (concentration), 4e-6 for the dendrite length. 1e-3 of the scale allows that round-off and
+  still catches a trajectory simulated with the wrong parameters, key or device slice.
+  """
   env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=2',
              JAX_PLATFORMS='cpu', JAX_COMPILATION_CACHE_DIR=os.path.join(ROOT, '.jax_cache'),
              JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS='0.5')

@@ -9,6 +9,12 @@ import os
 import subprocess
 import sys
 
+import jax
+import numpy as np
+import pytest
+
+from dendrax.train import checkpointing
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 SCRIPT = r'''
@@ -19,7 +25,7 @@ jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.5)
 import numpy as np
 from configs import tiny
 from dendrax.data import normalization, pipeline
-from dendrax.train import setup, steps
+from dendrax.train import checkpointing, setup, steps
 from tests.train import synthetic_dendrites
 
 assert len(jax.devices()) == 2, jax.devices()
@@ -44,20 +50,26 @@ for n in (1, 2):
     state, m = train_fn(state, sharded)
     losses.append(float(m['loss']))
   results[n] = (losses, jax.device_get(state.params))
+# A checkpoint written from the 2-device mesh, to be loaded by the 1-device parent process.
+managers = checkpointing.open_managers(sys.argv[2], 1)
+checkpointing.save(managers.latest, state, normalizer=normalizer, config=config, loop={})
+managers.latest.wait_until_finished()
 diff = max(float(np.max(np.abs(a - b))) for a, b in zip(jax.tree.leaves(results[1][1]),
                                                           jax.tree.leaves(results[2][1])))
 scale = max(float(np.max(np.abs(a))) for a in jax.tree.leaves(results[1][1]))
 moved = max(float(np.max(np.abs(a - b))) for a, b in zip(jax.tree.leaves(results[1][1]),
                                                            jax.tree.leaves(init.params)))
 print(json.dumps({'losses1': results[1][0], 'losses2': results[2][0], 'param_diff': diff,
-                  'param_scale': scale, 'moved': moved, 'shards': shard_counts}))
+                  'param_scale': scale, 'moved': moved, 'shards': shard_counts,
+                  'abs_sum': float(sum(np.abs(a).sum() for a in jax.tree.leaves(results[2][1])))}))
 '''
 
 
-def test_two_devices_match_one_device():
+def test_two_devices_match_one_device(tmp_path):
   env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=2',
              JAX_PLATFORMS='cpu', PYTHONPATH=ROOT)
-  proc = subprocess.run([sys.executable, '-c', SCRIPT, os.path.join(ROOT, '.jax_cache')],
+  workdir = str(tmp_path / 'run')
+  proc = subprocess.run([sys.executable, '-c', SCRIPT, os.path.join(ROOT, '.jax_cache'), workdir],
                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
   assert proc.returncode == 0, proc.stderr[-3000:]
   out = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -66,3 +78,8 @@ def test_two_devices_match_one_device():
   for a, b in zip(out['losses1'], out['losses2']):
     assert abs(a - b) <= 1e-5 * max(abs(a), 1e-3), (out['losses1'], out['losses2'])
   assert out['param_diff'] <= 1e-5 * out['param_scale'] + 1e-6, out
+  # This process has one device: the 2-device checkpoint still loads, with the same values.
+  config, params, _ = checkpointing.load_checkpoint(workdir, 'latest')
+  assert config.model.features == [4, 4, 8, 8, 8]
+  abs_sum = float(sum(np.abs(np.asarray(a)).sum() for a in jax.tree.leaves(params)))
+  assert abs_sum == pytest.approx(out['abs_sum'], rel=1e-6)
