@@ -26,9 +26,12 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.xi_clip = 1e-3            # xi clipped to [c, 1-c] before the logit
 
   config.data = ml_collections.ConfigDict()
-  config.data.name = 'dendrite_sim/small'  # TFDS dataset name (docs/interfaces.md)
+  config.data.name = 'dendrite_sim/small'  # TFDS dataset (docs/interfaces.md); 'a+b' mixes datasets
   config.data.data_dir = config_dict.placeholder(str)  # TFDS dir; None: $DENDRAX_DATA_DIR or ~/tensorflow_datasets
   config.data.build_if_missing = True    # generate the dataset when it is not built yet
+  config.data.train_split = 'train'      # TFDS split expression trained on; the normaliser is fitted on it
+  config.data.validation_split = 'validation'  # TFDS split expression of validation and early stopping
+  config.data.masked_parameters = ()     # PARAMETER_NAMES given as missing (z=0, flag 1) in every cond
   config.data.input_fields = ('xi',)     # model input channels; xi first (+ concentration, potential_v)
   config.data.augment = True             # mirror and periodic shift in x (dendrax/data/augmentation.py)
   config.data.prefetch_threads = 2       # threads reading and batching training examples

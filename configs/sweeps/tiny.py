@@ -1,10 +1,11 @@
-r"""Two tiny settings (CNN-2 and CNN-1 on dendrite_sim/tiny): the sweep machinery in a minute.
+r"""Two tiny settings (CNN-2 and CNN-1 on dendrite_sim/tiny) x 2 folds: the sweep machinery in a
+minute.
 
   python -m experiments.sweep --config configs/sweeps/tiny.py --config.workdir /tmp/sweep_tiny
 
-Used by tests/analysis/test_sweep_tiny.py (which also interrupts and resumes it). No
-cross-validation (num_folds = 0) until the training config reads its split names from
-`data.train_split` / `data.validation_split`; then set num_folds = 2.
+Each fold trains on half of the train + validation pool and validates (and rolls out) on the
+other half, through `data.train_split` / `data.validation_split`. Used by
+tests/analysis/test_sweep_tiny.py (on a synthetic dataset; it also interrupts and resumes it).
 """
 
 import ml_collections
@@ -14,7 +15,7 @@ def get_config():
   config = ml_collections.ConfigDict()
   config.base_config = 'configs/tiny.py'
   config.workdir = 'runs/sweep_tiny'
-  config.num_folds = 0                 # 2 once the training config has data.train_split
+  config.num_folds = 2                 # 2-fold cross-validation by trajectory
   config.fold_seed = 0
   config.fold_fields = {'train_split': 'data.train_split',
                         'validation_split': 'data.validation_split'}

@@ -22,6 +22,7 @@ import numpy as np
 from dendrax.analysis import metrics
 from dendrax.data import normalization
 from dendrax.data import pipeline
+from dendrax.data import sources as sources_lib
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,9 +110,15 @@ def _length_fn():
 
 def predict_split(surrogate: Surrogate, source: Any, *, max_trajectories: int = 0,
                   batch_size: int = 16) -> SplitPredictions:
-  """Rolls `surrogate` out on the first `max_trajectories` (0: all) trajectories of `source`."""
+  """Rolls `surrogate` out on the first `max_trajectories` (0: all) trajectories of `source`.
+
+  Parameters the surrogate was trained without (`config.data.masked_parameters`) enter its
+  conditioning as missing, as in training.
+  """
   from dendrax.train import evaluation as train_eval  # pylint: disable=g-import-not-at-top
-  examples = pipeline.rollout_examples(source, surrogate.normalizer,
+  masked = tuple(surrogate.config.data.get('masked_parameters', ()))
+  examples = pipeline.rollout_examples(sources_lib.mask_parameters(source, masked),
+                                       surrogate.normalizer,
                                        tuple(surrogate.config.data.input_fields))
   n = len(examples) if not max_trajectories else min(len(examples), max_trajectories)
   if n == 0:

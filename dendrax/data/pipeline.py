@@ -1,7 +1,8 @@
 """The grain input pipeline: TFDS array_record sources -> next-state batches and rollouts.
 
-Any dendrax dataset (`dendrite_sim/*`, `dendrite_vasp`, `dendrite_lit`) is opened as a
-random-access source with `load_source` (TFDS `as_data_source`, no TensorFlow) and turned into
+Any dendrax dataset (`dendrite_sim/*`, `dendrite_vasp`, `dendrite_lit`), or a mix of them named
+'a+b+...', is opened as a random-access source with `load_source` (TFDS `as_data_source`, no
+TensorFlow; split expressions such as 'train[:20%]+validation[:20%]' allowed) and turned into
 
   * `next_state_batches`: shuffled batches of (input frames at t, conditioning, xi at t + h)
     pairs for training the UNet on one 30 s step (h = 1 frame by default);
@@ -28,6 +29,7 @@ import tensorflow_datasets as tfds
 from dendrax.data import augmentation
 from dendrax.data import normalization
 from dendrax.data import schema
+from dendrax.data import sources
 from dendrax.physics import parameters
 
 # Dataset name (before '/config') -> module whose import registers its TFDS builder.
@@ -69,33 +71,90 @@ def load_builder(name: str, data_dir: str | None = None) -> tfds.core.DatasetBui
   return tfds.builder(name, data_dir=default_data_dir(data_dir), file_format='array_record')
 
 
-def load_source(name: str, split: str, data_dir: str | None = None,
-                build_if_missing: bool = True) -> Any:
-  """Random-access source (len, [i] -> schema dict) of one split of a dendrax dataset.
+def dataset_names(name: str) -> tuple[str, ...]:
+  """The datasets of `name`: one ('dendrite_sim/small') or a mix joined by '+'.
 
-  Args:
-    name: e.g. 'dendrite_sim/tiny', 'dendrite_sim/small', 'dendrite_vasp'.
-    split: 'train', 'validation', 'test', 'ood' (or a TFDS slice such as 'train[:10]').
-    data_dir: TFDS data dir (default: $DENDRAX_DATA_DIR or ~/tensorflow_datasets).
-    build_if_missing: generate the dataset if no complete build exists. TFDS marks a build
-      complete only at its end (the folder is renamed from `incomplete.*`), so an interrupted
-      build is never read: it is either rebuilt (resuming from cached chunks) or refused.
-
-  Raises:
-    FileNotFoundError if the dataset is not built and `build_if_missing` is False;
-    ValueError for an unknown dataset or split.
+  Raises ValueError for an empty part, a repeated dataset or more than `sources.MAX_MIX`.
   """
+  names = tuple(n.strip() for n in name.split('+'))
+  if not all(names) or len(set(names)) != len(names) or len(names) > sources.MAX_MIX:
+    raise ValueError(f'dataset name {name!r} must be one dataset or up to {sources.MAX_MIX} '
+                     "distinct datasets joined by '+', e.g. 'dendrite_sim/small+dendrite_lit'")
+  return names
+
+
+def split_parts(split: str) -> tuple[str, ...]:
+  """The '+'-joined parts of a TFDS split expression ('train[:20%]+validation' -> 2 parts).
+
+  Raises ValueError (TFDS's message) when the expression does not parse.
+  """
+  tfds.core.ReadInstruction.from_spec(split)
+  return tuple(p.strip() for p in split.split('+'))
+
+
+def base_split(part: str) -> str:
+  """'train' of 'train[:20%]'."""
+  return part.split('[')[0].strip()
+
+
+def _prepared_builder(name: str, data_dir: str | None,
+                      build_if_missing: bool) -> tfds.core.DatasetBuilder:
   builder = load_builder(name, data_dir)
   if not builder.is_prepared():
     if not build_if_missing:
       raise FileNotFoundError(f'dataset {name!r} is not (completely) built in '
                               f'{builder.data_dir}; build it or pass build_if_missing=True')
     builder.download_and_prepare(file_format='array_record')
-  base_split = split.split('[')[0]
-  if base_split not in builder.info.splits:
-    raise ValueError(f'dataset {name!r} has no split {split!r}; splits: '
-                     f'{sorted(builder.info.splits)}')
-  return builder.as_data_source(split=split)
+  return builder
+
+
+def _check_frame_sizes(names: Sequence[str], builders: Sequence[Any]) -> None:
+  """Raises ValueError unless every dataset of a mix has frames of one size."""
+  sizes = {n: tuple(b.info.features['xi'].shape[1:]) for n, b in zip(names, builders)}
+  if len(set(sizes.values())) > 1:
+    raise ValueError('datasets of a mix must have frames of equal size (H, W); got ' +
+                     ', '.join(f'{n}: {s}' for n, s in sizes.items()))
+
+
+def load_source(name: str, split: str, data_dir: str | None = None,
+                build_if_missing: bool = True) -> Any:
+  """Random-access source (len, [i] -> schema dict) of one split of a dendrax dataset or mix.
+
+  Args:
+    name: e.g. 'dendrite_sim/tiny', 'dendrite_sim/small', 'dendrite_vasp', or a mix
+      'dendrite_sim/small+dendrite_vasp/li+dendrite_lit' (`dataset_names`). A mix is the
+      concatenation, in that order, of the split of each dataset; a dataset without the split
+      contributes nothing; trajectory ids of the k-th dataset become k * 2**60 + id
+      (`sources.mix_trajectory_id`) so they stay distinct; frames must have one size.
+    split: 'train', 'validation', 'test', 'ood', or a TFDS split expression such as
+      'train[:10]' or 'train[:20%]+train[40%:]+validation[:20%]+validation[40%:]'.
+    data_dir: TFDS data dir (default: $DENDRAX_DATA_DIR or ~/tensorflow_datasets).
+    build_if_missing: generate the dataset if no complete build exists. TFDS marks a build
+      complete only at its end (the folder is renamed from `incomplete.*`), so an interrupted
+      build is never read: it is either rebuilt (resuming from cached chunks) or refused.
+
+  Raises:
+    FileNotFoundError if a dataset is not built and `build_if_missing` is False;
+    ValueError for an unknown dataset, a split no dataset has, or frames of unequal size.
+  """
+  names = dataset_names(name)
+  parts = split_parts(split)
+  builders = [_prepared_builder(n, data_dir, build_if_missing) for n in names]
+  _check_frame_sizes(names, builders)
+  have = [set(b.info.splits) for b in builders]
+  unknown = [p for p in parts if not any(base_split(p) in h for h in have)]
+  if unknown:
+    where = f' (in {split!r})' if len(parts) > 1 else ''
+    raise ValueError(f'dataset {name!r} has no split {unknown[0]!r}{where}; splits: '
+                     f'{sorted(set().union(*have))}')
+  if len(names) == 1:
+    return builders[0].as_data_source(split=split)
+  pieces = []
+  for k, (builder, splits) in enumerate(zip(builders, have)):
+    own = [p for p in parts if base_split(p) in splits]
+    if own:
+      pieces.append(sources.offset_ids(builder.as_data_source(split='+'.join(own)), k))
+  return sources.ConcatSource(pieces)
 
 
 def in_memory(source: Any, keys: Sequence[str] | None = None) -> list[dict[str, Any]]:

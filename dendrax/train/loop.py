@@ -22,6 +22,7 @@ import numpy as np
 
 from dendrax.data import normalization
 from dendrax.data import pipeline
+from dendrax.data import sources as sources_lib
 from dendrax.physics import observables
 from dendrax.train import checkpointing
 from dendrax.train import evaluation
@@ -35,11 +36,27 @@ def _log(message: str) -> None:
   print(message, flush=True)
 
 
+def split_expressions(config: ml_collections.ConfigDict) -> dict[str, str]:
+  """{split role: TFDS split expression} of a run: train, validation, then the rollout splits.
+
+  'train' and 'validation' mean `data.train_split` / `data.validation_split` wherever they
+  appear (also in `eval.rollout_splits`), so a cross-validation fold is evaluated on its own
+  fold; 'test' and 'ood' are the dataset's splits.
+  """
+  roles = ('train', 'validation') + tuple(s for s in config.eval.rollout_splits
+                                          if s not in ('train', 'validation'))
+  named = {'train': config.data.train_split, 'validation': config.data.validation_split}
+  return {role: named.get(role, role) for role in roles}
+
+
 def _sources(config: ml_collections.ConfigDict) -> dict[str, Any]:
-  splits = ('train', 'validation') + tuple(s for s in config.eval.rollout_splits
-                                           if s not in ('train', 'validation'))
-  return {s: pipeline.load_source(config.data.name, s, config.data.data_dir,
-                                  build_if_missing=config.data.build_if_missing) for s in splits}
+  """{split role: source}, each expression loaded once, `data.masked_parameters` flagged missing."""
+  expressions = split_expressions(config)
+  loaded = {e: sources_lib.mask_parameters(
+      pipeline.load_source(config.data.name, e, config.data.data_dir,
+                           build_if_missing=config.data.build_if_missing),
+      tuple(config.data.masked_parameters)) for e in dict.fromkeys(expressions.values())}
+  return {role: loaded[e] for role, e in expressions.items()}
 
 
 def _check_resumable(saved: ml_collections.ConfigDict, config: ml_collections.ConfigDict,
@@ -47,6 +64,13 @@ def _check_resumable(saved: ml_collections.ConfigDict, config: ml_collections.Co
   """Raises ValueError naming the keys whose change makes a checkpoint unusable."""
   fixed = {'model_name': (saved.model_name, config.model_name),
            'data.input_fields': (list(saved.data.input_fields), list(config.data.input_fields)),
+           'data.name': (saved.data.name, config.data.name),
+           # Absent from checkpoints written before these fields existed: their defaults.
+           'data.train_split': (saved.data.get('train_split', 'train'), config.data.train_split),
+           'data.validation_split': (saved.data.get('validation_split', 'validation'),
+                                     config.data.validation_split),
+           'data.masked_parameters': (list(saved.data.get('masked_parameters', ())),
+                                      list(config.data.masked_parameters)),
            'train.optimizer': (saved.train.optimizer, config.train.optimizer)}
   fixed.update({f'model.{k}': (saved.model.to_dict().get(k), v)
                 for k, v in config.model.to_dict().items()})
@@ -144,8 +168,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   # ---- Data -----------------------------------------------------------------------------------
   t0 = time.perf_counter()
   sources = _sources(config)
-  _log(f'data: {config.data.name} ' + ', '.join(f'{k}={len(v)}' for k, v in sources.items())
-       + f' trajectories ({time.perf_counter() - t0:.0f} s to load/build)')
+  expressions = split_expressions(config)
+  counts = ', '.join(f'{k}={len(v)}' + (f' ({expressions[k]})' if expressions[k] != k else '')
+                     for k, v in sources.items())
+  masked = ', '.join(config.data.masked_parameters) or 'none'
+  _log(f'data: {config.data.name} {counts} trajectories; masked parameters: {masked} '
+       f'({time.perf_counter() - t0:.0f} s to load/build)')
   managers = checkpointing.open_managers(workdir, config.checkpoint.max_to_keep)
   latest = managers.latest.latest_step()
   if latest is not None:
@@ -242,7 +270,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
         'length_mse': result['length']['all']['mse'],
         'growth_mask_iou': result['growth_mask']['all']['iou']})
   writer.close()
-  final = {'model_name': config.model_name, 'dataset': config.data.name, 'checkpoint_step': best,
+  final = {'model_name': config.model_name, 'dataset': config.data.name,
+           'split_expressions': expressions,
+           'masked_parameters': list(config.data.masked_parameters), 'checkpoint_step': best,
            'trained_steps': int(state.step), 'stopped_early': bool(loop['stopped_early']),
            'best_val_loss': loop['best_val_loss'], 'splits': results}
   path = os.path.join(workdir, 'metrics.json')

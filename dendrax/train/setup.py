@@ -13,6 +13,7 @@ from flax.training import train_state
 from dendrax import models
 from dendrax.data import normalization
 from dendrax.data import pipeline
+from dendrax.physics import parameters
 from dendrax.train import losses
 from dendrax.train import state as state_lib
 
@@ -26,10 +27,39 @@ def _require(cond: bool, key: str, message: str) -> None:
     raise ValueError(f'config.{key}: {message}')
 
 
+def _validate_data(d: ml_collections.ConfigDict) -> None:
+  """Dataset names, split expressions and masked parameters of `config.data`."""
+  try:
+    names = pipeline.dataset_names(d.name)
+  except ValueError as e:
+    raise ValueError(f'config.data.name: {e}') from e
+  bases = sorted({n.split('/')[0].split(':')[0] for n in names}
+                 - set(pipeline.BUILDER_MODULES))
+  _require(not bases, 'data.name', f'unknown dataset(s) {bases} in {d.name!r}; known: '
+           f'{sorted(pipeline.BUILDER_MODULES)}')
+  for key in ('train_split', 'validation_split'):
+    value = d[key]
+    try:
+      parts = pipeline.split_parts(value)
+    except (ValueError, TypeError) as e:
+      raise ValueError(f'config.data.{key}: {value!r} is not a TFDS split expression '
+                       f'(e.g. "train[:20%]+validation[40%:]"): {str(e).splitlines()[0]}'
+                       ) from e
+    bad = [p for p in parts if pipeline.base_split(p) not in SPLITS]
+    _require(not bad, f'data.{key}', f'{bad} in {value!r} not from the splits {SPLITS}')
+  _require(d.train_split != d.validation_split, 'data.validation_split',
+           f'must differ from data.train_split ({d.train_split!r})')
+  masked = tuple(d.masked_parameters)
+  unknown = [m for m in masked if m not in parameters.PARAMETER_NAMES]
+  _require(not unknown and len(set(masked)) == len(masked), 'data.masked_parameters',
+           f'must be distinct names from {parameters.PARAMETER_NAMES}; got {masked}')
+
+
 def validate_config(config: ml_collections.ConfigDict) -> None:
   """Raises ValueError naming the first config key with a bad value."""
   for section in SECTIONS:
     _require(section in config, section, 'missing section (see configs/default.py)')
+  _validate_data(config.data)
   _require(config.model_name in models.MODELS, 'model_name',
            f'{config.model_name!r} is not one of {sorted(models.MODELS)}')
   models.build_model(config.model_name, config.model.to_dict())   # unknown model keys

@@ -89,3 +89,18 @@ def test_comparison_table_scores_every_model_on_the_same_numbers(evaluated, tmp_
                                       title='Baselines on synthetic')
   assert '| random_forest | test |' in open(paths['md']).read()
   assert json.load(open(paths['json']))['dataset'] == 'synthetic'
+
+
+def test_masked_parameters_of_the_checkpoint_are_applied(evaluated):
+  """A surrogate trained with data.masked_parameters is evaluated with them missing too."""
+  import copy  # pylint: disable=g-import-not-at-top
+  import dataclasses  # pylint: disable=g-import-not-at-top
+  surrogates, sources, _, preds = evaluated
+  config = copy.deepcopy(surrogates[0].config)
+  config.data.masked_parameters = ('field_strength_kv_per_m',)
+  masked = dataclasses.replace(surrogates[0], config=config)
+  source = sources['test'][:2]
+  got = evaluation.predict_split(masked, source).pred_xi
+  flagged = [dict(ex, params_missing=np.eye(7, dtype=bool)[2]) for ex in source]
+  np.testing.assert_array_equal(got, evaluation.predict_split(surrogates[0], flagged).pred_xi)
+  assert not np.allclose(got, preds['CNN-2']['test'].pred_xi[:2])

@@ -7,6 +7,7 @@ import pytest
 from dendrax.analysis import output_fns
 from dendrax.data import normalization
 from dendrax.data import pipeline
+from dendrax.data import sources
 from dendrax.physics import parameters
 
 
@@ -28,6 +29,10 @@ def test_cond_sequence_equals_the_pipeline_and_masks(make_trajectories):
   assert np.all(masked[:, k] == 0) and np.all(masked[:, 7 + k] == 1)
   np.testing.assert_allclose(np.delete(masked, [k, 7 + k], axis=1),
                              np.delete(got, [k, 7 + k], axis=1))
+  # Training with config.data.masked_parameters builds the same conditioning.
+  trained = pipeline.rollout_example(
+      sources.mask_parameters([ex], ('fluidity_per_pa_s',))[0], norm)['cond']
+  np.testing.assert_allclose(masked, trained, rtol=1e-5, atol=1e-5)
   # The derivative reaches the parameters (log-scale ones through the log).
   d = jax.jacfwd(lambda c0: output_fns.normalized_params(
       parameters.PhysicalParams(*[c0 if i == 3 else v for i, v in enumerate(ex['params'])]),

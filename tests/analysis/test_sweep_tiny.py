@@ -1,10 +1,11 @@
-"""A real sweep: two tiny settings trained by `train_and_evaluate`, interrupted and resumed.
+"""A real sweep: two tiny settings x 2 folds trained by `train_and_evaluate`, interrupted and
+resumed.
 
-Uses configs/sweeps/tiny.py with the real training loop. The data are synthetic schema
-trajectories (conftest.py) served in place of `pipeline.load_source`, so the test exercises
-the sweep and the training/checkpoint/resume code, not the simulator. The second setting is
-interrupted after half its steps; the next call skips the finished run, resumes the
-interrupted one from its checkpoint and completes the sweep.
+Uses configs/sweeps/tiny.py with the real training loop and the real `pipeline.load_source` on
+the small synthetic `dendrite_fixture/a` array_record dataset (tests/data/fixture_datasets.py),
+so the folds' TFDS split expressions go through TFDS; the simulator is not involved. The first
+run of the second setting is interrupted after half its steps; the next call skips the finished
+runs, resumes the interrupted one from its checkpoint and completes the sweep.
 """
 
 import copy
@@ -20,24 +21,18 @@ from dendrax.analysis import sweeps
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-@pytest.fixture
-def synthetic_data(monkeypatch, make_trajectories):
-  """Every `pipeline.load_source(name, split, ...)` returns synthetic trajectories of `split`."""
-  from dendrax.data import pipeline  # pylint: disable=g-import-not-at-top
-  sources = {'train': make_trajectories(8, 0), 'validation': make_trajectories(3, 1),
-             'test': make_trajectories(3, 2), 'ood': make_trajectories(3, 3)}
-  monkeypatch.setattr(pipeline, 'load_source',
-                      lambda name, split, data_dir=None, build_if_missing=True: sources[split])
-  return sources
-
-
-def test_tiny_sweep_completes_and_resumes(synthetic_data, tmp_path, capfd):
+def test_tiny_sweep_completes_and_resumes(fixture_data_dir, tmp_path, capfd):
   from dendrax.train import loop  # pylint: disable=g-import-not-at-top
   sweep = sweeps.load_config_file(os.path.join(ROOT, 'configs/sweeps/tiny.py'))
   sweep.workdir = str(tmp_path / 'sweep')
+  sweep.common_overrides.data.name = 'dendrite_fixture/a'
+  sweep.common_overrides.data.data_dir = fixture_data_dir
   runs = sweeps.plan(sweep, base_dir=ROOT)
-  assert [r.setting for r in runs] == ['cnn2', 'cnn1']
-  assert runs[1].config.model_name == 'cnn1' and runs[0].config.train.num_steps == 4
+  assert [(r.setting, r.fold) for r in runs] == [('cnn2', 0), ('cnn2', 1), ('cnn1', 0),
+                                                 ('cnn1', 1)]
+  assert runs[2].config.model_name == 'cnn1' and runs[0].config.train.num_steps == 4
+  assert (runs[1].config.data.train_split, runs[1].config.data.validation_split) == (
+      'train[:50%]+validation[:50%]', 'train[50%:100%]+validation[50%:100%]')
 
   def interrupted(config, workdir):
     if config.model_name == 'cnn1':
@@ -49,21 +44,25 @@ def test_tiny_sweep_completes_and_resumes(synthetic_data, tmp_path, capfd):
 
   with pytest.raises(KeyboardInterrupt):
     sweeps.execute(runs, interrupted)
-  assert sweeps.is_done(runs[0]) and not sweeps.is_done(runs[1])
+  assert [sweeps.is_done(r) for r in runs] == [True, True, False, False]
   capfd.readouterr()
   counts = sweeps.execute(runs, loop.train_and_evaluate)
-  assert counts == {'done': 1, 'skipped': 1, 'failed': 0}
+  assert counts == {'done': 2, 'skipped': 2, 'failed': 0}
   assert 'Resuming from step 2' in capfd.readouterr().out
-  result = json.load(open(os.path.join(runs[1].workdir, sweeps.RESULT_FILE)))
+  result = json.load(open(os.path.join(runs[2].workdir, sweeps.RESULT_FILE)))
   assert result['metrics']['trained_steps'] == 4.0
   assert result['metrics']['best_val_loss'] > 0
+  for run in runs:                       # each run trained and validated on its own fold
+    written = json.load(open(os.path.join(run.workdir, 'metrics.json')))
+    assert written['split_expressions'] == {'train': run.config.data.train_split,
+                                            'validation': run.config.data.validation_split}
 
   # The command line writes the table from the finished runs.
   out = subprocess.run(
       [sys.executable, '-m', 'experiments.sweep', '--config', 'configs/sweeps/tiny.py',
        f'--config.workdir={sweep.workdir}', '--aggregate_only'],
       cwd=ROOT, capture_output=True, text=True, timeout=300, check=True).stdout
-  assert '| cnn2 | 1 |' in out and '| cnn1 | 1 |' in out
+  assert '| cnn2 | 2 |' in out and '| cnn1 | 2 |' in out
   summary = json.load(open(os.path.join(sweep.workdir, 'summary.json')))
   assert [r['setting'] for r in summary['summary']] == ['cnn2', 'cnn1']
   assert os.path.isfile(os.path.join(sweep.workdir, 'summary_best_val_loss.png'))

@@ -127,3 +127,16 @@ def test_unknown_override_names_the_field(tmp_path):
   sweep.order = ()
   with pytest.raises(ValueError, match=r"sweep.settings.bad: unknown config field 'data.fold_idx'"):
     sweeps.plan(sweep)
+
+
+def test_ablation_sweep_plans_valid_training_configs():
+  from dendrax.train import setup  # pylint: disable=g-import-not-at-top
+  root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  runs = sweeps.plan(sweeps.load_config_file(os.path.join(root, 'configs/sweeps/ablation.py')),
+                     base_dir=root)
+  assert len(runs) == 17 * 5
+  for run in runs:
+    setup.validate_config(run.config)
+  loo = [r for r in runs if r.setting == 'loo_n_defects' and r.fold == 1][0]
+  assert tuple(loo.config.data.masked_parameters) == ('n_defects',)
+  assert loo.config.data.validation_split == 'train[20%:40%]+validation[20%:40%]'

@@ -19,6 +19,7 @@ import pytest
 from configs import tiny
 from dendrax.data import normalization
 from dendrax.data import pipeline
+from dendrax.data import sources as sources_lib
 from dendrax.train import checkpointing
 from dendrax.train import evaluation
 from dendrax.train import loop
@@ -174,3 +175,55 @@ def test_resume_with_another_model_names_the_key(finished_run, monkeypatch):
   config.model.features = (4, 4, 8, 8, 16)
   with pytest.raises(ValueError, match=r'config\.model\.features'):
     loop.train_and_evaluate(config, finished_run[0])
+
+
+def test_split_expressions_mix_and_masked_parameters_reach_training(fixture_data_dir, tmp_path):
+  """A fold-like split of a two-dataset mix with a masked parameter, on real array_record data
+  (tests/data/fixture_datasets.py): disjoint sources, masked cond everywhere, normaliser of the
+  train expression only, rollouts on the validation expression."""
+  config = make_config()
+  config.model.features = (4, 8)
+  config.data.name = 'dendrite_fixture/a+dendrite_fixture/b'
+  config.data.data_dir = fixture_data_dir
+  config.data.train_split = 'train[:60%]'
+  config.data.validation_split = 'train[60%:]+validation'
+  config.data.masked_parameters = ('field_strength_kv_per_m',)
+  config.data.prefetch_threads = 0
+  config.train.batch_size = 4
+  config.train.num_steps = 2
+  config.train.warmup_steps = 1
+  config.train.log_every_steps = 1
+  config.eval.every_steps = 2
+  config.eval.rollout_splits = ('validation', 'test')
+  config.checkpoint.every_steps = 2
+  assert loop.split_expressions(config) == {
+      'train': 'train[:60%]', 'validation': 'train[60%:]+validation', 'test': 'test'}
+  sources = loop._sources(config)
+  ids = {role: [int(s[i]['trajectory_id']) for i in range(len(s))] for role, s in sources.items()}
+  pool = pipeline.load_source(config.data.name, 'train+validation', fixture_data_dir)
+  assert (len(ids['train']), len(ids['validation']), len(ids['test'])) == (6 + 2, 4 + 5 + 2, 2)
+  assert not set(ids['train']) & set(ids['validation'])
+  assert sorted(ids['train'] + ids['validation']) == sorted(
+      int(pool[i]['trajectory_id']) for i in range(len(pool)))
+  k = 2                                                   # field_strength_kv_per_m
+  P = 7                                                   # parameters.NUM_PARAMETERS
+  norm = normalization.Normalizer.fit(sources['train'])
+  for role in ('train', 'validation'):
+    for b in pipeline.next_state_batches(sources[role], norm, batch_size=8, seed=0,
+                                         drop_remainder=False):
+      assert np.all(b['cond'][:, k] == 0) and np.all(b['cond'][:, P + k] == 1), role
+      assert np.all(b['cond'][:, P:2 * P].sum(1) == 1), role
+  for r in pipeline.rollout_examples(sources['test'], norm):
+    assert np.all(r['cond'][:, k] == 0) and np.all(r['cond'][:, P + k] == 1)
+
+  final = loop.train_and_evaluate(config, str(tmp_path))
+  _, _, saved = checkpointing.load_checkpoint(str(tmp_path))
+  assert saved == norm and saved.num_trajectories == 8     # fitted on train_split only
+  full = pipeline.load_source(config.data.name, 'train', fixture_data_dir)
+  assert saved != normalization.Normalizer.fit(sources_lib.mask_parameters(
+      full, config.data.masked_parameters))
+  assert final['splits']['validation']['num_trajectories'] == 11   # the expression's
+  assert final['split_expressions']['validation'] == 'train[60%:]+validation'
+  config.data.masked_parameters = ()
+  with pytest.raises(ValueError, match=r'config\.data\.masked_parameters'):
+    loop.train_and_evaluate(config, str(tmp_path))

@@ -71,7 +71,11 @@ def test_validate_config_names_the_key():
   setup.validate_config(config)
   for key, value in (('train.batch_size', 0), ('eval.patience', 0),
                      ('data.input_fields', ('concentration', 'xi')),
-                     ('eval.rollout_splits', ('train', 'dev'))):
+                     ('eval.rollout_splits', ('train', 'dev')),
+                     ('data.train_split', 'train[::2]'), ('data.validation_split', 'dev[:50%]'),
+                     ('data.validation_split', 'train'),
+                     ('data.masked_parameters', ('temperature_k', 'viscosity')),
+                     ('data.name', 'dendrite_sim/tiny+dendrite_foo')):
     bad = ml_collections.ConfigDict(config.to_dict())
     section, field = key.split('.')
     bad[section][field] = value
