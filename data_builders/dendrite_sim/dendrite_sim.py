@@ -216,7 +216,8 @@ class DendriteSim(tfds.core.GeneratorBasedBuilder):
         config.sizes, config.seed, ranges=dict(config.ranges),
         ood_ranges=dict(config.ood_ranges), chemistry_weights=config.chemistry_weights,
         protocol_weights=config.protocol_weights)
-    return generation.plan_chunks(designs, config.batch_size)
+    return generation.with_stable_dt(generation.plan_chunks(designs, config.batch_size),
+                                     self.simulation_settings())
 
   def simulation_settings(self) -> dict[str, Any]:
     config = self.builder_config

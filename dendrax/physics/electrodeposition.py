@@ -194,7 +194,9 @@ def make_model(config: SimulationConfig):
                  shorted=jnp.asarray(False))
 
   def diffusivity(xi, coeffs):
-    h = interpolation(xi)
+    # xi overshoots [0, 1] by a few per cent at a fast front and h(1 + e) = 1 + 10 e^3 > 1
+    # would make D negative (measured: xi = 1.06 gave D < 0 and a NaN step); clip first.
+    h = interpolation(jnp.clip(xi, 0.0, 1.0))
     return coeffs.electrode_diffusivity_um2_s * h + coeffs.electrolyte_diffusivity_um2_s * (1 - h)
 
   def drift(d_face, grad_phi, f):

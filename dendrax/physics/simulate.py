@@ -26,7 +26,8 @@ from dendrax.physics import observables as obs
 from dendrax.physics import parameters
 from dendrax.physics.config import SimulationConfig  # re-exported
 
-__all__ = ['SimulationConfig', 'Trajectory', 'run', 'run_batch', 'validate', 'coefficients_for']
+__all__ = ['SimulationConfig', 'Trajectory', 'run', 'run_batch', 'validate', 'coefficients_for',
+           'migration_dt_bound', 'stable_time_step']
 
 
 @jax.tree_util.register_dataclass
@@ -65,6 +66,39 @@ def _is_concrete(tree) -> bool:
   return not any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(tree))
 
 
+def migration_dt_bound(param_vector, config: SimulationConfig) -> float:
+  """Largest stable dt (s) of the explicit migration for one parameter vector [7] under `config`.
+
+  Explicit central migration with implicit diffusion is stable for dt <= 2 D / u^2 with
+  u = D f |V| / H, for the bulk field the protocol aims at: V_cv under voltage control; the
+  ohmic voltage of the target current (a fraction of sigma_l E) under current control.
+  Transients of the controller and the field in the gap ahead of a tip are kept stable by the
+  drift clip of `electrodeposition` (inactive wherever this bound holds).
+  """
+  one = parameters.PhysicalParams.from_vector(np.asarray(param_vector, np.float32))
+  c = jax.tree_util.tree_map(float, coefficients_for(one, config)[1])
+  v_max = {'constant_voltage': abs(c.applied_voltage_v),
+           'constant_current': config.cc_current_fraction * abs(c.applied_voltage_v),
+           'three_stage': max(config.cv_voltage_fraction,
+                              config.cc_current_fraction) * abs(c.applied_voltage_v),
+           }[config.protocol]
+  drift = c.electrolyte_diffusivity_um2_s * c.f_per_v * v_max / config.height_um
+  return 2.0 * c.electrolyte_diffusivity_um2_s / drift**2 if drift > 0 else math.inf
+
+
+def stable_time_step(param_vectors, config: SimulationConfig, safety: float = 0.9) -> float:
+  """The largest dt <= config.dt_s that divides `save_every_s` into whole steps and is at most
+  `safety` x `migration_dt_bound` for every row of `param_vectors` [N, 7].
+
+  The dataset builder calls it once per (chemistry, protocol) group, so every trajectory of a
+  group shares one dt (one compiled program) that is stable for all of them.
+  """
+  bound = min(migration_dt_bound(v, config) for v in np.atleast_2d(param_vectors))
+  dt_max = min(config.dt_s, safety * bound)
+  steps_per_save = math.ceil(round(config.save_every_s / dt_max, 9))
+  return config.save_every_s / steps_per_save
+
+
 def validate(params: parameters.PhysicalParams, config: SimulationConfig) -> None:
   """Raises ValueError naming the field if `params` (scalars or [B]) or `config` is unphysical
   or would make the explicit parts of the scheme unstable. Needs concrete values."""
@@ -76,27 +110,15 @@ def validate(params: parameters.PhysicalParams, config: SimulationConfig) -> Non
       parameters.validate_physical(dict(zip(parameters.PARAMETER_NAMES, v.tolist())))
     except ValueError as e:
       raise ValueError(f'{e}{where}') from None
+    bound = migration_dt_bound(v, config)
+    if config.dt_s > bound:
+      raise ValueError(
+          f'SimulationConfig.dt_s={config.dt_s} exceeds the migration stability bound '
+          f'2 D / (D f E)^2 = {bound:.3g} s for these params{where} (field_strength_kv_per_m='
+          f'{v[2]}, fluidity_per_pa_s={v[5]}, temperature_k={v[0]}); reduce dt_s '
+          '(simulate.stable_time_step picks one)')
     one = parameters.PhysicalParams.from_vector(v.astype(np.float32))
     c = jax.tree_util.tree_map(float, coefficients_for(one, config)[1])
-    # Explicit migration with implicit diffusion: dt <= 2 D / u^2, u = D f |V| / H, for the bulk
-    # field the protocol aims at: V_cv under voltage control; the ohmic voltage of the target
-    # current (a fraction of sigma_l E) under current control. Transients of the controller
-    # and the field in the gap ahead of a tip are kept stable by the drift clip of
-    # `electrodeposition` (inactive wherever this bound holds).
-    v_max = {'constant_voltage': abs(c.applied_voltage_v),
-             'constant_current': config.cc_current_fraction * abs(c.applied_voltage_v),
-             'three_stage': max(config.cv_voltage_fraction,
-                                config.cc_current_fraction) * abs(c.applied_voltage_v),
-             }[config.protocol]
-    field = v_max / config.height_um
-    drift = c.electrolyte_diffusivity_um2_s * c.f_per_v * field
-    if drift > 0:
-      bound = 2.0 * c.electrolyte_diffusivity_um2_s / drift**2
-      if config.dt_s > bound:
-        raise ValueError(
-            f'SimulationConfig.dt_s={config.dt_s} exceeds the migration stability bound '
-            f'2 D / (D f E)^2 = {bound:.3g} s for these params{where} (field_strength_kv_per_m='
-            f'{v[2]}, fluidity_per_pa_s={v[5]}, temperature_k={v[0]}); reduce dt_s')
     if config.defect_radius_um >= config.height_um - config.electrode_height_um:
       raise ValueError('SimulationConfig.defect_radius_um: nuclei taller than the domain')
     if not math.isfinite(c.f_per_v * c.applied_voltage_v):

@@ -52,10 +52,16 @@ def split_expressions(config: ml_collections.ConfigDict) -> dict[str, str]:
 def _sources(config: ml_collections.ConfigDict) -> dict[str, Any]:
   """{split role: source}, each expression loaded once, `data.masked_parameters` flagged missing."""
   expressions = split_expressions(config)
-  loaded = {e: sources_lib.mask_parameters(
-      pipeline.load_source(config.data.name, e, config.data.data_dir,
-                           build_if_missing=config.data.build_if_missing),
-      tuple(config.data.masked_parameters)) for e in dict.fromkeys(expressions.values())}
+
+  def load(expression):
+    source = pipeline.load_source(config.data.name, expression, config.data.data_dir,
+                                  build_if_missing=config.data.build_if_missing)
+    # Each training pair otherwise decodes its whole trajectory from array_record again.
+    if config.data.in_memory:
+      source = pipeline.in_memory(source)
+    return sources_lib.mask_parameters(source, tuple(config.data.masked_parameters))
+
+  loaded = {e: load(e) for e in dict.fromkeys(expressions.values())}
   return {role: loaded[e] for role, e in expressions.items()}
 
 
