@@ -8,7 +8,8 @@ RF and SVM (scikit-learn) learn the dendrite length at each 30 s mark from the s
 parameters (+ chemistry, time) on the train split; the CNNs roll out from the first frame. All
 are scored on the same trajectories against the same lengths (`dendrite_length_um` of the
 simulated frames): R, R^2, MSE, seconds per trajectory. The simulator row gives its own cost of
-producing those lengths (timed on a few trajectories of the last split).
+producing those lengths (timed on a few simulated trajectories of the last split; none for
+VASP or literature data).
 
 Writes `<out>/baselines.{md,csv,json}`.
 """
@@ -54,8 +55,12 @@ def main(argv):
   result = comparison.compare(surrogates, sources, hparams=hparams,
                               max_trajectories=_MAX.value, batch_size=_BATCH.value)
   sim = None
-  if _SIM_N.value > 0:
-    builder = pipeline.load_builder(dataset, _DATA_DIR.value)
+  # Only the simulated part of a dataset (or mix) has a simulator cost.
+  simulated = [n for n in pipeline.dataset_names(dataset) if n.split('/')[0] == 'dendrite_sim']
+  if _SIM_N.value > 0 and not simulated:
+    print(f'Simulator cost skipped: {dataset} holds no dendrite_sim data')
+  elif _SIM_N.value > 0:
+    builder = pipeline.load_builder(simulated[0], _DATA_DIR.value)
     sim = baselines.simulator_cost(sources[splits[-1]], builder.simulation_settings(),
                                    num_trajectories=_SIM_N.value)
     result['rows'].append({'model': 'simulator', 'split': 'reference', 'R': 1.0, 'R2': 1.0,

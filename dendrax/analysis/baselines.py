@@ -23,9 +23,11 @@ from sklearn import ensemble, impute, pipeline, preprocessing, svm
 
 from dendrax.analysis import metrics
 from dendrax.data import normalization
+from dendrax.data import sources
 from dendrax.physics import parameters
 
 METHODS: tuple[str, ...] = ('random_forest', 'svm')
+SIMULATED_SOURCE = 'sim'   # `source` of dendrite_sim trajectories (data_builders/dendrite_sim)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,39 +178,81 @@ def evaluate(methods: Sequence[str], train: LengthTable, splits: Mapping[str, Le
   return out
 
 
+def _source_name(example: Mapping[str, Any]) -> str:
+  """The example's `source` field as text (array_record sources give bytes)."""
+  s = example.get('source', '')
+  return s.decode('utf-8') if isinstance(s, bytes) else str(s)
+
+
+def simulated_trajectory_id(example: Mapping[str, Any]) -> int | None:
+  """The simulator's own id of a dendrite_sim trajectory (mix offset removed), else None.
+
+  Only trajectories the simulator made (`source` 'sim', `schema`) have conditions it can
+  reproduce; VASP and literature trajectories (a file or DOI as `source`) do not. Their ids
+  are also 60-bit hashes, and a mix offsets ids by k * 2**60 (`sources.mix_trajectory_id`),
+  while `jax.random.fold_in` takes 32 bits, as dendrite_sim's ids do.
+  """
+  if _source_name(example) != SIMULATED_SOURCE:
+    return None
+  _, tid = sources.unmix_trajectory_id(int(example['trajectory_id']))
+  if not 0 <= tid < 2 ** 32:
+    raise ValueError(f'simulator_cost: trajectory_id {int(example["trajectory_id"])} of a '
+                     f'simulated trajectory is {tid} after removing the mix offset, outside '
+                     '[0, 2**32) (dendrite_sim ids seed fold_in)')
+  return tid
+
+
 def simulator_cost(source: Any, simulation: Mapping[str, Any], *, num_trajectories: int = 2,
                    seed: int = 0) -> dict[str, Any]:
   """Seconds per trajectory for the simulator to produce the same lengths (after compiling).
 
-  Simulates the first `num_trajectories` trajectories of `source` (their parameters, chemistry
-  and protocol) with `simulate.run` on the dataset's simulation settings, timing the second
-  call of each compiled program, so the figure is comparable with the regressors' and the
-  surrogates' prediction times.
+  Simulates the first `num_trajectories` simulated trajectories of `source` (`source` field
+  'sim': their parameters, chemistry and protocol) with `simulate.run` on the dataset's
+  simulation settings, timing the second call of each compiled program, so the figure is
+  comparable with the regressors' and the surrogates' prediction times. VASP and literature
+  trajectories (also those of a mix) are passed over: the simulator did not make them, so it has
+  no cost of reproducing them. The noise key is fold_in(key(seed), the dendrite_sim id).
 
   Args:
     source: random-access schema source (e.g. the test split).
     simulation: `SimulationConfig` fields of the dataset (builder.simulation_settings()).
+
+  Raises:
+    ValueError if `source` holds no simulated trajectory (e.g. dendrite_vasp or dendrite_lit).
   """
   import jax  # pylint: disable=g-import-not-at-top
   from dendrax.physics import simulate  # pylint: disable=g-import-not-at-top
-  n = min(len(source), int(num_trajectories))
-  if n < 1:
-    raise ValueError('simulator_cost: need at least one trajectory')
-  seconds, compile_s = [], []
-  for i in range(n):
+  if int(num_trajectories) < 1:
+    raise ValueError(f'simulator_cost: num_trajectories must be >= 1; got {num_trajectories}')
+  chosen, passed_over = [], 0
+  for i in range(len(source)):
     ex = source[i]
+    tid = simulated_trajectory_id(ex)
+    if tid is None:
+      passed_over += 1
+      continue
+    chosen.append((ex, tid))
+    if len(chosen) == int(num_trajectories):
+      break
+  if not chosen:
+    raise ValueError(f'simulator_cost: none of the {len(source)} trajectories of the source was '
+                     f'made by the simulator (source {SIMULATED_SOURCE!r}); its cost is defined '
+                     'only for dendrite_sim trajectories, not VASP or literature data')
+  seconds, compile_s = [], []
+  for ex, tid in chosen:
     protocol = int(ex['protocol'])
     config = simulate.SimulationConfig.from_dict({
         **dict(simulation), 'chemistry': parameters.CHEMISTRIES[int(ex['chemistry'])],
         'protocol': parameters.PROTOCOLS[protocol] if protocol < len(parameters.PROTOCOLS)
         else 'constant_voltage'})
     params = parameters.PhysicalParams.from_vector(np.asarray(ex['params'], np.float32))
-    key = jax.random.fold_in(jax.random.key(seed), int(ex['trajectory_id']))
+    key = jax.random.fold_in(jax.random.key(seed), tid)
     t0 = time.perf_counter()
     jax.block_until_ready(simulate.run(params, config, key))
     compile_s.append(time.perf_counter() - t0)
     t0 = time.perf_counter()
     jax.block_until_ready(simulate.run(params, config, key))
     seconds.append(time.perf_counter() - t0)
-  return {'s_per_trajectory': float(np.mean(seconds)), 'num_trajectories': n,
-          'first_call_s': float(np.mean(compile_s)), 'device': str(jax.devices()[0])}
+  return {'s_per_trajectory': float(np.mean(seconds)), 'num_trajectories': len(chosen),
+          'passed_over_not_simulated': passed_over, 'first_call_s': float(np.mean(compile_s)),
+          'device': str(jax.devices()[0])}

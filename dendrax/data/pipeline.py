@@ -44,6 +44,22 @@ COND_SIZE = (2 * parameters.NUM_PARAMETERS + len(parameters.CHEMISTRIES)
              + len(parameters.STAGES) + 1)
 
 
+class MissingSplitError(ValueError):
+  """A split that no dataset of `dataset` (one dataset or a mix) has.
+
+  Attributes: `dataset` (the name asked for), `split` (the part of the split expression whose
+  split is missing, e.g. 'ood' or 'test[:50%]'), `available` (sorted splits of the dataset, or
+  of any dataset of the mix). A ValueError, so callers that only report it need not know the
+  class; `train.loop` catches it to skip rollout splits that real-data datasets lack.
+  """
+
+  def __init__(self, dataset: str, split: str, expression: str, available: Sequence[str]):
+    self.dataset, self.split, self.available = dataset, split, tuple(sorted(available))
+    where = f' (in {expression!r})' if expression != split else ''
+    super().__init__(f'dataset {dataset!r} has no split {split!r}{where}; splits: '
+                     f'{list(self.available)}')
+
+
 def default_data_dir(data_dir: str | None = None) -> str:
   """`data_dir`, else $DENDRAX_DATA_DIR, else ~/tensorflow_datasets."""
   return os.path.expanduser(data_dir or os.environ.get(DATA_DIR_ENV)
@@ -135,7 +151,8 @@ def load_source(name: str, split: str, data_dir: str | None = None,
 
   Raises:
     FileNotFoundError if a dataset is not built and `build_if_missing` is False;
-    ValueError for an unknown dataset, a split no dataset has, or frames of unequal size.
+    MissingSplitError (a ValueError) for a split no dataset has; ValueError for an unknown
+    dataset or frames of unequal size.
   """
   names = dataset_names(name)
   parts = split_parts(split)
@@ -144,9 +161,7 @@ def load_source(name: str, split: str, data_dir: str | None = None,
   have = [set(b.info.splits) for b in builders]
   unknown = [p for p in parts if not any(base_split(p) in h for h in have)]
   if unknown:
-    where = f' (in {split!r})' if len(parts) > 1 else ''
-    raise ValueError(f'dataset {name!r} has no split {unknown[0]!r}{where}; splits: '
-                     f'{sorted(set().union(*have))}')
+    raise MissingSplitError(name, unknown[0], split, set().union(*have))
   if len(names) == 1:
     return builders[0].as_data_source(split=split)
   pieces = []

@@ -49,20 +49,40 @@ def split_expressions(config: ml_collections.ConfigDict) -> dict[str, str]:
   return {role: named.get(role, role) for role in roles}
 
 
-def _sources(config: ml_collections.ConfigDict) -> dict[str, Any]:
-  """{split role: source}, each expression loaded once, `data.masked_parameters` flagged missing."""
-  expressions = split_expressions(config)
+def _load(config: ml_collections.ConfigDict, role: str, expression: str) -> Any:
+  """The source of one split expression, or None for a rollout split the dataset lacks.
 
-  def load(expression):
+  Real-data datasets have no `ood` split and a small one may lack `test` (docs/builders.md),
+  so such rollout splits are skipped; without the train or validation split there is no run,
+  and the error names the config key.
+  """
+  try:
     source = pipeline.load_source(config.data.name, expression, config.data.data_dir,
                                   build_if_missing=config.data.build_if_missing)
-    # Each training pair otherwise decodes its whole trajectory from array_record again.
-    if config.data.in_memory:
-      source = pipeline.in_memory(source)
-    return sources_lib.mask_parameters(source, tuple(config.data.masked_parameters))
+  except pipeline.MissingSplitError as e:
+    if role not in ('train', 'validation'):
+      return None
+    raise ValueError(f'config.data.{role}_split={expression!r}: {e}. Use a split expression '
+                     "over the splits it has (with only 'train': train_split='train[:80%]', "
+                     "validation_split='train[80%:]')") from e
+  # Each training pair otherwise decodes its whole trajectory from array_record again.
+  if config.data.in_memory:
+    source = pipeline.in_memory(source)
+  return sources_lib.mask_parameters(source, tuple(config.data.masked_parameters))
 
-  loaded = {e: load(e) for e in dict.fromkeys(expressions.values())}
-  return {role: loaded[e] for role, e in expressions.items()}
+
+def _sources(config: ml_collections.ConfigDict) -> dict[str, Any]:
+  """{split role: source} of the roles whose splits exist, each expression loaded once.
+
+  `data.masked_parameters` are flagged missing. Rollout splits the dataset (or every dataset
+  of a mix) lacks are left out; `train_and_evaluate` names them in one log line.
+  """
+  loaded = {}
+  for role, expression in split_expressions(config).items():
+    if expression not in loaded:
+      loaded[expression] = _load(config, role, expression)
+  return {role: loaded[e] for role, e in split_expressions(config).items()
+          if loaded[e] is not None}
 
 
 def _check_resumable(saved: ml_collections.ConfigDict, config: ml_collections.ConfigDict,
@@ -134,11 +154,12 @@ def _train_batches(source, normalizer, config, start_step: int):
 
 
 def evaluate_checkpoint_params(config, params, normalizer, sources) -> dict[str, Any]:
-  """Rollout metrics (evaluation.rollout_metrics) of `params` on `config.eval.rollout_splits`."""
+  """Rollout metrics (evaluation.rollout_metrics) of `params` on the splits of
+  `config.eval.rollout_splits` that are in `sources` (`_sources` leaves out missing ones)."""
   model = setup.build_model(config)
   rollout = jax.jit(evaluation.make_predict_fns(model).rollout)
   results = {}
-  for split in config.eval.rollout_splits:
+  for split in (s for s in config.eval.rollout_splits if s in sources):
     examples = pipeline.rollout_examples(sources[split], normalizer, config.data.input_fields)
     n = len(examples)
     if config.eval.max_rollout_trajectories:
@@ -164,7 +185,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
 
   Running again on the same `workdir` resumes from the latest checkpoint (and says so); a run
   that already finished is only re-evaluated. Writes `metrics.json` (rollout metrics of the best
-  checkpoint on `config.eval.rollout_splits`), `metrics.jsonl` / `metrics.csv` / TensorBoard
+  checkpoint on the `config.eval.rollout_splits` the dataset has; the others are listed under
+  `skipped_splits` and in the log), `metrics.jsonl` / `metrics.csv` / TensorBoard
   events of training, and `config.json`.
   """
   setup.validate_config(config)
@@ -174,12 +196,16 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   # ---- Data -----------------------------------------------------------------------------------
   t0 = time.perf_counter()
   sources = _sources(config)
-  expressions = split_expressions(config)
+  expressions = {k: e for k, e in split_expressions(config).items() if k in sources}
+  skipped = [s for s in config.eval.rollout_splits if s not in sources]
   counts = ', '.join(f'{k}={len(v)}' + (f' ({expressions[k]})' if expressions[k] != k else '')
                      for k, v in sources.items())
   masked = ', '.join(config.data.masked_parameters) or 'none'
   _log(f'data: {config.data.name} {counts} trajectories; masked parameters: {masked} '
        f'({time.perf_counter() - t0:.0f} s to load/build)')
+  if skipped:
+    _log(f'rollout evaluation skips split(s) {", ".join(skipped)} of eval.rollout_splits: '
+         f'dataset {config.data.name!r} has no such split')
   managers = checkpointing.open_managers(workdir, config.checkpoint.max_to_keep)
   latest = managers.latest.latest_step()
   if latest is not None:
@@ -266,7 +292,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     params = checkpointing.restore(managers.best, state, best)[0].params
   else:
     params, best = state.params, int(state.step)
-  _log(f'Evaluating rollouts of the checkpoint of step {best} on {tuple(config.eval.rollout_splits)}')
+  _log(f'Evaluating rollouts of the checkpoint of step {best} on '
+       f'{tuple(s for s in config.eval.rollout_splits if s in sources)}')
   t0 = time.perf_counter()
   results = evaluate_checkpoint_params(config, params, normalizer, sources)
   for split, result in results.items():
@@ -277,7 +304,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
         'growth_mask_iou': result['growth_mask']['all']['iou']})
   writer.close()
   final = {'model_name': config.model_name, 'dataset': config.data.name,
-           'split_expressions': expressions,
+           'split_expressions': expressions, 'skipped_splits': skipped,
            'masked_parameters': list(config.data.masked_parameters), 'checkpoint_step': best,
            'trained_steps': int(state.step), 'stopped_early': bool(loop['stopped_early']),
            'best_val_loss': loop['best_val_loss'], 'splits': results}

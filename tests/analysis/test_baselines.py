@@ -5,6 +5,7 @@ import pytest
 
 from dendrax.analysis import baselines
 from dendrax.analysis import metrics
+from dendrax.data import sources
 from dendrax.physics import parameters
 
 
@@ -69,12 +70,32 @@ def test_unknown_method_is_named():
 
 
 def test_simulator_cost_times_the_simulation_of_given_trajectories(make_trajectories):
-  source = make_trajectories(2, 3)
+  source = make_trajectories(3, 3)
   for ex in source:   # a point the explicit scheme accepts at this time step
     ex['params'] = np.array([300.0, 1.0, 2.25, 1000.0, 0.5, 316.2, 2.0], np.float32)
     ex['protocol'] = 0
+    ex['source'] = b'sim'                                   # as array_record sources give it
+  # A mix 'dendrite_lit+dendrite_sim/...': a literature process (60-bit hashed id) first, then
+  # simulated trajectories with ids offset by 2**60.
+  source[0].update(source='doi:10.0000/a; licence: CC-BY-4.0', trajectory_id=np.int64(2 ** 59 + 7))
+  source[2]['trajectory_id'] = np.int64(sources.mix_trajectory_id(1, 5))
   simulation = dict(nx=16, ny=16, dx_um=3.125, dt_s=0.05, t_end_s=1.0, save_every_s=0.5,
                     interface_width_um=7.8, electrode_height_um=12.5, defect_radius_um=7.0)
   cost = baselines.simulator_cost(source, simulation, num_trajectories=2)
-  assert cost['num_trajectories'] == 2
+  assert cost['num_trajectories'] == 2 and cost['passed_over_not_simulated'] == 1
   assert 0 < cost['s_per_trajectory'] < cost['first_call_s']     # compiled once, then timed
+
+
+def test_simulator_cost_refuses_data_the_simulator_did_not_make(make_trajectories):
+  real = make_trajectories(2, 4)
+  for k, ex in enumerate(real):              # a VASP run and a literature process
+    ex.update(source=('Li_runs/run_a', 'doi:10.0000/b')[k],
+              trajectory_id=np.int64(2 ** 60 * k + 2 ** 59 + k))
+  assert [baselines.simulated_trajectory_id(ex) for ex in real] == [None, None]
+  with pytest.raises(ValueError, match=r"none of the 2 trajectories.*'sim'.*only for "
+                                       'dendrite_sim'):
+    baselines.simulator_cost(real, {}, num_trajectories=2)
+  sim = dict(real[0], source='sim', trajectory_id=np.int64(3 * 2 ** 60 + 11))
+  assert baselines.simulated_trajectory_id(sim) == 11       # mix offset removed
+  with pytest.raises(ValueError, match=r'trajectory_id .* outside \[0, 2\*\*32\)'):
+    baselines.simulated_trajectory_id(dict(sim, trajectory_id=np.int64(2 ** 40)))
