@@ -8,9 +8,10 @@ manifest and its images) from your own files into the run's data dir, as docs/bu
 simulated on first use if missing. All three have 64 x 64 frames; each split is the
 concatenation of that split of every dataset that has it.
 
-Rollouts are evaluated on `ood` only (simulated data alone): rollout evaluation stacks the
-trajectories of a split and needs one frame count per split, while VASP runs and literature
-processes rarely have the 8 frames of simulated trajectories.
+Rollouts are evaluated on every split, as by default: trajectories of different frame counts
+(VASP runs, literature processes, 8-frame simulations) are rolled out in groups and their
+metrics pooled; per-mark entries are keyed by frame time, or frame index for VASP's
+femtosecond steps (docs/training.md, "Metrics").
 """
 
 from configs import default
@@ -20,5 +21,4 @@ def get_config():
   config = default.get_config()
   config.model_name = 'cnn2'
   config.data.name = 'dendrite_sim/small+dendrite_vasp/li+dendrite_lit'
-  config.eval.rollout_splits = ('ood',)   # see the docstring: one frame count per split
   return config

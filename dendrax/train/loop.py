@@ -154,8 +154,12 @@ def _train_batches(source, normalizer, config, start_step: int):
 
 
 def evaluate_checkpoint_params(config, params, normalizer, sources) -> dict[str, Any]:
-  """Rollout metrics (evaluation.rollout_metrics) of `params` on the splits of
-  `config.eval.rollout_splits` that are in `sources` (`_sources` leaves out missing ones)."""
+  """Rollout metrics (evaluation.grouped_rollout_metrics) of `params` on the splits of
+  `config.eval.rollout_splits` that are in `sources` (`_sources` leaves out missing ones).
+
+  A split's trajectories may differ in frame count (real data, mixes): each count is rolled out
+  as one group and the metrics pool all of them.
+  """
   model = setup.build_model(config)
   rollout = jax.jit(evaluation.make_predict_fns(model).rollout)
   results = {}
@@ -164,7 +168,7 @@ def evaluate_checkpoint_params(config, params, normalizer, sources) -> dict[str,
     n = len(examples)
     if config.eval.max_rollout_trajectories:
       n = min(n, config.eval.max_rollout_trajectories)
-    trajectories = evaluation.stack_trajectories(examples[i] for i in range(n))
+    trajectories = evaluation.group_trajectories(examples[i] for i in range(n))
     results[split] = evaluation.evaluate_rollouts(
         rollout, params, trajectories, observables.dendrite_length_um,
         batch_size=config.eval.batch_size, threshold=config.eval.mask_threshold)
@@ -314,7 +318,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   os.replace(path + '.tmp', path)
   managers.latest.close()
   managers.best.close()
-  _log(f'Rollout metrics (30 s .. 210 s marks pooled; {time.perf_counter() - t0:.0f} s), '
+  _log(f'Rollout metrics (marks after t = 0 pooled; {time.perf_counter() - t0:.0f} s), '
        f'written to {path}:')
   for split in results:
     _log('  ' + summary_line(split, results[split]))
