@@ -39,11 +39,11 @@ def get_config() -> ml_collections.ConfigDict:
 
   config.train = ml_collections.ConfigDict()
   config.train.batch_size = 32           # global batch (split over devices)
-  config.train.num_steps = 6000          # optimiser steps (the cosine schedule spans them)
+  config.train.num_steps = 2000          # optimiser steps (the cosine schedule spans them); ~13 min on 2 CPU cores
   config.train.unroll_steps = 1          # >1: train through k autoregressive 30 s steps (windows.py)
   config.train.optimizer = 'adamw'       # adam | adamw | lamb | sgd
   config.train.lr = 2e-3                 # peak learning rate
-  config.train.warmup_steps = 200        # linear warmup from 0 to lr
+  config.train.warmup_steps = 100        # linear warmup from 0 to lr
   config.train.end_lr_factor = 0.01      # final lr = lr * end_lr_factor (cosine decay)
   config.train.weight_decay = 1e-4       # decoupled weight decay (adamw, lamb)
   config.train.grad_clip = 1.0           # clip by global norm; 0 disables
@@ -61,7 +61,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.loss.barron_scale = 0.05        # Barron scale c (xi units)
 
   config.eval = ml_collections.ConfigDict()
-  config.eval.every_steps = 500          # validation loss (one 30 s step) every N steps
+  config.eval.every_steps = 250          # validation loss (one 30 s step) every N steps
   config.eval.batch_size = 64            # batch of validation steps and rollouts
   config.eval.patience = 4               # early stop after N evaluations without improvement
   config.eval.min_delta = 0.0            # improvement smaller than this does not count
@@ -70,6 +70,6 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval.mask_threshold = 0.5       # deposit mask: xi > threshold
 
   config.checkpoint = ml_collections.ConfigDict()
-  config.checkpoint.every_steps = 500    # periodic save (a kill loses at most this many steps)
+  config.checkpoint.every_steps = 250    # periodic save (a kill loses at most this many steps)
   config.checkpoint.max_to_keep = 2      # periodic checkpoints kept (the best is kept apart)
   return config

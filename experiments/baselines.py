@@ -61,8 +61,10 @@ def main(argv):
     print(f'Simulator cost skipped: {dataset} holds no dendrite_sim data')
   elif _SIM_N.value > 0:
     builder = pipeline.load_builder(simulated[0], _DATA_DIR.value)
+    # The time step the builder used for each trajectory (one stable dt per group).
+    dt_by_id = {int(i): c.dt_s for c in builder.chunks() for i in c.trajectory_ids}
     sim = baselines.simulator_cost(sources[splits[-1]], builder.simulation_settings(),
-                                   num_trajectories=_SIM_N.value)
+                                   num_trajectories=_SIM_N.value, dt_by_id=dt_by_id)
     result['rows'].append({'model': 'simulator', 'split': 'reference', 'R': 1.0, 'R2': 1.0,
                            'MSE_um2': 0.0, 'n': sim['num_trajectories'],
                            's_per_trajectory': sim['s_per_trajectory']})

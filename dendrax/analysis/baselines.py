@@ -203,7 +203,8 @@ def simulated_trajectory_id(example: Mapping[str, Any]) -> int | None:
 
 
 def simulator_cost(source: Any, simulation: Mapping[str, Any], *, num_trajectories: int = 2,
-                   seed: int = 0) -> dict[str, Any]:
+                   seed: int = 0, dt_by_id: Mapping[int, float] | None = None
+                   ) -> dict[str, Any]:
   """Seconds per trajectory for the simulator to produce the same lengths (after compiling).
 
   Simulates the first `num_trajectories` simulated trajectories of `source` (`source` field
@@ -216,6 +217,9 @@ def simulator_cost(source: Any, simulation: Mapping[str, Any], *, num_trajectori
   Args:
     source: random-access schema source (e.g. the test split).
     simulation: `SimulationConfig` fields of the dataset (builder.simulation_settings()).
+    dt_by_id: the time step the builder used per dendrite_sim id (`c.dt_s` of
+      `builder.chunks()`); an id without one runs at the largest stable step for its own
+      parameters (`simulate.stable_time_step`), never above the settings' dt_s.
 
   Raises:
     ValueError if `source` holds no simulated trajectory (e.g. dendrite_vasp or dendrite_lit).
@@ -246,6 +250,10 @@ def simulator_cost(source: Any, simulation: Mapping[str, Any], *, num_trajectori
         'protocol': parameters.PROTOCOLS[protocol] if protocol < len(parameters.PROTOCOLS)
         else 'constant_voltage'})
     params = parameters.PhysicalParams.from_vector(np.asarray(ex['params'], np.float32))
+    dt = (dt_by_id or {}).get(tid)
+    if dt is None:
+      dt = simulate.stable_time_step(np.asarray(ex['params'])[None], config)
+    config = simulate.SimulationConfig.from_dict({**config.to_dict(), 'dt_s': dt})
     key = jax.random.fold_in(jax.random.key(seed), tid)
     t0 = time.perf_counter()
     jax.block_until_ready(simulate.run(params, config, key))
