@@ -8,6 +8,7 @@ derivative maths or the report.
 """
 
 import csv
+import dataclasses
 import json
 import os
 
@@ -101,3 +102,16 @@ def test_cnn1_checkpoint_is_refused(tmp_path):
     config = type('C', (), {'model_name': 'cnn1'})()
   with pytest.raises(ValueError, match='CNN-1'):
     sensitivity_study.run_study(sensitivity_study.StudySettings(params=P0), surrogate=Fake())
+
+
+def test_study_solves_the_potential_well_enough_to_differentiate():
+  """One warm-started PCG iteration (the dataset preset) has an unstable tangent after ~60 s."""
+  from dendrax.analysis import sensitivity_study
+  from dendrax.physics import simulate
+  settings = sensitivity_study.StudySettings(params=(300.0, 1.0, 2.25, 1000.0, 0.5, 316.0, 3.0))
+  dataset = simulate.SimulationConfig.for_dataset().to_dict()
+  assert dataset['potential_iterations'] == 1
+  config = sensitivity_study.simulation_config(settings, dataset)
+  assert config.potential_iterations == sensitivity_study.MIN_POTENTIAL_ITERATIONS_FOR_DERIVATIVES
+  explicit = dataclasses.replace(settings, sim_overrides={'potential_iterations': 5})
+  assert sensitivity_study.simulation_config(explicit, dataset).potential_iterations == 5
