@@ -63,6 +63,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval = ml_collections.ConfigDict()
   config.eval.every_steps = 250          # validation loss (one 30 s step) every N steps
   config.eval.batch_size = 64            # batch of validation steps and rollouts
+  config.eval.select_metric = 'rollout_length_mse'  # best checkpoint / early stopping: rollout_length_mse (validation 210 s rollouts, um^2) | loss (one-step)
   config.eval.patience = 4               # early stop after N evaluations without improvement
   config.eval.min_delta = 0.0            # improvement smaller than this does not count
   config.eval.rollout_splits = ('train', 'validation', 'test', 'ood')  # final rollout metrics

@@ -176,6 +176,36 @@ def evaluate_checkpoint_params(config, params, normalizer, sources) -> dict[str,
   return results
 
 
+SELECT_METRICS = ('rollout_length_mse', 'loss')
+
+
+def make_validation_scorer(config, model, normalizer, source):
+  """`score(params) -> dict` adding 'rollout_length_mse' (um^2) of validation rollouts.
+
+  The one-step validation loss barely moves between checkpoints (0.0242 vs 0.0244) and does not
+  track what users measure: a run selected by it kept step 1000 of 2000 and scored test R 0.77 on
+  210 s rollouts, while its step-2000 state scored 0.96. Scoring the pooled dendrite-length MSE
+  of validation rollouts (the evaluation's own metric; about a second per evaluation here) ties
+  checkpoint selection and early stopping to the rollout metric instead.
+  """
+  if config.eval.select_metric != 'rollout_length_mse':
+    return lambda params: {}
+  rollout = jax.jit(evaluation.make_predict_fns(model).rollout)
+  examples = pipeline.rollout_examples(source, normalizer, config.data.input_fields)
+  n = len(examples)
+  if config.eval.max_rollout_trajectories:
+    n = min(n, config.eval.max_rollout_trajectories)
+  groups = evaluation.group_trajectories(examples[i] for i in range(n))
+
+  def score(params):
+    result = evaluation.evaluate_rollouts(
+        rollout, params, groups, observables.dendrite_length_um,
+        batch_size=config.eval.batch_size, threshold=config.eval.mask_threshold)
+    return {'rollout_length_mse': result['length']['all']['mse'],
+            'rollout_length_r': result['length']['all']['pearson_r']}
+  return score
+
+
 def summary_line(split: str, result: dict[str, Any]) -> str:
   """One line per split: pooled length R / R^2 / MSE and growth-mask IoU / F1."""
   length, mask = result['length']['all'], result['growth_mask']['all']
@@ -231,11 +261,16 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   n_params = sum(x.size for x in jax.tree.leaves(state.params))
   state = steps.replicate(state, mesh)
   loop = {'best_val_loss': float('inf'), 'best_step': -1, 'bad_evals': 0, 'stopped_early': False}
+  # best_score: the eval.select_metric value of the best checkpoint (checkpoints written before
+  # that field existed selected by the loss; setdefault below).
   if latest is not None:
     state, loop = checkpointing.restore(managers.latest, state)
     _log(f'Resuming from step {int(state.step)} (checkpoint in {workdir})')
   train_fn, eval_fn = steps.compile_steps(mesh, model.apply, config.loss.to_dict())
   val_batches = _validation_batches(sources['validation'], normalizer, config, n_dev)
+  rollout_score = make_validation_scorer(config, model, normalizer, sources['validation'])
+  select = config.eval.select_metric
+  loop.setdefault('best_score', loop['best_val_loss'] if select == 'loss' else float('inf'))
   _log(f'model: {config.model_name} ({type(model).__name__}), {n_params:,} parameters; '
        f'{n_dev} device(s) {jax.devices()[0].platform}; batch {config.train.batch_size}')
 
@@ -265,18 +300,23 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
         _log(progress.line(step, {k: scalars[k] for k in ('loss', 'mse', 'morph')}))
       if step % config.eval.every_steps == 0 or step == num_steps:
         val = _mean_metrics(eval_fn, state.params, val_batches, mesh)
+        val.update(rollout_score(state.params))
         writer.write(step, 'validation', val)
-        improved = val['loss'] < loop['best_val_loss'] - config.eval.min_delta
+        improved = val[select] < loop['best_score'] - config.eval.min_delta
         if improved:
-          loop.update(best_val_loss=val['loss'], best_step=step, bad_evals=0)
+          loop.update(best_score=val[select], best_val_loss=val['loss'], best_step=step,
+                      bad_evals=0)
           checkpointing.save(managers.best, state, normalizer=normalizer, config=config,
                              loop=loop)
         else:
           loop['bad_evals'] += 1
         status = ('improved' if improved else
                   f'{loop["bad_evals"]}/{config.eval.patience} without improvement')
-        _log(f'  validation step {step}: loss={val["loss"]:.5g} mse={val["mse"]:.4g} '
-             f'({status}; best {loop["best_val_loss"]:.5g} at step {loop["best_step"]})')
+        rollout_text = (f' rollout length MSE={val["rollout_length_mse"]:.4g} um^2 '
+                        f'R={val["rollout_length_r"]:.3f}' if 'rollout_length_mse' in val else '')
+        _log(f'  validation step {step}: loss={val["loss"]:.5g} mse={val["mse"]:.4g}'
+             f'{rollout_text} ({status}; best {select} {loop["best_score"]:.5g} at step '
+             f'{loop["best_step"]})')
         if loop['bad_evals'] >= config.eval.patience:
           loop['stopped_early'] = True
           _log(f'Early stopping at step {step}: no improvement in {config.eval.patience} '

@@ -82,6 +82,8 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   _require(e.every_steps >= 1, 'eval.every_steps', f'must be >= 1; got {e.every_steps}')
   _require(e.batch_size >= 1, 'eval.batch_size', f'must be >= 1; got {e.batch_size}')
   _require(e.patience >= 1, 'eval.patience', f'must be >= 1 evaluations; got {e.patience}')
+  _require(e.select_metric in ('rollout_length_mse', 'loss'), 'eval.select_metric',
+           f"must be 'rollout_length_mse' or 'loss'; got {e.select_metric!r}")
   _require(set(e.rollout_splits) <= set(SPLITS), 'eval.rollout_splits',
            f'must be a subset of {SPLITS}; got {tuple(e.rollout_splits)}')
   _require(e.max_rollout_trajectories >= 0, 'eval.max_rollout_trajectories', 'must be >= 0')

@@ -97,9 +97,11 @@ def test_outputs_of_a_run(finished_run):
     assert f.readline().strip() == 'step,group,name,value'
   assert any(n.startswith('events.out.tfevents')
              for n in os.listdir(os.path.join(workdir, 'tensorboard')))
-  # The best checkpoint is the step with the lowest validation loss.
+  # The best checkpoint is the step with the lowest validation rollout length MSE (the default
+  # eval.select_metric), logged with every validation step.
   val = [r for r in records if r['group'] == 'validation']
-  assert final['checkpoint_step'] == min(val, key=lambda r: r['loss'])['step']
+  assert all(np.isfinite(r['rollout_length_mse']) for r in val)
+  assert final['checkpoint_step'] == min(val, key=lambda r: r['rollout_length_mse'])['step']
 
 
 def test_load_checkpoint_and_predict_fns(finished_run):
