@@ -160,20 +160,29 @@ def evaluate_checkpoint_params(config, params, normalizer, sources) -> dict[str,
   A split's trajectories may differ in frame count (real data, mixes): each count is rolled out
   as one group and the metrics pool all of them.
   """
-  model = setup.build_model(config)
-  rollout = jax.jit(evaluation.make_predict_fns(model).rollout)
+  rollout = jax.jit(evaluation.make_predict_fns(setup.build_model(config)).rollout)
   results = {}
   for split in (s for s in config.eval.rollout_splits if s in sources):
-    examples = pipeline.rollout_examples(sources[split], normalizer, config.data.input_fields)
-    n = len(examples)
-    if config.eval.max_rollout_trajectories:
-      n = min(n, config.eval.max_rollout_trajectories)
-    trajectories = evaluation.group_trajectories(examples[i] for i in range(n))
-    results[split] = evaluation.evaluate_rollouts(
-        rollout, params, trajectories, observables.dendrite_length_um,
-        batch_size=config.eval.batch_size, threshold=config.eval.mask_threshold)
+    groups, n = _rollout_groups(config, normalizer, sources[split])
+    results[split] = _evaluate_groups(config, rollout, params, groups)
     results[split]['num_trajectories'] = n
   return results
+
+
+def _rollout_groups(config, normalizer, source) -> tuple[list, int]:
+  """(trajectories of `source` grouped by frame count, how many), capped by
+  `eval.max_rollout_trajectories`."""
+  examples = pipeline.rollout_examples(source, normalizer, config.data.input_fields)
+  n = len(examples)
+  if config.eval.max_rollout_trajectories:
+    n = min(n, config.eval.max_rollout_trajectories)
+  return evaluation.group_trajectories(examples[i] for i in range(n)), n
+
+
+def _evaluate_groups(config, rollout, params, groups) -> dict[str, Any]:
+  return evaluation.evaluate_rollouts(
+      rollout, params, groups, observables.dendrite_length_um,
+      batch_size=config.eval.batch_size, threshold=config.eval.mask_threshold)
 
 
 SELECT_METRICS = ('rollout_length_mse', 'loss')
@@ -191,16 +200,10 @@ def make_validation_scorer(config, model, normalizer, source):
   if config.eval.select_metric != 'rollout_length_mse':
     return lambda params: {}
   rollout = jax.jit(evaluation.make_predict_fns(model).rollout)
-  examples = pipeline.rollout_examples(source, normalizer, config.data.input_fields)
-  n = len(examples)
-  if config.eval.max_rollout_trajectories:
-    n = min(n, config.eval.max_rollout_trajectories)
-  groups = evaluation.group_trajectories(examples[i] for i in range(n))
+  groups, _ = _rollout_groups(config, normalizer, source)
 
   def score(params):
-    result = evaluation.evaluate_rollouts(
-        rollout, params, groups, observables.dendrite_length_um,
-        batch_size=config.eval.batch_size, threshold=config.eval.mask_threshold)
+    result = _evaluate_groups(config, rollout, params, groups)
     return {'rollout_length_mse': result['length']['all']['mse'],
             'rollout_length_r': result['length']['all']['pearson_r']}
   return score
