@@ -66,9 +66,9 @@ class DendriteSimConfig(tfds.core.BuilderConfig):
   seed: int = 0
   batch_size: int = 8
   ranges: tuple = ()
-  ood_ranges: tuple = (('field_strength_kv_per_m', (4.0, 5.0)),)
+  ood_ranges: tuple = (('field_strength_kv_per_m', (0.5, 0.8)),)
   chemistry_weights: tuple = (0.5, 0.5)
-  protocol_weights: tuple = (1 / 3, 1 / 3, 1 / 3)
+  protocol_weights: tuple = (0.25, 0.25, 0.25, 0.25)
   drop_nonfinite: bool = False
 
   @property
@@ -161,7 +161,7 @@ BUILDER_CONFIGS = [
     make_config('tiny', description='Tiny 32x32 set for tests (Li, constant voltage).',
                 grid_size=32, simulation=dataset_simulation(nx=32, ny=32),
                 num_train=8, num_validation=2, num_test=2, num_ood=2, seed=0, batch_size=2,
-                chemistry_weights=(1.0, 0.0), protocol_weights=(1.0, 0.0, 0.0)),
+                chemistry_weights=(1.0, 0.0), protocol_weights=(0.0, 0.0, 1.0, 0.0)),
     # Default for training on a CPU, sized for <= 15 minutes on 2 cores (~3.5 s per 64 x 64
     # trajectory on a quiet machine): 168 in the box + 24 ood; every (chemistry, protocol)
     # group holds 32 = 4 x 8 trajectories, so chunks are full and each group compiles once.

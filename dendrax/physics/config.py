@@ -14,9 +14,20 @@ from typing import Any, Mapping
 
 from dendrax.physics import parameters
 
-CONCENTRATION_TOPS = ('bulk', 'closed')
+CONCENTRATION_TOPS = ('bulk', 'closed', 'diffusion_layer')
+MODELS = ('electroneutral', 'hong2018')
 POTENTIAL_TOPS = ('grounded', 'insulated')
 DTYPES = ('float32', 'float64')
+
+
+# Everything the electroneutral dataset physics sets (`SimulationConfig.for_dataset`).
+_DATASET_PHYSICS = dict(
+    model='electroneutral', nx=64, ny=64, dx_um=1.0, dt_s=0.05, t_end_s=210.0, save_every_s=30.0,
+    interface_width_um=2.5, electrode_height_um=6.0, defect_radius_um=3.0,
+    concentration_top='diffusion_layer', potential_iterations=8, transport_iterations=6,
+    protocol='three_stage', trickle_current_fraction=0.1, trickle_end_s=30.0,
+    cc_current_fraction=1.0, cv_voltage_v=-0.3, noise_amplitude=0.1,
+    profile_relaxation_per_s=1.0, checkpoint_every_steps=60, length_softness_um=1.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,6 +37,9 @@ class SimulationConfig:
   The default is the standard case of the performance benchmark: Li, 200 um x 200 um at 1 um,
   0 -> 210 s (the applied voltage -0.45 V comes from field_strength 2.25 kV/m in the params).
   """
+  # 'electroneutral' (binary electrolyte, physical currents; `electroneutral`) or 'hong2018'
+  # (the published cation-only model; `electrodeposition`).
+  model: str = 'electroneutral'
   # Grid: [ny, nx] cells of dx_um; x periodic along the electrode, y = 0 the electrode.
   nx: int = 200
   ny: int = 200
@@ -49,15 +63,27 @@ class SimulationConfig:
   initial_potential_iterations: int = 60   # PCG iterations for the initial potential
   transport_iterations: int = 3            # PCG iterations of the implicit ion diffusion
   # Boundaries at the bulk side (y = H).
-  concentration_top: str = 'bulk'          # 'bulk': c = c0 there; 'closed': no flux
+  # 'bulk': c = c0 there; 'closed': no flux; 'diffusion_layer' (electroneutral only): exchange
+  # with the bulk c0 through a stagnant layer of thickness c0 / concentration_gradient.
+  concentration_top: str = 'bulk'
   potential_top: str = 'grounded'          # 'grounded': phi = 0; 'insulated': no current
-  # Charging protocol (currents in units of sigma_l E, the flat-cell ohmic current).
+  # Charging protocol. electroneutral: currents as fractions of J = sigma_nom E (A/m^2,
+  # `electrolytes`), potentials in V against the bulk reference. hong2018: currents in units of
+  # sigma_l E (the flat-cell ohmic current), CV potential cv_voltage_fraction * (-E H).
   cc_current_fraction: float = 0.8
   trickle_current_fraction: float = 0.2
   trickle_end_s: float = 30.0
-  cv_voltage_fraction: float = 1.0         # three_stage: CV potential = this * (-E H)
-  controller_rate_per_s: float = 2.0       # integral gain of the current controller
-  max_voltage_v: float = 2.0               # |V| bound of the current controller
+  cv_voltage_fraction: float = 1.0         # hong2018 three_stage: CV potential = this * (-E H)
+  cv_voltage_v: float = -0.2               # electroneutral: potentiostatic electrode potential, V
+  pulse_on_s: float = 1.0                  # pulse: on time, s (whole steps)
+  pulse_off_s: float = 1.0                 # pulse: rest time, s (whole steps)
+  pulse_amplitude_fraction: float = 2.0    # pulse: on-current / J
+  controller_rate_per_s: float = 2.0       # hong2018: integral gain of the current controller
+  max_voltage_v: float = 2.0               # |V| bound of the potential under current control
+  control_iterations: int = 8              # electroneutral: Newton steps for V per time step
+  control_step_v: float = 0.1              # electroneutral: largest Newton update of V, V
+  electrolyte_fraction_min: float = 1e-3   # electroneutral: eps inside the metal
+  profile_relaxation_per_s: float = 5.0    # electroneutral: rate that keeps the tanh profile
   # Differentiation and observables.
   checkpoint_every_steps: int = 50         # jax.checkpoint chunk for reverse mode
   length_softness_um: float = 1.0          # temperature of the smooth max in length_um
@@ -87,24 +113,39 @@ class SimulationConfig:
   # ---- constructors --------------------------------------------------------------------
   @classmethod
   def standard(cls, **overrides) -> 'SimulationConfig':
-    """Li, -0.45 V, 200 um x 200 um at 1 um, 0 -> 210 s (the benchmark case)."""
-    return cls(**overrides).checked()
+    """The benchmark case: the dataset physics on a 200 x 200 window at 1 um (0 -> 210 s)."""
+    d = dict(_DATASET_PHYSICS, nx=200, ny=200)
+    d.update(overrides)
+    return cls(**d).checked()
 
   @classmethod
   def for_dataset(cls, **overrides) -> 'SimulationConfig':
-    """The dataset preset: 64 x 64 frames over 200 um (3.125 um cells), 0 -> 210 s.
+    """The dataset preset (`dendrite_sim` 2.0.0): electroneutral Li/Zn, 64 x 64 at 1 um.
 
-    Interface 2.5 cells wide (7.8 um) at fixed surface energy (`coefficients.model_coefficients`
-    keeps gamma); dt 0.05 s (4200 steps); 1 warm-started PCG iteration for the potential per step,
-    semi-implicit transport without PCG correction (lengths within 2.2 % of 2 + 2 iterations on 16
-    random parameter sets, docs/physics.md; conservation stays exact). Protocol: the paper's
-    three stages with currents as fractions of the flat-cell ohmic current sigma_l E (trickle 5%
-    to 30 s, then 30%, CV at -E H if reached). At constant voltage -E H most of the parameter
-    range plates > 100 um within a minute and shorts the 200 um cell (docs/physics.md); the
-    current-controlled protocol keeps the 210 s lengths inside the frame while every parameter
-    still matters. The builder may override `protocol` per chunk.
+    A 64 um window above the electrode, under a stagnant diffusion layer of thickness
+    c0 / concentration_gradient to the bulk; interface 2.5 um at fixed surface energy; dt 0.05 s
+    (4200 steps to 210 s; dt-convergence in docs/physics.md). Protocol: the paper's three stages
+    in physical units (trickle at 0.1 J to 30 s, then J = sigma_nom E, CV at -0.3 V once the
+    electrode potential reaches it). The builder may override `protocol` per chunk.
     """
-    d = dict(nx=64, ny=64, dx_um=3.125, dt_s=0.05, interface_width_um=7.8,
+    d = dict(_DATASET_PHYSICS)
+    d.update(overrides)
+    return cls(**d).checked()
+
+  @classmethod
+  def hong2018(cls, **overrides) -> 'SimulationConfig':
+    """The published cation-only model (Hong & Viswanathan 2018; `electrodeposition`): Li,
+    -0.45 V (field 2.25 kV/m) over 200 um x 200 um at 1 um, dt 0.02 s. Deviations from their
+    MOOSE input are listed in docs/physics.md."""
+    d = dict(model='hong2018', protocol='constant_voltage')
+    d.update(overrides)
+    return cls(**d).checked()
+
+  @classmethod
+  def hong2018_dataset(cls, **overrides) -> 'SimulationConfig':
+    """dendrite_sim 1.x's preset of the hong2018 model (64 x 64 over 200 um, three stages with
+    currents as fractions of sigma_l E), kept for comparison and its regression tests."""
+    d = dict(model='hong2018', nx=64, ny=64, dx_um=3.125, dt_s=0.05, interface_width_um=7.8,
              electrode_height_um=12.5, defect_radius_um=7.0, potential_iterations=1,
              transport_iterations=0, initial_potential_iterations=40, noise_amplitude=0.002,
              checkpoint_every_steps=60, length_softness_um=2.0, protocol='three_stage',
@@ -196,6 +237,29 @@ class SimulationConfig:
       if getattr(self, name) < (1 if name == 'checkpoint_every_steps' else 0):
         bad(name, 'must be a non-negative int' if name != 'checkpoint_every_steps'
             else 'must be >= 1')
+    if self.model not in MODELS:
+      bad('model', f'expected one of {MODELS}')
+    if self.model == 'hong2018':
+      if self.protocol == 'pulse':
+        bad('protocol', "'pulse' needs model='electroneutral'")
+      if self.concentration_top == 'diffusion_layer':
+        bad('concentration_top', "'diffusion_layer' needs model='electroneutral'")
+    for name in ('pulse_on_s', 'pulse_off_s', 'pulse_amplitude_fraction', 'control_step_v',
+                 'profile_relaxation_per_s'):
+      v = getattr(self, name)
+      if not math.isfinite(v) or v <= 0:
+        bad(name, 'must be a finite number > 0')
+    if self.protocol == 'pulse':
+      for name in ('pulse_on_s', 'pulse_off_s'):
+        ratio = getattr(self, name) / self.dt_s
+        if abs(ratio - round(ratio)) > 1e-6 * ratio or round(ratio) < 1:
+          bad(name, f'must be a whole number (>= 1) of dt_s={self.dt_s}')
+    if not math.isfinite(self.cv_voltage_v) or abs(self.cv_voltage_v) > self.max_voltage_v:
+      bad('cv_voltage_v', f'must be finite with |V| <= max_voltage_v={self.max_voltage_v}')
+    if not 0 < self.electrolyte_fraction_min < 0.1:
+      bad('electrolyte_fraction_min', 'must be in (0, 0.1)')
+    if self.control_iterations < 1:
+      bad('control_iterations', 'must be >= 1')
     if self.conductivity_ratio < 1:
       bad('conductivity_ratio', 'the metal conducts better than the electrolyte: need >= 1')
     return self

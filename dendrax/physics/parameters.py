@@ -31,10 +31,12 @@ class ParameterSpec(NamedTuple):
 PARAMETER_SPECS: tuple[ParameterSpec, ...] = (
     ParameterSpec('temperature_k', 'K', 263.0, 333.0, False,
                   'absolute temperature'),
-    ParameterSpec('concentration_gradient_mol_m3_per_um', 'mol m^-3 um^-1', 0.0, 4.0, False,
-                  'initial Li+/Zn2+ gradient towards the electrode (depletion per um)'),
-    ParameterSpec('field_strength_kv_per_m', 'kV m^-1', 1.0, 4.0, False,
-                  'applied voltage / cell height (0.45 V over 200 um = 2.25 kV/m)'),
+    ParameterSpec('concentration_gradient_mol_m3_per_um', 'mol m^-3 um^-1', 1.0, 10.0, False,
+                  'salt gradient the bulk sustains towards the electrode: c0 / thickness of '
+                  'the diffusion layer above the window (sets the limiting current)'),
+    ParameterSpec('field_strength_kv_per_m', 'kV m^-1', 0.005, 0.5, True,
+                  'nominal field J / sigma_nom (sigma_nom = 1 S/m): the charging current '
+                  'density, 0.005-0.5 kV/m = 0.5-50 mA/cm^2'),
     ParameterSpec('ion_concentration_mol_m3', 'mol m^-3', 250.0, 2000.0, True,
                   'bulk electrolyte cation concentration c0'),
     ParameterSpec('surface_energy_j_m2', 'J m^-2', 0.2, 1.0, True,
@@ -51,9 +53,10 @@ NUM_PARAMETERS = len(PARAMETER_SPECS)
 CONTINUOUS_PARAMETERS: tuple[str, ...] = PARAMETER_NAMES[:-1]
 
 CHEMISTRIES: tuple[str, ...] = ('Li', 'Zn')
-PROTOCOLS: tuple[str, ...] = ('constant_voltage', 'constant_current', 'three_stage')
-# Charging stage of a frame (paper Fig. 5): index into this tuple.
-STAGES: tuple[str, ...] = ('trickle', 'constant_current', 'constant_voltage')
+PROTOCOLS: tuple[str, ...] = ('constant_voltage', 'constant_current', 'three_stage', 'pulse')
+# Charging stage of a frame (paper Fig. 5, plus the rest periods of pulse charging): index into
+# this tuple.
+STAGES: tuple[str, ...] = ('trickle', 'constant_current', 'constant_voltage', 'rest')
 
 
 @jax.tree_util.register_dataclass

@@ -75,3 +75,61 @@ def update_control(voltage_v, stage, time_s, current_a_m2, coeffs, config):
                         jnp.where(in_trickle, TRICKLE, CONSTANT_CURRENT)).astype(jnp.int32)
   v = jnp.where(reached_cv, v_cv, jnp.where(in_trickle, v_trickle, v_cc))
   return v, new_stage
+
+
+# ---- physical-unit protocols of the electroneutral model ------------------------------------
+#
+# The target current density J (A/m^2) comes from the parameters (`electrolytes`: J = sigma_nom
+# E), the electrode potential of potentiostatic stages from the config (cv_voltage_v, V against
+# the bulk reference). Galvanostatic stages solve for V every step (`electroneutral`), so the
+# current is exact rather than controlled towards.
+#   constant_current  cc_current_fraction * J throughout.
+#   constant_voltage  V = cv_voltage_v throughout.
+#   three_stage       trickle_current_fraction * J until trickle_end_s, then cc_current_fraction
+#                     * J until V reaches cv_voltage_v, then V = cv_voltage_v (latched).
+#   pulse             pulse_amplitude_fraction * J for pulse_on_s, then zero current (stage
+#                     'rest') for pulse_off_s, repeated.
+REST = parameters.STAGES.index('rest')
+
+
+def initial_stage(config):
+  """(voltage guess V, stage) at t = 0."""
+  stage = {'constant_voltage': CONSTANT_VOLTAGE, 'constant_current': CONSTANT_CURRENT,
+           'three_stage': TRICKLE, 'pulse': CONSTANT_CURRENT}
+  if config.protocol not in stage:
+    raise ValueError(f'protocol={config.protocol!r}; expected one of {parameters.PROTOCOLS}')
+  v = config.cv_voltage_v if config.protocol == 'constant_voltage' else 0.0
+  return v, jnp.int32(stage[config.protocol])
+
+
+def stage_and_target(time_s, stage, voltage_v, current_a_m2, config):
+  """(target current A/m^2, stage, holds_voltage) for the step that starts at `time_s`.
+
+  `current_a_m2` is J of the parameters; `stage` the last step's stage (the CV latch).
+  """
+  del voltage_v
+  one = jnp.ones_like(current_a_m2)
+  if config.protocol == 'constant_voltage':
+    return 0.0 * one, jnp.int32(CONSTANT_VOLTAGE), jnp.asarray(True)
+  if config.protocol == 'constant_current':
+    return config.cc_current_fraction * current_a_m2, jnp.int32(CONSTANT_CURRENT), jnp.asarray(False)
+  if config.protocol == 'pulse':
+    period = config.pulse_on_s + config.pulse_off_s
+    phase = time_s - period * jnp.floor(time_s / period + 1e-6)
+    on = phase < config.pulse_on_s - 1e-6 * period
+    target = jnp.where(on, config.pulse_amplitude_fraction * current_a_m2, 0.0 * one)
+    return target, jnp.where(on, CONSTANT_CURRENT, REST).astype(jnp.int32), jnp.asarray(False)
+  # three_stage
+  in_trickle = time_s < config.trickle_end_s - 1e-9
+  cv = stage == CONSTANT_VOLTAGE
+  target = jnp.where(in_trickle, config.trickle_current_fraction, config.cc_current_fraction)
+  new_stage = jnp.where(cv, CONSTANT_VOLTAGE, jnp.where(in_trickle, TRICKLE, CONSTANT_CURRENT))
+  return target * current_a_m2, new_stage.astype(jnp.int32), cv
+
+
+def latch_constant_voltage(stage, voltage_v, config):
+  """Three-stage: a constant-current step whose potential passed cv_voltage_v switches to CV."""
+  if config.protocol != 'three_stage':
+    return stage
+  passed = (stage == CONSTANT_CURRENT) & (voltage_v <= config.cv_voltage_v)
+  return jnp.where(passed, CONSTANT_VOLTAGE, stage).astype(jnp.int32)

@@ -22,6 +22,8 @@ import numpy as np
 
 from dendrax.physics import coefficients as coef
 from dendrax.physics import electrodeposition
+from dendrax.physics import electrolytes
+from dendrax.physics import electroneutral
 from dendrax.physics import observables as obs
 from dendrax.physics import parameters
 from dendrax.physics.config import SimulationConfig  # re-exported
@@ -50,9 +52,18 @@ class Trajectory:
 
 
 def coefficients_for(params: parameters.PhysicalParams, config: SimulationConfig):
-  """(`ModelCoefficients`, `electrodeposition.Rates`) of `params` under `config`, in its dtype."""
+  """The coefficients the step reads, in the config's dtype, as a pair (coeffs, rates).
+
+  electroneutral: (`electrolytes.ElectrolyteCoefficients`,) twice; hong2018:
+  (`coefficients.ModelCoefficients`, `electrodeposition.Rates`).
+  """
   dtype = jnp.dtype(config.dtype)
   params = jax.tree_util.tree_map(lambda x: jnp.asarray(x).astype(dtype), params)
+  if config.model == 'electroneutral':
+    e = electrolytes.electrolyte_coefficients(params, config.chemistry,
+                                              interface_width_um=config.interface_width_um)
+    e = jax.tree_util.tree_map(lambda x: jnp.asarray(x).astype(dtype), e)
+    return e, e
   c = coef.model_coefficients(params, config.chemistry,
                               interface_width_um=config.interface_width_um,
                               domain_height_um=config.height_um)
@@ -86,6 +97,33 @@ def migration_dt_bound(param_vector, config: SimulationConfig) -> float:
   return 2.0 * c.electrolyte_diffusivity_um2_s / drift**2 if drift > 0 else math.inf
 
 
+def accuracy_dt_bound(param_vector, config: SimulationConfig) -> float:
+  """Largest dt (s) the electroneutral scheme is accurate at, for one parameter vector [7].
+
+  At the largest galvanostatic current J the protocol asks for (docs/physics.md measures the
+  dt-convergence these buy on the dataset preset):
+  * a flat front moves at most FRONT_CELLS_PER_STEP of a cell per step;
+  * one step's salt demand t_- J dt / (z F) takes at most DEPLETION_PER_STEP of the salt held
+    in the interface (c0 times its width), so the locally implicit reaction is not what limits
+    the current.
+  """
+  one = parameters.PhysicalParams.from_vector(np.asarray(param_vector, np.float64))
+  e = jax.tree_util.tree_map(float, coefficients_for(one, config)[0])
+  fraction = {'constant_voltage': 0.0, 'constant_current': config.cc_current_fraction,
+              'three_stage': max(config.cc_current_fraction, config.trickle_current_fraction),
+              'pulse': config.pulse_amplitude_fraction}[config.protocol]
+  flux = fraction * e.target_current_a_m2 / e.current_scale_a_m2     # c~ um / s
+  if flux <= 0:
+    return math.inf
+  front_um_s = flux / e.site_ratio
+  return min(FRONT_CELLS_PER_STEP * config.dx_um / front_um_s,
+             DEPLETION_PER_STEP * config.interface_width_um / (e.anion_transference * flux))
+
+
+FRONT_CELLS_PER_STEP = 0.02
+DEPLETION_PER_STEP = 0.5
+
+
 def stable_time_step(param_vectors, config: SimulationConfig, safety: float = 0.9) -> float:
   """The largest dt <= config.dt_s that divides `save_every_s` into whole steps and is at most
   `safety` x `migration_dt_bound` for every row of `param_vectors` [N, 7].
@@ -93,7 +131,8 @@ def stable_time_step(param_vectors, config: SimulationConfig, safety: float = 0.
   The dataset builder calls it once per (chemistry, protocol) group, so every trajectory of a
   group shares one dt (one compiled program) that is stable for all of them.
   """
-  bound = min(migration_dt_bound(v, config) for v in np.atleast_2d(param_vectors))
+  bound_fn = accuracy_dt_bound if config.model == 'electroneutral' else migration_dt_bound
+  bound = min(bound_fn(v, config) for v in np.atleast_2d(param_vectors))
   dt_max = min(config.dt_s, safety * bound)
   steps_per_save = math.ceil(round(config.save_every_s / dt_max, 9))
   return config.save_every_s / steps_per_save
@@ -110,6 +149,19 @@ def validate(params: parameters.PhysicalParams, config: SimulationConfig) -> Non
       parameters.validate_physical(dict(zip(parameters.PARAMETER_NAMES, v.tolist())))
     except ValueError as e:
       raise ValueError(f'{e}{where}') from None
+    if v[6] > config.max_defects or v[6] != round(v[6]):
+      raise ValueError(f'n_defects={v[6]}{where}: must be a whole number <= '
+                       f'SimulationConfig.max_defects={config.max_defects} (nuclei are not '
+                       'clamped silently)')
+    if config.model == 'electroneutral':
+      bound = accuracy_dt_bound(v, config)
+      if config.dt_s > bound:
+        raise ValueError(
+            f'SimulationConfig.dt_s={config.dt_s} exceeds the accuracy bound {bound:.3g} s for '
+            f'these params{where} (field_strength_kv_per_m={v[2]}, ion_concentration_mol_m3='
+            f'{v[3]}: the front may move <= {FRONT_CELLS_PER_STEP} cells and take <= '
+            f'{DEPLETION_PER_STEP} of the interface salt per step); reduce dt_s')
+      continue
     bound = migration_dt_bound(v, config)
     if config.dt_s > bound:
       raise ValueError(
@@ -117,16 +169,16 @@ def validate(params: parameters.PhysicalParams, config: SimulationConfig) -> Non
           f'2 D / (D f E)^2 = {bound:.3g} s for these params{where} (field_strength_kv_per_m='
           f'{v[2]}, fluidity_per_pa_s={v[5]}, temperature_k={v[0]}); reduce dt_s '
           '(simulate.stable_time_step picks one)')
-    one = parameters.PhysicalParams.from_vector(v.astype(np.float32))
-    c = jax.tree_util.tree_map(float, coefficients_for(one, config)[1])
-    if config.defect_radius_um >= config.height_um - config.electrode_height_um:
-      raise ValueError('SimulationConfig.defect_radius_um: nuclei taller than the domain')
-    if not math.isfinite(c.f_per_v * c.applied_voltage_v):
-      raise ValueError(f'non-finite applied voltage{where}')
+  if config.defect_radius_um >= config.height_um - config.electrode_height_um:
+    raise ValueError('SimulationConfig.defect_radius_um: nuclei taller than the domain')
 
 
 def _model(config: SimulationConfig):
+  """(init_fn(coeffs, rates, n_defects, key), step_fn(state, rates, key)) of config.model."""
   # Built inside each trace (not cached): the solvers hold arrays that must belong to the trace.
+  if config.model == 'electroneutral':
+    init_fn, step_fn = electroneutral.make_model(config)
+    return (lambda coeffs, rates, n, key: init_fn(rates, n, key)), step_fn
   return electrodeposition.make_model(config)
 
 
@@ -138,8 +190,14 @@ def _chunk(config: SimulationConfig) -> int:
 
 def _frame(state: electrodeposition.State, config: SimulationConfig):
   dx2w = config.dx_um**2 / config.width_um
+  concentration = state.concentration
+  if config.model == 'electroneutral':
+    # Salt per volume of cell: c~ times the electrolyte fraction (0 in the metal, where c~ is
+    # only the smoothed-boundary extension of the electrolyte field).
+    concentration = concentration * electroneutral.electrolyte_fraction(
+        state.xi, config.electrolyte_fraction_min)
   return dict(time_s=state.time_s, stage=state.stage, xi=state.xi,
-              concentration=state.concentration, potential_v=state.potential_v,
+              concentration=concentration, potential_v=state.potential_v,
               voltage_v=state.voltage_v, current_a_m2=state.current_a_m2,
               charge_c_per_m2=state.charge_c_per_m2, shorted=state.shorted,
               deposit_thickness_um=jnp.sum(state.xi) * dx2w,
