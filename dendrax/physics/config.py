@@ -24,7 +24,8 @@ DTYPES = ('float32', 'float64')
 _DATASET_PHYSICS = dict(
     model='electroneutral', nx=64, ny=64, dx_um=1.0, dt_s=0.05, t_end_s=210.0, save_every_s=30.0,
     interface_width_um=2.5, electrode_height_um=6.0, defect_radius_um=3.0,
-    concentration_top='diffusion_layer', potential_iterations=8, transport_iterations=6,
+    concentration_top='diffusion_layer', potential_iterations=4, transport_iterations=3,
+    control_iterations=5, pulse_on_s=1.0, pulse_off_s=1.0, pulse_amplitude_fraction=2.0,
     protocol='three_stage', trickle_current_fraction=0.1, trickle_end_s=30.0,
     cc_current_fraction=1.0, cv_voltage_v=-0.3, noise_amplitude=0.1,
     profile_relaxation_per_s=1.0, checkpoint_every_steps=60, length_softness_um=1.0)
