@@ -8,8 +8,9 @@ Writes to --workdir (each file atomically):
   frames.npz        time_s [T], stage [T], xi / concentration / potential_v [T, ny, nx],
                     voltage_v [T], pixel_size_um, electrode_height_um, params [7]
   observables.csv   one row per saved frame (0, 30, ..., 210 s): time_s, stage, length_um,
-                    density, branches, interface_length_um, charge_c_per_m2, voltage_v,
-                    current_a_m2
+                    density, branches, interface_length_um, charge_c_per_m2, charge_mah_cm2,
+                    voltage_v, current_a_m2 (of the step before the frame), shorted (the
+                    deposit reached the bulk side: fields frozen, also logged as a warning)
   growth.png        frames side by side (deposit red, electrolyte blue, electrode at the bottom)
   growth.gif        the same as an animation
 """
@@ -38,7 +39,9 @@ _CONFIG = config_flags.DEFINE_config_file('config', None, 'Simulation config fil
                                           lock_config=True)
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Output directory.')
 
-CSV_COLUMNS = ('time_s', 'stage') + schema.OBSERVABLE_KEYS + ('voltage_v', 'current_a_m2')
+CSV_COLUMNS = (('time_s', 'stage') + schema.OBSERVABLE_KEYS
+               + ('charge_mah_cm2', 'voltage_v', 'current_a_m2', 'shorted'))
+C_PER_M2_PER_MAH_CM2 = 36.0    # 1 mAh/cm^2 = 3.6 C / 1e-4 m^2
 
 
 def _atomic_write_bytes(path: str, data: bytes) -> None:
@@ -89,8 +92,15 @@ def simulate_and_write(config, workdir: str) -> simulate.Trajectory:
   for i in range(len(traj.time_s)):
     row = [f'{float(traj.time_s[i]):.6g}', parameters.STAGES[int(traj.stage[i])]]
     row += [f'{float(traj.observables[k][i]):.6g}' for k in schema.OBSERVABLE_KEYS]
-    row += [f'{float(traj.voltage_v[i]):.6g}', f'{float(traj.current_a_m2[i]):.6g}']
+    charge = float(traj.observables['charge_c_per_m2'][i]) / C_PER_M2_PER_MAH_CM2
+    row += [f'{charge:.6g}', f'{float(traj.voltage_v[i]):.6g}',
+            f'{float(traj.current_a_m2[i]):.6g}', str(bool(traj.shorted[i]))]
     writer.writerow(row)
+  shorted = np.flatnonzero(np.asarray(traj.shorted))
+  if shorted.size:
+    logging.warning('the deposit shorted the cell before t = %.6g s: the fields are frozen from '
+                    'then on (rows with shorted=True in observables.csv)',
+                    float(traj.time_s[shorted[0]]))
   _atomic_write_bytes(os.path.join(workdir, 'observables.csv'), text.getvalue().encode())
 
   px = float(traj.pixel_size_um)

@@ -27,7 +27,7 @@ _DATASET_PHYSICS = dict(
     concentration_top='diffusion_layer', potential_iterations=4, transport_iterations=3,
     control_iterations=5, pulse_on_s=1.0, pulse_off_s=1.0, pulse_amplitude_fraction=2.0,
     protocol='three_stage', trickle_current_fraction=0.1, trickle_end_s=30.0,
-    cc_current_fraction=1.0, cv_voltage_v=-0.1, noise_amplitude=0.1,
+    cc_current_fraction=1.0, cv_voltage_v=-0.1, max_voltage_v=0.1, noise_amplitude=0.1,
     profile_relaxation_per_s=1.0, checkpoint_every_steps=60, length_softness_um=1.0)
 
 
@@ -127,7 +127,11 @@ class SimulationConfig:
     c0 / concentration_gradient to the bulk; interface 2.5 um at fixed surface energy; dt 0.05 s
     (4200 steps to 210 s; dt-convergence in docs/physics.md). Protocol: the paper's three stages
     in physical units (trickle at 0.1 J to 30 s, then J = sigma_nom E, CV at -0.1 V once the
-    electrode potential reaches it). The builder may override `protocol` per chunk.
+    electrode potential reaches it). Galvanostatic stages are bounded by the cutoff
+    max_voltage_v = 0.1 V (a cycler's compliance: above the limiting current the cell runs at the
+    cutoff instead of driving the potential to -2 V, where the lagged potential diverges:
+    measured NaN in 2 of 8 constant-current trajectories). The builder may override `protocol`
+    per chunk.
     """
     d = dict(_DATASET_PHYSICS)
     d.update(overrides)
