@@ -41,7 +41,7 @@ def get_config() -> ml_collections.ConfigDict:
   # their far-field values; the rest of the 960^2 square is phi = -1, U = Delta by construction.
   config.window = ml_collections.ConfigDict()
   config.window.enabled = True           # False: compute the whole domain every step
-  config.window.initial_cells = 64       # side of the first window, cells
+  config.window.initial_cells = 128      # side of the first window, cells
   config.window.growth = 1.25            # size factor per enlargement
   config.window.multiple = 32            # window sides are multiples of this (compiled shapes)
   config.window.tolerance = 1e-3         # max |U - Delta|, |phi + 1| allowed in the outer band
