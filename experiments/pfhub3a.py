@@ -38,7 +38,7 @@ _OUTPUT_DIR = flags.DEFINE_string('output_dir', 'runs/pfhub3a', 'Where the resul
 _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def run_benchmark(config):
+def run_pfhub3a(config):
   """Runs the benchmark (compile included in the wall time).
 
   Returns (out, final_state, info): `out` a dict of numpy series for the whole domain, the final
@@ -51,7 +51,7 @@ def run_benchmark(config):
   numerics = pfhub3a.PFHub3aNumerics(**config.numerics)
   params = pfhub3a.PFHub3aParams(**config.params)
   steps_per_save, num_saves = pfhub3a.steps_for(numerics, config.t_end, config.save_every)
-  t0 = time.perf_counter()
+  t0, cpu0 = time.perf_counter(), time.process_time()
   if config.window.enabled:
     window = pfhub3a.ActiveWindow(**{k: v for k, v in config.window.items() if k != 'enabled'})
     state, rec, sizes = pfhub3a.run_windowed(numerics, params, window, t_end=config.t_end,
@@ -61,7 +61,7 @@ def run_benchmark(config):
     state, rec = jax.block_until_ready(run(params))
     sizes = np.full(num_saves, numerics.n)
   rec = jax.tree.map(lambda a: np.asarray(a, float), rec)
-  wall_s = time.perf_counter() - t0
+  wall_s, cpu_s = time.perf_counter() - t0, time.process_time() - cpu0
   out = {
       'time': rec.time,
       'tip_position_x': rec.tip_position,
@@ -71,7 +71,7 @@ def run_benchmark(config):
   }
   steps = steps_per_save * num_saves
   info = {
-      'wall_s': wall_s, 'steps': steps, 'sizes': sizes, 'n': numerics.n,
+      'wall_s': wall_s, 'cpu_s': cpu_s, 'steps': steps, 'sizes': sizes, 'n': numerics.n,
       'effective_cell_updates': float(numerics.n)**2 * steps,
       'computed_cell_updates': float(np.sum(np.asarray(sizes, float)**2)) * steps_per_save,
       'substeps': numerics.substeps(params.diffusivity), 'dx': numerics.dx,
@@ -81,6 +81,29 @@ def run_benchmark(config):
         f'{numerics.dtype}, {jax.devices()[0].platform}, window '
         f'{"sides " + str(sorted(set(np.asarray(sizes).tolist()))) if config.window.enabled else "off"}')
   return out, state, info
+
+
+def run_benchmark(config):
+  """(out, compile_s, run_s), the interface benchmarks/physics_speed.py uses.
+
+  The compile happens inside the run (one program per window side), so compile_s is 0 and run_s
+  is the whole wall time.
+  """
+  out, _, info = run_pfhub3a(config)
+  return out, 0.0, info['wall_s']
+
+
+def tip_errors(out, config, reference):
+  """[(t, tip, reference tip, relative error)] at `config.report_times` within the run."""
+  from dendrax.physics import pfhub3a  # pylint: disable=g-import-not-at-top
+  rows = []
+  for t in config.report_times:
+    if t > out['time'][-1] + 1e-9:
+      continue
+    tip = float(np.interp(t, out['time'], out['tip_position_x']))
+    ref = float(pfhub3a.interpolate_reference(reference, 'tip_position_x', t))
+    rows.append((t, tip, ref, tip / ref - 1))
+  return rows
 
 
 def pfhub3a_reference(config):
@@ -172,7 +195,7 @@ def meta_yaml(info, config):
           'summary': (f'{info["n"]}x{info["n"]} uniform grid (dx = {info["dx"]:g} W0), explicit '
                       f'finite differences in JAX (isotropic 9-point anisotropic operator, dt = '
                       f'{config.numerics.dt:g}, {info["substeps"]} U sub-steps), {window}, '
-                      f'{config.numerics.dtype} on CPU'),
+                      f'{config.numerics.dtype} on CPU; {info["cpu_s"]:.0f} CPU-seconds'),
           'implementation': {'name': 'dendrax (JAX)', 'repo': {'url': '', 'version':
                                                                _git_version()},
                              'container_url': ''},
@@ -211,6 +234,9 @@ def report(out, state, info, config, output_dir):
   write_pfhub(out, state, info, config, output_dir)
 
   err = series_errors(out, reference, config.compare_from, config.t_end)
+  if not len(err['time']):
+    print(f'no reference sample in {config.compare_from:g} <= t <= {config.t_end:g}')
+    return err
   print(f'{"t":>7} {"tip":>9} {"reference":>9} {"tip err":>8} {"solid err":>9}')
   for t in config.report_times:
     if t <= err['time'][-1] + 20:
@@ -227,7 +253,9 @@ def report(out, state, info, config, output_dir):
         f'{100 * err["sf_rel"][i_sf]:+.2f}% at t = {err["time"][i_sf]:.0f} '
         f'({"PASS" if np.all(np.abs(err["sf_rel"]) <= target) else "FAIL"})')
   wall = info['wall_s']
-  print(f'wall time {wall:.1f} s (compile included), {info["steps"]} phi steps; cell-updates/s: '
+  print(f'wall time {wall:.1f} s (compile included; {info["cpu_s"]:.1f} CPU-seconds, load '
+        f'average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores), {info["steps"]} phi steps; '
+        f'cell-updates/s: '
         f'effective {info["effective_cell_updates"] / wall / 1e6:.1f} M, computed '
         f'{info["computed_cell_updates"] / wall / 1e6:.1f} M (computed/effective '
         f'{info["computed_cell_updates"] / info["effective_cell_updates"]:.3f})')
@@ -255,7 +283,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments {argv[1:]}')
   config = _CONFIG.value
-  out, state, info = run_benchmark(config)
+  out, state, info = run_pfhub3a(config)
   report(out, state, info, config, _OUTPUT_DIR.value)
 
 
