@@ -291,7 +291,7 @@ def make_run(numerics: PFHub3aNumerics, *, t_end: float, save_every: float) -> C
 
 @dataclasses.dataclass(frozen=True)
 class ActiveWindow:
-  """The computed square [0, n dx]^2 grows with the front instead of covering the whole domain.
+  """The computed square [0, n dx]^2 grows with the thermal field instead of covering the domain.
 
   Outside the window the fields sit at their far-field values (phi = -1, U = Delta), a fixed point
   of the model, so they need no computing. The window's outer walls are no-flux, like the domain's;
@@ -303,11 +303,13 @@ class ActiveWindow:
   initial_cells: side of the first window (cells). growth: size factor per enlargement (> 1).
   multiple: window sides are multiples of this (bounds the number of compiled shapes).
   tolerance: largest far-field deviation allowed in the band. band_cells: width of that band.
+  Measured (docs/benchmarks.md): tolerance 1e-3 gives the whole-domain tip, solid area and free
+  energy to < 1e-4 relative; the full benchmark then updates 21 % of the domain's cells.
   """
   initial_cells: int = 128
   growth: float = 1.25
   multiple: int = 32
-  tolerance: float = 1e-4
+  tolerance: float = 1e-3
   band_cells: int = 16
 
   def __post_init__(self):
