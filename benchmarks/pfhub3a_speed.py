@@ -1,6 +1,6 @@
 r"""PFHub 3a wall time: today's production path against the new one, in one invocation.
 
-  python -m benchmarks.pfhub3a_speed                      # both paths, full benchmark (960^2, t = 1500)
+  python -m benchmarks.pfhub3a_speed                      # both paths, 960^2 to t = 1500
   python -m benchmarks.pfhub3a_speed --paths=new,new_full  # the active window against no window
   python -m benchmarks.pfhub3a_speed --t_end=300           # a shorter run
 

@@ -31,7 +31,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.numerics = ml_collections.ConfigDict()
   config.numerics.domain_size = 960.0    # side of the benchmark square (the far field included)
   config.numerics.dx = 1.0               # cell size, units of W0
-  config.numerics.dt = 0.25              # phi step, units of tau0 (isotropic stencil: stable to ~0.37)
+  config.numerics.dt = 0.25              # phi step, units of tau0 (isotropic: stable to ~0.37)
   config.numerics.diffusion_substeps = 0  # U sub-steps per phi step; 0: fewest stable (12 here)
   config.numerics.mode = 4               # symmetry order of a(n)
   config.numerics.dtype = 'float32'      # float32 | float64 (float64 enables jax_enable_x64)

@@ -76,10 +76,11 @@ def run_pfhub3a(config):
       'computed_cell_updates': float(np.sum(np.asarray(sizes, float)**2)) * steps_per_save,
       'substeps': numerics.substeps(params.diffusivity), 'dx': numerics.dx,
   }
+  sides = sorted(set(np.asarray(sizes).tolist()))
   print(f'grid {numerics.n} x {numerics.n} (dx = {numerics.dx}, L = {numerics.domain_size}), '
         f'dt = {numerics.dt}, U sub-steps = {info["substeps"]}, stencil {numerics.stencil}, '
         f'{numerics.dtype}, {jax.devices()[0].platform}, window '
-        f'{"sides " + str(sorted(set(np.asarray(sizes).tolist()))) if config.window.enabled else "off"}')
+        f'{"sides " + str(sides) if config.window.enabled else "off"}')
   return out, state, info
 
 

@@ -200,8 +200,8 @@ def test_pfhub_upload_files(tmp_path):
   t = np.array([0.0, 750.0, 1500.0])
   out = {'time': t, 'tip_position_x': np.array([8.0, 9.0, 10.0]),
          'solid_fraction': np.array([1e-4, 2e-4, 3e-4]), 'free_energy': np.array([3.0, 2.0, 1.0])}
-  info = {'wall_s': 12.5, 'cpu_s': 20.0, 'steps': 6000, 'sizes': np.array([32, 64]), 'n': 960, 'dx': 1.0,
-          'substeps': 12}
+  info = {'wall_s': 12.5, 'cpu_s': 20.0, 'steps': 6000, 'sizes': np.array([32, 64]), 'n': 960,
+          'dx': 1.0, 'substeps': 12}
   experiment.write_pfhub(out, pfhub3a.PFHub3aState(phi, phi, 0), info, config, str(tmp_path))
   for name, column in (('tip_position', 'tip_position'), ('solid_fraction', 'solid_fraction'),
                        ('free_energy', 'free_energy')):
