@@ -76,3 +76,34 @@ def divergence_of_face_fluxes(jx: jax.Array, jy: jax.Array, dx: float,
   if bc_y == 'neumann':
     jy = jy.at[0, :].set(0.0).at[-1, :].set(0.0)
   return (jx[:, 1:] - jx[:, :-1] + jy[1:, :] - jy[:-1, :]) / dx
+
+
+def corner_gradients(f: jax.Array, dx: float, bc: Sequence[str]) -> tuple[jax.Array, jax.Array]:
+  """Gradients `(df/dx, df/dy)` at the cell corners, each `[ny + 1, nx + 1]`.
+
+  Each is the two-point difference averaged over the two cell pairs that share the corner (the
+  bilinear-element gradient at its centre). Corner `[j, i]` lies between cells `j-1, j` and
+  `i-1, i`; the outermost corners lie on the walls and use the ghost cells.
+  """
+  p = pad(f, bc)
+  gx = (p[1:, 1:] + p[:-1, 1:] - p[1:, :-1] - p[:-1, :-1]) / (2 * dx)
+  gy = (p[1:, 1:] + p[1:, :-1] - p[:-1, 1:] - p[:-1, :-1]) / (2 * dx)
+  return gx, gy
+
+
+def divergence_of_corner_fluxes(jx: jax.Array, jy: jax.Array, dx: float,
+                                bc: Sequence[str]) -> jax.Array:
+  """Divergence at cell centres of fluxes given at the corners (`jx`, `jy` each `[ny+1, nx+1]`).
+
+  d(jx)/dx is the difference of the corner values across the cell, averaged over its two rows of
+  corners (likewise for y). On a Neumann axis the wall-corner normal flux is set to zero, so the
+  integral of the result over the domain vanishes (no-flux walls).
+  """
+  bc_y, bc_x = check_bc(bc)
+  if bc_x == 'neumann':
+    jx = jx.at[:, 0].set(0.0).at[:, -1].set(0.0)
+  if bc_y == 'neumann':
+    jy = jy.at[0, :].set(0.0).at[-1, :].set(0.0)
+  ddx = (jx[1:, 1:] + jx[:-1, 1:] - jx[1:, :-1] - jx[:-1, :-1]) / (2 * dx)
+  ddy = (jy[1:, 1:] + jy[1:, :-1] - jy[:-1, 1:] - jy[:-1, :-1]) / (2 * dx)
+  return ddx + ddy
