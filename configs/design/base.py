@@ -33,7 +33,7 @@ def get_config():
   config.controller = ml_collections.ConfigDict()
   config.controller.rate_per_s = 20.0      # integral gain of the galvanostatic controller
   config.controller.max_voltage_v = 0.5    # |V| bound of the controller (and stability check)
-  config.controller.pulse_edge = 0.1       # pulse edge smoothing (cosine units)
+  config.controller.pulse_edge_s = 0.5     # smoothing time of the pulse edges, s
   config.controller.switch_width_s = 2.0   # width of the sigmoid stage switches, s
 
   config.gradient = ml_collections.ConfigDict()

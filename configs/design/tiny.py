@@ -32,6 +32,7 @@ def get_config():
   config.simulation.checkpoint_every_steps = 10
   config.controller.max_voltage_v = 0.3
   config.controller.switch_width_s = 0.5
+  config.controller.pulse_edge_s = 0.05
   config.surrogate.frame_interval_s = 0.5
   config.surrogate.steps_per_verification = 3
   config.bayesian.init_points = 3

@@ -21,8 +21,10 @@ with i_F the Faradaic current of the last step, i_s the largest current of the s
 dependence is smooth, so derivatives reach on times, duties and switch times:
 
   * 'constant_current': i = current_ma_cm2.
-  * 'pulse': i = amplitude * sigmoid((cos(2 pi t / P) - cos(pi duty)) / edge), P = on / duty:
-    on for a fraction `duty` of each period of length P, starting on at t = 0.
+  * 'pulse': i = amplitude * sigmoid((on / 2 - P |t / P - round(t / P)|) / edge_s), with the
+    period P = on / duty: on for `on` seconds centred on every multiple of P (t = 0 included),
+    edges smoothed over ~edge_s (a few dt, much shorter than the on and off times, so the mean
+    current is amplitude * duty).
   * 'three_stage': i1, then i2 after switch1_s, then i3 after switch2_s (sigmoid steps of width
     switch_width_s).
 
@@ -77,7 +79,7 @@ class SimulatorSettings:
     max_time_s: charging time limit (s): the simulation's end.
     controller_rate_per_s: integral gain k of the current controller.
     max_voltage_v: |V| bound of the controller (also sets the stability bound's field).
-    pulse_edge: smoothing of the pulse edges (in units of the cosine, dimensionless).
+    pulse_edge_s: smoothing time of the pulse edges, s.
     switch_width_s: width of the sigmoid stage switches of 'three_stage'.
     noise_seed: PRNG seed of nuclei and noise, fixed for every run (common random numbers).
   """
@@ -85,7 +87,7 @@ class SimulatorSettings:
   max_time_s: float
   controller_rate_per_s: float = 5.0
   max_voltage_v: float = 1.0
-  pulse_edge: float = 0.1
+  pulse_edge_s: float = 0.1
   switch_width_s: float = 0.5
   noise_seed: int = 0
 
@@ -103,8 +105,8 @@ def target_current_ma_cm2(values: Mapping, protocol: str, t, settings: Simulator
     return values['current_ma_cm2'] * xp.ones_like(t)
   if protocol == 'pulse':
     period = values['pulse_on_time_s'] / values['pulse_duty']
-    on = sig((xp.cos(2 * math.pi * t / period) - xp.cos(math.pi * values['pulse_duty']))
-             / settings.pulse_edge)
+    phase = t / period - xp.round(t / period)          # in [-1/2, 1/2]; |phase| continuous
+    on = sig((0.5 * values['pulse_on_time_s'] - period * xp.abs(phase)) / settings.pulse_edge_s)
     return values['pulse_amplitude_ma_cm2'] * on
   if protocol == 'three_stage':
     w = settings.switch_width_s

@@ -40,7 +40,7 @@ def simulator_settings(config: ml_collections.ConfigDict) -> sa.SimulatorSetting
   c = config.controller
   return sa.SimulatorSettings(sim=sim, max_time_s=float(config.problem.max_time_s),
                               controller_rate_per_s=c.rate_per_s, max_voltage_v=c.max_voltage_v,
-                              pulse_edge=c.pulse_edge, switch_width_s=c.switch_width_s,
+                              pulse_edge_s=c.pulse_edge_s, switch_width_s=c.switch_width_s,
                               noise_seed=config.noise_seed)
 
 
