@@ -229,7 +229,7 @@ def check_reachable(problem: Problem, settings: sa.SimulatorSettings) -> None:
   """
   charge = lambda vals: sa.nominal_charge_mah_cm2({**problem.fixed, **vals}, problem.protocol,
                                                   settings)
-  worst = min(corners(problem), key=charge)
+  worst = min(({k: float(x) for k, x in c.items()} for c in corners(problem)), key=charge)
   q_worst = charge(worst)
   if q_worst >= problem.charge_mah_cm2:
     return
@@ -249,6 +249,7 @@ def check_reachable(problem: Problem, settings: sa.SimulatorSettings) -> None:
 def check_simulator_limits(problem: Problem, settings: sa.SimulatorSettings) -> None:
   """The simulator's own validation (stability, physical ranges) at every corner."""
   for vals in corners(problem):
+    vals = {k: float(v) for k, v in vals.items()}
     try:
       sa.validate({**problem.fixed, **vals}, settings)
     except ValueError as e:
