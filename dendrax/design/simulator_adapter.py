@@ -34,7 +34,6 @@ Charge passed is the time integral of the Faradaic current (electrode charge), i
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Callable, Mapping, NamedTuple
 
 import jax
@@ -151,8 +150,9 @@ def validate(values: Mapping, settings: SimulatorSettings) -> None:
   simulate.validate(params, settings.config())
 
 
-def _rollout(values: Mapping, protocol: str, settings: SimulatorSettings) -> dict:
-  """Frames of one controlled run: fields and series with a leading [T] axis."""
+def _initial(values: Mapping, protocol: str, settings: SimulatorSettings):
+  """(config, values as arrays, rates, controller scales (i_s A/m^2, V_s), initial voltage,
+  initial state, noise key, step_fn)."""
   config = settings.config()
   dtype = jnp.dtype(config.dtype)
   values = {k: jnp.asarray(v, dtype) for k, v in values.items()}
@@ -162,12 +162,20 @@ def _rollout(values: Mapping, protocol: str, settings: SimulatorSettings) -> dic
   h_m = config.height_um * 1e-6
   i_s = current_scale_ma_cm2(values, protocol) / MA_CM2_PER_A_M2           # A/m^2
   v_s = i_s * h_m / rates.electrolyte_conductivity_s_m
-  target = lambda t: target_current_ma_cm2(values, protocol, t, settings) / MA_CM2_PER_A_M2
-  v0 = jnp.clip(-target(jnp.zeros((), dtype)) * h_m / rates.electrolyte_conductivity_s_m,
-                -settings.max_voltage_v, 0.0)
+  i0 = target_current_ma_cm2(values, protocol, jnp.zeros((), dtype), settings) / MA_CM2_PER_A_M2
+  v0 = jnp.clip(-i0 * h_m / rates.electrolyte_conductivity_s_m, -settings.max_voltage_v, 0.0)
   key_init, key_noise = jax.random.split(jax.random.key(settings.noise_seed))
   state = init_fn(coeffs, dataclasses.replace(rates, applied_voltage_v=v0), params.n_defects,
                   key_init)
+  return config, values, rates, (i_s, v_s), v0, state, key_noise, step_fn
+
+
+def _rollout(values: Mapping, protocol: str, settings: SimulatorSettings) -> dict:
+  """Frames of one controlled run: fields and series with a leading [T] axis."""
+  config, values, rates, (i_s, v_s), v0, state, key_noise, step_fn = _initial(
+      values, protocol, settings)
+  dtype = jnp.dtype(config.dtype)
+  target = lambda t: target_current_ma_cm2(values, protocol, t, settings) / MA_CM2_PER_A_M2
   dt, k = config.dt_s, settings.controller_rate_per_s
 
   def one(carry, _):
@@ -205,19 +213,8 @@ def _rollout(values: Mapping, protocol: str, settings: SimulatorSettings) -> dic
 
 def initial_fields(values: Mapping, protocol: str, settings: SimulatorSettings) -> dict:
   """Fields at t = 0 (xi, concentration, potential_v [H, W]): a surrogate's first frame."""
-  config = settings.config()
-  dtype = jnp.dtype(config.dtype)
-  values = {k: jnp.asarray(v, dtype) for k, v in values.items()}
-  params = physical_params(values, settings, dtype)
-  coeffs, rates = simulate.coefficients_for(params, config)
-  i0 = target_current_ma_cm2(values, protocol, jnp.zeros((), dtype), settings) / MA_CM2_PER_A_M2
-  v0 = jnp.clip(-i0 * config.height_um * 1e-6 / rates.electrolyte_conductivity_s_m,
-                -settings.max_voltage_v, 0.0)
-  init_fn, _ = electrodeposition.make_model(config)
-  key_init, _ = jax.random.split(jax.random.key(settings.noise_seed))
-  s = init_fn(coeffs, dataclasses.replace(rates, applied_voltage_v=v0), params.n_defects,
-              key_init)
-  return dict(xi=s.xi, concentration=s.concentration, potential_v=s.potential_v)
+  state = _initial(values, protocol, settings)[5]
+  return dict(xi=state.xi, concentration=state.concentration, potential_v=state.potential_v)
 
 
 def nominal_charge_series(values: Mapping, protocol: str, settings: SimulatorSettings):
