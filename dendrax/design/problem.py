@@ -208,6 +208,14 @@ def make_problem(cfg: Mapping[str, Any], settings: sa.SimulatorSettings) -> Prob
   baseline = {k: float(v) for k, v in dict(cfg['baseline']).items()}
   if 'current_ma_cm2' not in baseline:
     raise DesignError('baseline.current_ma_cm2', 'the constant-current baseline needs a current')
+  for k, v in baseline.items():
+    if k not in sa.PHYSICAL_VARIABLES + ('current_ma_cm2', 'n_defects'):
+      raise DesignError(f'baseline.{k}', 'not a value of the constant-current baseline')
+    _check_value(k, v, f'baseline.{k}')
+  q_base = baseline['current_ma_cm2'] * t_max / 3600.0
+  if q_base < q:
+    raise DesignError('baseline.current_ma_cm2', f'unreachable charge: the baseline passes '
+                      f'{q_base:.4g} mAh/cm^2 in max_time_s={t_max} s < Q={q}')
   problem = Problem(name=cfg['name'], protocol=protocol, variables=tuple(variables),
                     fixed=fixed, charge_mah_cm2=q, max_time_s=t_max, baseline=baseline)
   check_reachable(problem, settings)

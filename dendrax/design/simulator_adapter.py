@@ -64,6 +64,7 @@ UNITS.update(current_ma_cm2='mA/cm^2', pulse_on_time_s='s', pulse_duty='1',
              pulse_amplitude_ma_cm2='mA/cm^2', stage1_current_ma_cm2='mA/cm^2',
              stage2_current_ma_cm2='mA/cm^2', stage3_current_ma_cm2='mA/cm^2',
              switch1_s='s', switch2_s='s')
+# Physical values not set by a design: the dataset's reference point, no initial depletion.
 DEFAULT_PHYSICAL = dict(zip(parameters.PARAMETER_NAMES, (300.0, 0.0, 2.25, 1000.0, 0.5, 316.2,
                                                          3.0)))
 
@@ -217,15 +218,22 @@ def initial_fields(values: Mapping, protocol: str, settings: SimulatorSettings) 
   return dict(xi=state.xi, concentration=state.concentration, potential_v=state.potential_v)
 
 
-def nominal_charge_series(values: Mapping, protocol: str, settings: SimulatorSettings):
-  """[T] charge the schedule asks for by each frame, mAh/cm^2 (traceable; trapezoid at dt)."""
+def nominal_charge_series(values: Mapping, protocol: str, settings: SimulatorSettings,
+                          times_s=None):
+  """Charge the schedule asks for by each of `times_s` (default: the frames), mAh/cm^2.
+
+  Traceable; trapezoid rule at the simulator's dt, read at the step nearest each time.
+  """
   config = settings.config()
   dtype = jnp.dtype(config.dtype)
   t = jnp.arange(config.num_steps + 1, dtype=dtype) * config.dt_s
   i = target_current_ma_cm2(values, protocol, t, settings)
   q = jnp.concatenate([jnp.zeros((1,), dtype),
                        jnp.cumsum(0.5 * (i[1:] + i[:-1]) * config.dt_s)]) / 3600.0
-  return q[::config.steps_per_frame]
+  if times_s is None:
+    return q[::config.steps_per_frame]
+  steps = np.clip(np.round(np.asarray(times_s) / config.dt_s).astype(int), 0, config.num_steps)
+  return q[steps]
 
 
 def observe_frames(xi_T, config: simulate.SimulationConfig) -> dict:

@@ -36,7 +36,10 @@ def fingerprint(config: ml_collections.ConfigDict) -> str:
 
 def simulator_settings(config: ml_collections.ConfigDict) -> sa.SimulatorSettings:
   """`SimulatorSettings` from the `simulation` and `controller` blocks and the time limit."""
-  sim = simulate.SimulationConfig.for_dataset(**dict(config.simulation))
+  overrides = dict(config.simulation)
+  if config.float64:
+    overrides['dtype'] = 'float64'
+  sim = simulate.SimulationConfig.for_dataset(**overrides)
   c = config.controller
   return sa.SimulatorSettings(sim=sim, max_time_s=float(config.problem.max_time_s),
                               controller_rate_per_s=c.rate_per_s, max_voltage_v=c.max_voltage_v,

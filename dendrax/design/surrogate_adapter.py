@@ -7,7 +7,8 @@ The checkpoint is restored with `analysis.evaluation.load_surrogate` (orbax, the
 state) and rolled out autoregressively over the simulator's frame times, conditioned as in
 training (`analysis.output_fns.cond_sequence`: normalised physical parameters, chemistry, stage,
 horizon in units of `frame_interval_s`). The first frame is the simulator's initial state at the
-centre of the design box, held fixed (it is the model's input, not a prediction). CNN-2 predicts
+centre of the design box, held fixed (it is the model's input, not a prediction); the frames
+are `frame_interval_s` apart (the interval CNN-2 was trained on), not the simulator's. CNN-2 predicts
 no charge: the charge series is the schedule's nominal charge (integral of the target current).
 
 What CNN-2 can see is limited to what it was trained on: the physical parameters and the
@@ -19,6 +20,7 @@ protocol) and extend `supported_variables` to lift this.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable, NamedTuple
 
 import jax.numpy as jnp
@@ -59,7 +61,7 @@ def check_supported(names, protocol: str) -> None:
 
 def load(workdir: str, simulator: sa.Simulator, names, centre_values, *,
          frame_interval_s: float, which: str = 'best') -> SurrogateModel:
-  """CNN-2 from `workdir` wired to `simulator`'s grid, frames and fixed values.
+  """CNN-2 from `workdir` wired to `simulator`'s grid and fixed values.
 
   Args:
     workdir: a `launch.py` workdir holding a CNN-2 (or concat) checkpoint.
@@ -80,8 +82,12 @@ def load(workdir: str, simulator: sa.Simulator, names, centre_values, *,
   fields = sa.initial_fields({**simulator.fixed, **centre_values}, protocol, settings)
   first = np.stack([surrogate.normalizer.normalize_field(f, np.asarray(fields[f]))
                     for f in surrogate.config.data.input_fields], axis=-1)
-  time_s_t = np.arange(config.num_frames) * config.save_every_s
-  stage_t = np.full(config.num_frames, parameters.STAGES.index('constant_current'), np.int32)
+  # CNN-2's own frame times (its training interval), up to the time limit.
+  time_s_t = np.arange(0.0, settings.max_time_s + 1e-9, frame_interval_s)
+  if len(time_s_t) < 2:
+    raise SurrogateUnsupported('surrogate.frame_interval_s', f'{frame_interval_s} s leaves no '
+                               f'step before max_time_s={settings.max_time_s} s')
+  stage_t = np.full(len(time_s_t), parameters.STAGES.index('constant_current'), np.int32)
   chemistry = parameters.CHEMISTRIES.index(config.chemistry)
   masked = tuple(surrogate.config.data.get('masked_parameters', ()))
   dtype = jnp.dtype(config.dtype)
@@ -90,14 +96,14 @@ def load(workdir: str, simulator: sa.Simulator, names, centre_values, *,
     v = {**simulator.fixed, **values}
     params = sa.physical_params(v, settings, dtype)
     # CNN-2 was trained with the dataset's field strength; ours only bounds the controller.
-    params = params.__class__(**{**params.__dict__, 'field_strength_kv_per_m': jnp.asarray(
-        sa.DEFAULT_PHYSICAL['field_strength_kv_per_m'], dtype)})
+    params = dataclasses.replace(params, field_strength_kv_per_m=jnp.asarray(
+        sa.DEFAULT_PHYSICAL['field_strength_kv_per_m'], dtype))
     cond = output_fns.cond_sequence(params, surrogate.normalizer, chemistry=chemistry,
                                     stage_T=stage_t, time_s_T=time_s_t,
                                     frame_interval_s=frame_interval_s, masked=masked)
     xi_t = surrogate.rollout(surrogate.params, jnp.asarray(first, cond.dtype), cond)
     length = sa.observe_frames(xi_t, config)['length_um']
     return {'time_s': jnp.asarray(time_s_t, dtype), 'length_um': length,
-            'charge_mah_cm2': sa.nominal_charge_series(v, protocol, settings)}
+            'charge_mah_cm2': sa.nominal_charge_series(v, protocol, settings, time_s_t)}
 
   return SurrogateModel('CNN-2', workdir, observe)

@@ -108,3 +108,11 @@ def test_value_at_charge_interpolates_in_charge():
   length = jnp.array([5.0, 6.0, 8.0, 12.0])
   assert float(problem_lib.value_at_charge(length, charge, 3.0)) == pytest.approx(10.0)
   assert float(problem_lib.value_at_charge(length, charge, 0.5)) == pytest.approx(5.5)
+
+
+def test_baseline_that_cannot_reach_the_charge_is_named():
+  config = _config()
+  config.problem.baseline.current_ma_cm2 = 1.0     # 1 mA/cm^2 x 6 s << Q
+  with pytest.raises(problem_lib.DesignError, match='unreachable charge') as e:
+    _make(config)
+  assert e.value.variable == 'baseline.current_ma_cm2'
