@@ -21,4 +21,5 @@ def get_config():
   config.simulation.ny = 32
   config.simulation.save_every_s = 2.0
   config.controller.pulse_edge_s = 0.1
+  config.controller.max_voltage_v = 0.5    # 100 um cell: keeps the migration bound above dt
   return config

@@ -261,5 +261,7 @@ def check_simulator_limits(problem: Problem, settings: sa.SimulatorSettings) -> 
     try:
       sa.validate({**problem.fixed, **vals}, settings)
     except ValueError as e:
-      name = next((n for n in problem.names if n in str(e)), problem.names[0])
+      # The design variable the message names, else the field it names (e.g. SimulationConfig.dt_s).
+      name = next((n for n in problem.names if n in str(e)),
+                  str(e).split('=')[0].split(':')[0].strip())
       raise DesignError(name, f'the simulator rejects the corner {vals}: {e}') from None

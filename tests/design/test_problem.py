@@ -116,3 +116,11 @@ def test_baseline_that_cannot_reach_the_charge_is_named():
   with pytest.raises(problem_lib.DesignError, match='unreachable charge') as e:
     _make(config)
   assert e.value.variable == 'baseline.current_ma_cm2'
+
+
+def test_a_corner_the_simulator_rejects_is_named():
+  config = _config()
+  config.controller.max_voltage_v = 5.0     # 100 kV/m over the 50 um cell: dt above the bound
+  with pytest.raises(problem_lib.DesignError, match='migration stability') as e:
+    _make(config)
+  assert e.value.variable == 'SimulationConfig.dt_s'
