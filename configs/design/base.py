@@ -37,7 +37,8 @@ def get_config():
   config.controller.switch_width_s = 2.0   # width of the sigmoid stage switches, s
 
   config.gradient = ml_collections.ConfigDict()
-  config.gradient.learning_rate = 0.1      # Adam step in unit-box coordinates
+  config.gradient.learning_rate = 0.3      # first Adam step in unit-box coordinates
+  config.gradient.final_fraction = 0.1     # cosine decay of the step to this fraction at the budget
 
   config.surrogate = ml_collections.ConfigDict()
   config.surrogate.learning_rate = 0.1     # Adam step on CNN-2 in unit-box coordinates

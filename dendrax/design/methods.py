@@ -153,9 +153,12 @@ def start_point(dim: int, seed: int) -> np.ndarray:
 
 
 def projected_gradient(ev: Evaluator, u0: np.ndarray, cfg: Mapping[str, Any]) -> None:
-  """Adam (learning rate `cfg['learning_rate']` in unit-box units) + projection, every step on
-  the simulator's exact gradient."""
-  opt = optax.adam(cfg['learning_rate'])
+  """Adam + projection, every step on the simulator's exact gradient. The step (unit-box units)
+  decays from `cfg['learning_rate']` to `cfg['final_fraction']` of it over the budget (cosine):
+  long moves while the budget is young (optima often sit on the bounds), fine ones at the end."""
+  schedule = optax.cosine_decay_schedule(cfg['learning_rate'], decay_steps=max(ev.budget - 1, 1),
+                                         alpha=cfg['final_fraction'])
+  opt = optax.adam(schedule)
   u = jnp.asarray(u0)
   state = opt.init(u)
   while ev.remaining > 0:
