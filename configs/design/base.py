@@ -31,9 +31,9 @@ def get_config():
       potential_iterations=3, save_every_s=5.0, checkpoint_every_steps=50))
 
   config.controller = ml_collections.ConfigDict()
-  config.controller.rate_per_s = 20.0      # integral gain of the galvanostatic controller
+  config.controller.rate_per_s = 40.0      # integral gain (1/s); 100 overshoots at 40 mA/cm^2
   config.controller.max_voltage_v = 0.5    # |V| bound of the controller (and stability check)
-  config.controller.pulse_edge_s = 0.5     # smoothing time of the pulse edges, s
+  config.controller.pulse_edge_s = 0.1     # smoothing time of the pulse edges, s (~2 dt)
   config.controller.switch_width_s = 2.0   # width of the sigmoid stage switches, s
 
   config.gradient = ml_collections.ConfigDict()

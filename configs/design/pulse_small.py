@@ -20,6 +20,6 @@ def get_config():
   config.simulation.nx = 32
   config.simulation.ny = 32
   config.simulation.save_every_s = 2.0
-  config.controller.pulse_edge_s = 0.1
+  config.controller.pulse_edge_s = 0.05     # one step: on times down to 0.5 s stay square
   config.controller.max_voltage_v = 0.5    # 100 um cell: keeps the migration bound above dt
   return config

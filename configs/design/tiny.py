@@ -31,6 +31,7 @@ def get_config():
   config.simulation.save_every_s = 0.5
   config.simulation.checkpoint_every_steps = 10
   config.controller.max_voltage_v = 0.3
+  config.controller.rate_per_s = 20.0
   config.controller.switch_width_s = 0.5
   config.controller.pulse_edge_s = 0.05
   config.surrogate.frame_interval_s = 0.5

@@ -23,6 +23,7 @@ from dendrax.design import problem as problem_lib
 TOLERANCE = 0.02              # "within 2 % of the best objective any method found"
 CALL_RATIO_TARGET = 5.0       # gradient methods: at most 1/5 of BO's calls
 GRADIENT_METHODS = ('gradient', 'surrogate_gradient')
+RUNS = ('optimum', 'baseline', 'equal_mean_current')     # the verification's simulations
 LABELS = {'gradient': 'gradient through simulator', 'surrogate_gradient':
           'gradient through CNN-2 (verified)', 'bayesian': 'Bayesian optimisation',
           'random': 'random search'}
@@ -103,10 +104,10 @@ def assemble(problem: problem_lib.Problem, config, results, skipped, costs, veri
       'skipped_methods': skipped, 'surrogate': surrogate_note, 'costs': costs,
       'histories': {m: {str(s): h for s, h in seeds.items()} for m, seeds in results.items()},
       'verification': {k: v for k, v in verification.items()
-                       if k not in ('optimum', 'baseline')} | {
+                       if k not in RUNS} | {
           name: {'values': verification[name]['values'],
                  'summary': verification[name]['summary']}
-          for name in ('optimum', 'baseline')},
+          for name in RUNS},
       'config': config.to_dict(), 'simulation': sim_config,
   }
 
@@ -133,17 +134,21 @@ def _curves_figure(histories, x_key: str, xlabel: str, target: float):
   return fig
 
 
-def _trace_figure(verification, q: float):
+def _trace_figure(verification, q: float, target_fn):
+  """Current (frame means of the Faradaic current, and the target on a fine grid) and charge."""
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
   fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.6))
-  for name, color in (('optimum', 'C3'), ('baseline', 'C0')):
+  for name, color in (('optimum', 'C3'), ('baseline', 'C0'), ('equal_mean_current', 'C2')):
     f = verification[name]['frames']
     t = np.asarray(f['time_s'])
-    a1.plot(t, np.asarray(f['current_ma_cm2']), color=color, label=f'{name} (Faradaic)')
-    a1.plot(t, np.asarray(f['target_current_ma_cm2']), color=color, ls=':', label=f'{name} target')
-    a2.plot(t, np.asarray(f['charge_mah_cm2']), color=color, label=name)
-    t_q = verification[name]['summary']['time_at_charge_s']
-    a2.axvline(t_q, color=color, ls=':', lw=1)
+    q_t = np.asarray(f['charge_mah_cm2'])
+    mean_i = np.diff(q_t) * 3600.0 / np.diff(t)          # mA/cm^2 averaged over each frame
+    a1.stairs(mean_i, t, color=color, label=f'{name}: Faradaic, frame mean')
+    if name == 'optimum':
+      tf = np.linspace(0.0, t[-1], 4000)
+      a1.plot(tf, target_fn(tf), color=color, lw=0.6, alpha=0.6, label=f'{name}: target')
+    a2.plot(t, q_t, color=color, label=name)
+    a2.axvline(verification[name]['summary']['time_at_charge_s'], color=color, ls=':', lw=1)
   a2.axhline(q, color='k', ls='--', lw=1, label=f'Q = {q} mAh/cm^2')
   a1.set_xlabel('time (s)'); a1.set_ylabel('current density (mA/cm^2)'); a1.legend(fontsize=7)
   a2.set_xlabel('time (s)'); a2.set_ylabel('charge passed (mAh/cm^2)'); a2.legend(fontsize=7)
@@ -152,8 +157,8 @@ def _trace_figure(verification, q: float):
 
 def _morphology_figure(verification):
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
-  fig, axes = plt.subplots(1, 2, figsize=(8, 4))
-  for ax, name in zip(axes, ('baseline', 'optimum')):
+  fig, axes = plt.subplots(1, 3, figsize=(12, 4))
+  for ax, name in zip(axes, ('baseline', 'equal_mean_current', 'optimum')):
     f, s = verification[name]['frames'], verification[name]['summary']
     k = int(np.argmin(np.abs(np.asarray(f['time_s']) - s['time_at_charge_s'])))
     ax.imshow(np.asarray(f['xi'][k]), origin='lower', cmap='RdBu_r', vmin=0, vmax=1)
@@ -163,14 +168,19 @@ def _morphology_figure(verification):
   return fig
 
 
-def write(out_dir: str, design: Mapping[str, Any], verification) -> dict[str, str]:
-  """Writes design.json and report.html under `out_dir`; returns their paths."""
+def write(out_dir: str, design: Mapping[str, Any], verification, target_fn) -> dict[str, str]:
+  """Writes design.json and report.html under `out_dir`; returns their paths.
+
+  `target_fn(t)` is the optimum's target current density (mA/cm^2) at times t (s).
+  """
   paths = {'json': os.path.join(out_dir, 'design.json'),
            'html': os.path.join(out_dir, 'report.html')}
   report.write_json(paths['json'], design)
   p = design['problem']
   red = design['verification']['length_reduction']
   opt, base = design['verification']['optimum'], design['verification']['baseline']
+  same = design['verification']['equal_mean_current']
+  red_same = red['equal_mean_current']
   sections = [
       ('Problem', report.paragraph(p['objective'] + f" (protocol {p['protocol']}).")
        + report.table_html(p['variables'])),
@@ -198,14 +208,18 @@ def write(out_dir: str, design: Mapping[str, Any], verification) -> dict[str, st
                                          design['target_objective']), alt='best vs wall time')),
       ('Optimum against the constant-current baseline at equal charge', report.table_html(
           [{'run': 'optimum', **opt['values'], **opt['summary']},
-           {'run': 'baseline', **base['values'], **base['summary']}])
-       + report.figure_html(_trace_figure(verification, p['charge_mah_cm2']),
+           {'run': 'baseline', **base['values'], **base['summary']},
+           {'run': 'equal_mean_current', **same['values'], **same['summary']}])
+       + report.figure_html(_trace_figure(verification, p['charge_mah_cm2'], target_fn),
                             alt='current traces')
        + report.figure_html(_morphology_figure(verification), alt='morphologies')),
       ('Verified length reduction', report.paragraph(
           f"Simulated at equal charge {p['charge_mah_cm2']} mAh/cm^2: baseline "
           f"{red['baseline_length_um']:.4g} um, optimum {red['optimum_length_um']:.4g} um: "
           f"{red['ratio_baseline_over_optimum']:.3g}x shorter ({red['percent_shorter']:.3g} %). "
+          f"Against constant current at the optimum's mean current (same charging time): "
+          f"{red_same['baseline_length_um']:.4g} um, {red_same['ratio_baseline_over_optimum']:.3g}x "
+          f"({red_same['percent_shorter']:.3g} %). "
           f"Aryanfar et al. 2014 report about {red['aryanfar_2014_ratio']}x shorter mean "
           'dendrites under pulse charging: a qualitative reference from a different system.')),
       ('Settings', report.settings_html({'costs': design['costs'],

@@ -54,7 +54,9 @@ def test_design_json_and_report(run):
       on_disk['best_objective_any_method'], rel=1e-5)
   assert red['ratio_baseline_over_optimum'] == pytest.approx(
       base['summary']['length_at_charge_um'] / opt['summary']['length_at_charge_um'])
-  for s in (opt['summary'], base['summary']):
+  same = on_disk['verification']['equal_mean_current']
+  assert red['equal_mean_current']['optimum_length_um'] == opt['summary']['length_at_charge_um']
+  for s in (opt['summary'], base['summary'], same['summary']):
     assert s['final_charge_mah_cm2'] >= on_disk['problem']['charge_mah_cm2']
     assert {'max_tip_height_um_at_charge', 'interface_length_um_at_charge'} <= set(s)
   html = open(os.path.join(out, 'report.html')).read()
