@@ -59,13 +59,15 @@ def make_objective(problem: problem_lib.Problem, observe: Callable,
     aux = problem_lib.summary(problem, observe(problem.decode(u)))
     return aux[problem_lib.OBJECTIVE], aux
 
+  # One compiled forward run serves the optimisers and the report: the summary is a small
+  # separate program over its frames.
   frames_jit = jax.jit(lambda u: observe(problem.decode(u)))
-  fwd_jit = jax.jit(summary)
+  summary_jit = jax.jit(lambda frames: problem_lib.summary(problem, frames))
   vg_jit = jax.jit(jax.value_and_grad(summary, has_aux=True))
 
   def forward(u):
-    value, aux = fwd_jit(jnp.asarray(u))
-    return float(value), _floats(aux)
+    aux = summary_jit(frames_jit(jnp.asarray(u)))
+    return float(aux[problem_lib.OBJECTIVE]), _floats(aux)
 
   def value_and_grad(u):
     (value, aux), grad = vg_jit(jnp.asarray(u))

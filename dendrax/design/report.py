@@ -143,7 +143,7 @@ def _trace_figure(verification, q: float, target_fn):
     t = np.asarray(f['time_s'])
     q_t = np.asarray(f['charge_mah_cm2'])
     mean_i = np.diff(q_t) * 3600.0 / np.diff(t)          # mA/cm^2 averaged over each frame
-    a1.stairs(mean_i, t, color=color, label=f'{name}: Faradaic, frame mean')
+    a1.stairs(mean_i, t, baseline=None, color=color, label=f'{name}: Faradaic, frame mean')
     if name == 'optimum':
       tf = np.linspace(0.0, t[-1], 4000)
       a1.plot(tf, target_fn(tf), color=color, lw=0.6, alpha=0.6, label=f'{name}: target')
