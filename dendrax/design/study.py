@@ -150,6 +150,10 @@ def run_design(config: ml_collections.ConfigDict, out_dir: str,
   unknown = [m for m in config.methods if m not in methods_lib.METHODS]
   if unknown:
     raise ValueError(f'methods: unknown {unknown}; expected some of {methods_lib.METHODS}')
+  if int(config.budget_sim_calls) < 1:
+    raise ValueError(f'budget_sim_calls={config.budget_sim_calls}: need at least 1 call')
+  if not config.seeds:
+    raise ValueError('seeds: need at least one seed')
   settings = simulator_settings(config)
   problem = problem_lib.make_problem(config.problem, settings)
   simulator = sa.make_simulator(settings, problem.protocol, problem.fixed)
