@@ -1,0 +1,52 @@
+r"""Defaults of every design problem (`python -m experiments.design`); variants override them.
+
+Not a problem by itself: use pulse.py, electrolyte.py, three_stage.py or tiny.py.
+"""
+
+import ml_collections
+
+
+def get_config():
+  config = ml_collections.ConfigDict()
+  config.methods = ('gradient', 'surrogate_gradient', 'bayesian', 'random')  # run side by side
+  config.seeds = (0, 1, 2)                 # each method runs once per seed (own start point)
+  config.budget_sim_calls = 30             # simulator calls per method and seed
+  config.noise_seed = 0                    # nuclei + noise key, the same for every run
+  config.float64 = False                   # simulate and differentiate in float64
+
+  config.problem = ml_collections.ConfigDict()
+  config.problem.name = 'base'             # label in the report
+  config.problem.protocol = 'constant_current'  # simulator_adapter.PROTOCOLS
+  # name -> (low, high, 'linear' | 'log'), units of simulator_adapter.UNITS.
+  config.problem.variables = ml_collections.ConfigDict()
+  config.problem.fixed = ml_collections.ConfigDict()   # values not designed (same units)
+  config.problem.charge_mah_cm2 = 0.5      # Q: the length is compared when this charge passed
+  config.problem.max_time_s = 210.0        # charging time limit (the simulation's end), s
+  # The constant-current baseline: current (mA/cm^2) and any physical values differing from fixed.
+  config.problem.baseline = ml_collections.ConfigDict({'current_ma_cm2': 10.0})
+
+  # SimulationConfig.for_dataset overrides (grid, dt, frames); protocol/t_end_s are set by the
+  # design adapter. 3 potential iterations: exact derivatives (sensitivity_study docs).
+  config.simulation = ml_collections.ConfigDict(dict(
+      potential_iterations=3, save_every_s=5.0, checkpoint_every_steps=50))
+
+  config.controller = ml_collections.ConfigDict()
+  config.controller.rate_per_s = 40.0      # integral gain (1/s); 100 overshoots at 40 mA/cm^2
+  config.controller.max_voltage_v = 0.5    # |V| bound of the controller (and stability check)
+  config.controller.pulse_edge_s = 0.1     # smoothing time of the pulse edges, s (~2 dt)
+  config.controller.switch_width_s = 2.0   # width of the sigmoid stage switches, s
+
+  config.gradient = ml_collections.ConfigDict()
+  config.gradient.learning_rate = 0.3      # first Adam step in unit-box coordinates
+  config.gradient.final_fraction = 0.1     # cosine decay of the step to this fraction at the budget
+
+  config.surrogate = ml_collections.ConfigDict()
+  config.surrogate.learning_rate = 0.1     # Adam step on CNN-2 in unit-box coordinates
+  config.surrogate.steps_per_verification = 5   # surrogate steps between simulator checks
+  config.surrogate.shrink = 0.5            # step factor after a candidate that did not improve
+  config.surrogate.frame_interval_s = 30.0  # frame interval CNN-2 was trained on (horizon unit)
+
+  config.bayesian = ml_collections.ConfigDict()
+  config.bayesian.init_points = 4          # uniform points (the first: the common start)
+  config.bayesian.xi = 0.01                # expected-improvement exploration
+  return config

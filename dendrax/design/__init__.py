@@ -1,0 +1,1 @@
+"""dendrax.design: charging protocols and electrolytes designed through the simulator and CNN-2."""

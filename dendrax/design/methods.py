@@ -1,0 +1,273 @@
+"""Four optimisers of a design objective, each spending the same budget of simulator calls.
+
+  * `projected_gradient`: optax Adam on the simulator's exact gradient (`jax.value_and_grad`
+    through the rollout), each step projected back onto the unit box. One value-and-gradient
+    evaluation counts as one simulator call; its cost in forward-run equivalents is measured
+    separately (`timing` in the report).
+  * `surrogate_gradient`: Adam steps on CNN-2's gradient (surrogate calls, counted apart), every
+    candidate then verified by one forward simulation; an unimproved candidate halves the
+    surrogate step and restarts from the best verified point.
+  * `bayesian`: Gaussian-process Bayesian optimisation (`bayes_opt` 3.x, expected improvement).
+  * `random_search`: uniform samples of the box.
+
+All four start from the same seed-dependent point (`start_point`), and every simulator call goes
+through an `Evaluator`, which counts, times and stores it (`evaluations.EvaluationStore`) and, on
+a resumed run, returns the stored result instead of simulating again.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Mapping, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from dendrax.design import evaluations
+from dendrax.design import problem as problem_lib
+
+METHODS = ('gradient', 'surrogate_gradient', 'bayesian', 'random')
+
+
+class Objective(NamedTuple):
+  """What the optimisers call, all on unit-box points u [d] (numpy in, numpy out).
+
+  forward(u) -> (value, aux): one simulator run; aux holds `problem.summary` scalars.
+  value_and_grad(u) -> (value, grad [d], aux): one simulator run with its reverse pass.
+  surrogate(u) -> (value, grad [d]) of CNN-2's prediction, or None if there is none.
+  """
+  problem: problem_lib.Problem
+  forward: Callable
+  value_and_grad: Callable
+  surrogate: Callable | None
+
+
+def _floats(tree) -> Any:
+  return jax.tree.map(lambda x: np.asarray(x).tolist(), jax.device_get(tree))
+
+
+def make_objective(problem: problem_lib.Problem, observe: Callable,
+                   surrogate_observe: Callable | None = None) -> tuple[Objective, Callable]:
+  """`Objective` of `problem` from a simulator's `observe(values) -> frames`; also returns the
+  jitted `frames(u)` (all frames, for the report).
+
+  `surrogate_observe(values) -> {'length_um', 'charge_mah_cm2'}` ([T] each) is CNN-2's rollout.
+  """
+  def summary(u):
+    aux = problem_lib.summary(problem, observe(problem.decode(u)))
+    return aux[problem_lib.OBJECTIVE], aux
+
+  # One compiled forward run serves the optimisers and the report: the summary is a small
+  # separate program over its frames.
+  frames_jit = jax.jit(lambda u: observe(problem.decode(u)))
+  summary_jit = jax.jit(lambda frames: problem_lib.summary(problem, frames))
+  vg_jit = jax.jit(jax.value_and_grad(summary, has_aux=True))
+
+  def forward(u):
+    aux = summary_jit(frames_jit(jnp.asarray(u)))
+    return float(aux[problem_lib.OBJECTIVE]), _floats(aux)
+
+  def value_and_grad(u):
+    (value, aux), grad = vg_jit(jnp.asarray(u))
+    return float(value), np.asarray(grad, np.float64), _floats(aux)
+
+  surrogate = None
+  if surrogate_observe is not None:
+    def s_obj(u):
+      f = surrogate_observe(problem.decode(u))
+      return problem_lib.value_at_charge(f['length_um'], f['charge_mah_cm2'],
+                                         problem.charge_mah_cm2)
+    s_jit = jax.jit(jax.value_and_grad(s_obj))
+
+    def surrogate(u):
+      value, grad = s_jit(jnp.asarray(u))
+      return float(value), np.asarray(grad, np.float64)
+
+  return Objective(problem, forward, value_and_grad, surrogate), frames_jit
+
+
+class Evaluator:
+  """Simulator calls of one (method, seed) run: budget, counting, timing, storing, replaying."""
+
+  def __init__(self, objective: Objective, store: evaluations.EvaluationStore, method: str,
+               seed: int, budget: int):
+    self.objective, self.store = objective, store
+    self.method, self.seed, self.budget = method, int(seed), int(budget)
+    self.index = 0
+    self.surrogate_calls = 0
+    self.replayed = 0
+    self._wall = 0.0
+    self._clock = time.perf_counter()
+
+  @property
+  def remaining(self) -> int:
+    return self.budget - self.index
+
+  def _call(self, u, kind: str) -> dict[str, Any]:
+    if self.remaining <= 0:
+      raise RuntimeError(f'{self.method} (seed {self.seed}) exceeded its budget of '
+                         f'{self.budget} simulator calls')
+    problem = self.objective.problem
+    rec = self.store.get(self.method, self.seed, self.index)
+    if rec is not None:
+      if rec['kind'] != kind:
+        raise evaluations.StoreMismatch(
+            f'{self.store.path}: stored call {self.index} of {self.method} seed {self.seed} is '
+            f"{rec['kind']!r}, the method asks for {kind!r}")
+      self.replayed += 1
+      self._wall, self._clock = rec['wall_s'], time.perf_counter()
+      self.surrogate_calls = max(self.surrogate_calls, rec['surrogate_calls'])
+    else:
+      u = np.clip(np.asarray(u, np.float64), 0.0, 1.0)
+      values = {k: float(v) for k, v in problem.decode(u).items()}
+      grad = None
+      if kind == 'value_and_grad':
+        value, grad, aux = self.objective.value_and_grad(u)
+      else:
+        value, aux = self.objective.forward(u)
+      problem_lib.check_evaluation(problem, values, aux, grad)
+      now = time.perf_counter()
+      self._wall, self._clock = self._wall + (now - self._clock), now
+      rec = {'method': self.method, 'seed': self.seed, 'index': self.index, 'kind': kind,
+             'u': u.tolist(), 'values': values, 'value': value,
+             'grad': None if grad is None else grad.tolist(), 'aux': aux,
+             'wall_s': self._wall, 'surrogate_calls': self.surrogate_calls}
+      self.store.add(rec)
+    self.index += 1
+    return rec
+
+  def forward(self, u) -> dict[str, Any]:
+    return self._call(u, 'forward')
+
+  def value_and_grad(self, u) -> dict[str, Any]:
+    return self._call(u, 'value_and_grad')
+
+  def surrogate(self, u) -> tuple[float, np.ndarray]:
+    self.surrogate_calls += 1
+    return self.objective.surrogate(u)
+
+
+def start_point(dim: int, seed: int) -> np.ndarray:
+  """The common starting point of every method for `seed`: uniform in the unit box."""
+  return np.random.default_rng([seed, 2024]).uniform(size=dim)
+
+
+def projected_gradient(ev: Evaluator, u0: np.ndarray, cfg: Mapping[str, Any]) -> None:
+  """Adam + projection, every step on the simulator's exact gradient. The step (unit-box units)
+  decays from `cfg['learning_rate']` to `cfg['final_fraction']` of it over the budget (cosine):
+  long moves while the budget is young (optima often sit on the bounds), fine ones at the end."""
+  schedule = optax.cosine_decay_schedule(cfg['learning_rate'], decay_steps=max(ev.budget - 1, 1),
+                                         alpha=cfg['final_fraction'])
+  opt = optax.adam(schedule)
+  u = jnp.asarray(u0)
+  state = opt.init(u)
+  while ev.remaining > 0:
+    rec = ev.value_and_grad(u)
+    u = jnp.asarray(rec['u'])
+    updates, state = opt.update(jnp.asarray(rec['grad']), state, u)
+    u = problem_lib.project(optax.apply_updates(u, updates))
+
+
+def surrogate_gradient(ev: Evaluator, u0: np.ndarray, cfg: Mapping[str, Any]) -> None:
+  """`cfg['steps_per_verification']` Adam steps on the surrogate from the best verified point,
+  then one simulator verification; the step halves (`cfg['shrink']`) when it did not improve."""
+  rec = ev.forward(u0)
+  best_u, best = np.asarray(rec['u']), rec['value']
+  lr = cfg['learning_rate']
+  while ev.remaining > 0:
+    opt = optax.adam(lr)
+    u = jnp.asarray(best_u)
+    state = opt.init(u)
+    for _ in range(cfg['steps_per_verification']):
+      _, grad = ev.surrogate(np.asarray(u))
+      updates, state = opt.update(jnp.asarray(grad), state, u)
+      u = problem_lib.project(optax.apply_updates(u, updates))
+    rec = ev.forward(np.asarray(u))
+    if rec['value'] < best:
+      best_u, best = np.asarray(rec['u']), rec['value']
+    else:
+      lr *= cfg['shrink']
+
+
+def bayesian(ev: Evaluator, u0: np.ndarray, cfg: Mapping[str, Any]) -> None:
+  """Gaussian-process BO (`bayes_opt`, expected improvement with exploration `cfg['xi']`),
+  maximising -objective over the unit box; `cfg['init_points']` uniform points (the first is
+  the common start) before the GP's suggestions."""
+  from bayes_opt import BayesianOptimization  # pylint: disable=g-import-not-at-top
+  from bayes_opt import acquisition  # pylint: disable=g-import-not-at-top
+  names = [f'u{i}' for i in range(len(u0))]
+  opt = BayesianOptimization(
+      f=None, pbounds={n: (0.0, 1.0) for n in names},
+      acquisition_function=acquisition.ExpectedImprovement(xi=cfg['xi'], random_state=ev.seed),
+      random_state=ev.seed, verbose=0, allow_duplicate_points=True)
+  rng = np.random.default_rng([ev.seed, 7])
+  i = 0
+  while ev.remaining > 0:
+    if i == 0:
+      u = u0
+    elif i < cfg['init_points']:
+      u = rng.uniform(size=len(u0))
+    else:
+      s = opt.suggest()
+      u = np.array([s[n] for n in names])
+    rec = ev.forward(u)
+    opt.register(params=dict(zip(names, rec['u'])), target=-rec['value'])
+    i += 1
+
+
+def random_search(ev: Evaluator, u0: np.ndarray, cfg: Mapping[str, Any]) -> None:
+  """The common start, then uniform samples of the box."""
+  del cfg
+  rng = np.random.default_rng([ev.seed, 11])
+  u = u0
+  while ev.remaining > 0:
+    ev.forward(u)
+    u = rng.uniform(size=len(u0))
+
+
+RUNNERS: dict[str, Callable[[Evaluator, np.ndarray, Mapping[str, Any]], None]] = {
+    'gradient': projected_gradient,
+    'surrogate_gradient': surrogate_gradient,
+    'bayesian': bayesian,
+    'random': random_search,
+}
+
+
+def run_method(method: str, objective: Objective, store: evaluations.EvaluationStore,
+               seed: int, budget: int, cfg: Mapping[str, Any]) -> dict[str, Any]:
+  """Runs `method` for `seed` to its budget; returns its history and counts."""
+  if method not in RUNNERS:
+    raise ValueError(f'method={method!r}; expected one of {METHODS}')
+  ev = Evaluator(objective, store, method, seed, budget)
+  RUNNERS[method](ev, start_point(objective.problem.dim, seed), cfg)
+  return history(store.records(method, seed), replayed=ev.replayed)
+
+
+def history(records, replayed: int = 0) -> dict[str, Any]:
+  """Best-so-far objective against simulator calls and wall time, and the best point."""
+  values = np.array([r['value'] for r in records])
+  best_so_far = np.minimum.accumulate(values)
+  k = int(np.argmin(values))
+  return {
+      'calls': list(range(1, len(records) + 1)),
+      'wall_s': [r['wall_s'] for r in records],
+      'value': values.tolist(),
+      'best_so_far': best_so_far.tolist(),
+      'best_value': float(values[k]), 'best_values': records[k]['values'],
+      'best_u': records[k]['u'], 'best_aux': records[k]['aux'],
+      'kinds': sorted({r['kind'] for r in records}),
+      'value_and_grad_calls': sum(r['kind'] == 'value_and_grad' for r in records),
+      'forward_calls': sum(r['kind'] == 'forward' for r in records),
+      'surrogate_calls': max([r['surrogate_calls'] for r in records] + [0]),
+      'replayed_calls': replayed,
+  }
+
+
+def calls_to_reach(best_so_far, target: float) -> int | None:
+  """First simulator call (1-based) whose best-so-far is <= target, or None."""
+  for i, v in enumerate(best_so_far):
+    if v <= target:
+      return i + 1
+  return None

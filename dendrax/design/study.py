@@ -1,0 +1,185 @@
+"""A whole design run: config -> problem -> every method over every seed -> verification -> report.
+
+`run_design(config, out_dir, checkpoint)` is what `experiments/design.py` calls. Evaluations go
+to `<out_dir>/evaluations.jsonl` as they happen; calling it again on the same `out_dir` with
+the same config replays the stored evaluations and continues (a killed run resumes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from typing import Any, Mapping
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from dendrax.design import evaluations
+from dendrax.design import methods as methods_lib
+from dendrax.design import problem as problem_lib
+from dendrax.design import report as report_lib
+from dendrax.design import simulator_adapter as sa
+from dendrax.design import surrogate_adapter
+from dendrax.physics import simulate
+
+ARYANFAR_2014_RATIO = 2.5   # mean dendrite length, DC / pulse (Aryanfar et al. 2014, JPCL)
+
+
+def fingerprint(config: ml_collections.ConfigDict) -> str:
+  """Hash of everything the evaluations depend on (the whole config)."""
+  text = json.dumps(json.loads(config.to_json_best_effort()), sort_keys=True)
+  return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def simulator_settings(config: ml_collections.ConfigDict) -> sa.SimulatorSettings:
+  """`SimulatorSettings` from the `simulation` and `controller` blocks and the time limit."""
+  overrides = dict(config.simulation)
+  if config.float64:
+    overrides['dtype'] = 'float64'
+  sim = simulate.SimulationConfig.for_dataset(**overrides)
+  c = config.controller
+  return sa.SimulatorSettings(sim=sim, max_time_s=float(config.problem.max_time_s),
+                              controller_rate_per_s=c.rate_per_s, max_voltage_v=c.max_voltage_v,
+                              pulse_edge_s=c.pulse_edge_s, switch_width_s=c.switch_width_s,
+                              noise_seed=config.noise_seed)
+
+
+def _median_s(f, reps: int = 3) -> float:
+  times = []
+  for _ in range(reps):
+    t0 = time.perf_counter()
+    jax.block_until_ready(f())
+    times.append(time.perf_counter() - t0)
+  return float(np.median(times))
+
+
+def measure_costs(objective: methods_lib.Objective, u: np.ndarray) -> dict[str, float]:
+  """Compile times, and run times after compilation: forward, value-and-grad, and their ratio
+  (the cost of one value-and-grad call in forward-run equivalents)."""
+  out = {}
+  t0 = time.perf_counter()
+  objective.forward(u)
+  out['forward_compile_s'] = time.perf_counter() - t0
+  t0 = time.perf_counter()
+  objective.value_and_grad(u)
+  out['value_and_grad_compile_s'] = time.perf_counter() - t0
+  out['forward_s'] = _median_s(lambda: objective.forward(u))
+  out['value_and_grad_s'] = _median_s(lambda: objective.value_and_grad(u))
+  out['value_and_grad_forward_equivalents'] = out['value_and_grad_s'] / out['forward_s']
+  if objective.surrogate is not None:
+    t0 = time.perf_counter()
+    objective.surrogate(u)
+    out['surrogate_compile_s'] = time.perf_counter() - t0
+    out['surrogate_value_and_grad_s'] = _median_s(lambda: objective.surrogate(u))
+  return out
+
+
+def _surrogate(config, checkpoint, simulator, problem):
+  """(surrogate observe fn or None, a note saying why not)."""
+  if 'surrogate_gradient' not in config.methods:
+    return None, 'not requested'
+  if not checkpoint:
+    return None, 'no --checkpoint (CNN-2 workdir) given'
+  try:
+    model = surrogate_adapter.load(checkpoint, simulator, problem.names,
+                                   problem.decode(np.full(problem.dim, 0.5)),
+                                   frame_interval_s=config.surrogate.frame_interval_s)
+  except surrogate_adapter.SurrogateUnsupported as e:
+    return None, f'not applicable: {e}'
+  return model.observe, f'CNN-2 from {checkpoint}'
+
+
+def _reduction(baseline_um: float, optimum_um: float) -> dict[str, float]:
+  return {'baseline_length_um': baseline_um, 'optimum_length_um': optimum_um,
+          'ratio_baseline_over_optimum': (baseline_um / optimum_um if optimum_um > 0
+                                          else float('nan')),
+          'percent_shorter': (100.0 * (baseline_um - optimum_um) / baseline_um
+                              if baseline_um != 0 else float('nan'))}
+
+
+def verify(problem, simulator, frames_fn, best_u, settings) -> dict[str, Any]:
+  """Re-simulates the optimum and two constant-current runs; lengths at equal charge Q.
+
+  'baseline' is the config's constant-current baseline; 'equal_mean_current' is constant
+  current at the optimum's mean current Q / t_Q in the baseline's electrolyte, so it reaches Q
+  at about the same time: what the schedule itself gains, apart from charging slower.
+  """
+  del simulator
+  physical = {k: v for k, v in problem.fixed.items() if k in sa.PHYSICAL_VARIABLES}
+  base_fixed = {**physical, **{k: v for k, v in problem.baseline.items()
+                               if k != 'current_ma_cm2'}}
+  base_sim = sa.make_simulator(settings, 'constant_current', base_fixed)
+  base_run = jax.jit(base_sim.observe)
+  opt = jax.device_get(frames_fn(jnp.asarray(best_u)))
+  runs = [('optimum', opt, problem.decode(np.asarray(best_u)))]
+  opt_aux = jax.device_get(problem_lib.summary(problem, opt))
+  i_mean = problem.charge_mah_cm2 * 3600.0 / float(opt_aux['time_at_charge_s'])
+  for name, current in (('baseline', problem.baseline['current_ma_cm2']),
+                        ('equal_mean_current', i_mean)):
+    values = {'current_ma_cm2': float(current)}
+    base_sim.validate(values)
+    runs.append((name, jax.device_get(base_run(values)), {**base_fixed, **values}))
+  out = {}
+  for name, frames, values in runs:
+    aux = jax.device_get(problem_lib.summary(problem, frames))
+    problem_lib.check_evaluation(problem, {k: float(v) for k, v in values.items()}, aux)
+    out[name] = {'values': {k: float(v) for k, v in values.items()},
+                 'summary': {k: float(v) for k, v in aux.items()}, 'frames': frames}
+  length = {k: out[k]['summary'][problem_lib.OBJECTIVE] for k in out}
+  out['length_reduction'] = {
+      **_reduction(length['baseline'], length['optimum']),
+      'equal_mean_current': _reduction(length['equal_mean_current'], length['optimum']),
+      'aryanfar_2014_ratio': ARYANFAR_2014_RATIO,
+      'note': 'Aryanfar 2014 (pulse vs DC, mean dendrite length) is a qualitative reference '
+              'from a different system and scale.'}
+  return out
+
+
+def run_design(config: ml_collections.ConfigDict, out_dir: str,
+               checkpoint: str | None = None) -> dict[str, Any]:
+  """Runs every method of `config` for every seed, verifies the optimum, writes the report.
+
+  Returns the content of design.json. Raises `problem.DesignError` naming the variable for
+  infeasible bounds, unreachable charge or a NaN objective.
+  """
+  if config.float64:
+    jax.config.update('jax_enable_x64', True)
+  unknown = [m for m in config.methods if m not in methods_lib.METHODS]
+  if unknown:
+    raise ValueError(f'methods: unknown {unknown}; expected some of {methods_lib.METHODS}')
+  if int(config.budget_sim_calls) < 1:
+    raise ValueError(f'budget_sim_calls={config.budget_sim_calls}: need at least 1 call')
+  if not config.seeds:
+    raise ValueError('seeds: need at least one seed')
+  settings = simulator_settings(config)
+  problem = problem_lib.make_problem(config.problem, settings)
+  simulator = sa.make_simulator(settings, problem.protocol, problem.fixed)
+  s_observe, s_note = _surrogate(config, checkpoint, simulator, problem)
+  objective, frames_fn = methods_lib.make_objective(problem, simulator.observe, s_observe)
+  costs = measure_costs(objective, np.full(problem.dim, 0.5))
+  store = evaluations.EvaluationStore(out_dir, fingerprint(config))
+  method_cfg = {'gradient': dict(config.gradient), 'surrogate_gradient': dict(config.surrogate),
+                'bayesian': dict(config.bayesian), 'random': {}}
+  results, skipped = {}, {}
+  for method in config.methods:
+    if method == 'surrogate_gradient' and s_observe is None:
+      skipped[method] = s_note
+      continue
+    results[method] = {}
+    for seed in config.seeds:
+      results[method][int(seed)] = methods_lib.run_method(
+          method, objective, store, seed, config.budget_sim_calls, method_cfg[method])
+  best_method, best_seed = min(((m, s) for m in results for s in results[m]),
+                               key=lambda ms: results[ms[0]][ms[1]]['best_value'])
+  best_u = results[best_method][best_seed]['best_u']
+  verification = verify(problem, simulator, frames_fn, best_u, settings)
+  verification['found_by'] = {'method': best_method, 'seed': best_seed}
+  design = report_lib.assemble(problem, config, results, skipped, costs, verification,
+                               surrogate_note=s_note, sim_config=settings.config().to_dict())
+  best_values = problem.decode(np.asarray(best_u))
+  report_lib.write(out_dir, design, verification,
+                   lambda t: simulator.target_current_ma_cm2(best_values, t))
+  return design

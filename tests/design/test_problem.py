@@ -1,0 +1,126 @@
+"""Design problems: unit-box coordinates, projection, and errors that name the variable."""
+
+import math
+
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import pytest
+
+from configs.design import tiny
+from dendrax.design import problem as problem_lib
+from dendrax.design import simulator_adapter as sa
+from dendrax.design import study
+
+
+def _config(**variables):
+  config = tiny.get_config()
+  if variables:
+    config.problem.variables = ml_collections.ConfigDict(variables)
+  return config
+
+
+def _make(config):
+  return problem_lib.make_problem(config.problem, study.simulator_settings(config))
+
+
+def test_decode_encode_round_trip_linear_and_log():
+  p = _make(_config())
+  names = p.names
+  assert names == ('ion_concentration_mol_m3', 'surface_energy_j_m2')
+  u = np.array([0.25, 0.5])
+  x = p.decode(u)
+  # log scale: the midpoint of [0.2, 1.0] is the geometric mean.
+  assert x['surface_energy_j_m2'] == pytest.approx(math.sqrt(0.2 * 1.0))
+  assert x['ion_concentration_mol_m3'] == pytest.approx(500.0 * 4.0**0.25)
+  np.testing.assert_allclose(p.encode(x), u, atol=1e-12)
+  np.testing.assert_allclose(p.decode(np.zeros(2))['surface_energy_j_m2'], 0.2)
+  np.testing.assert_allclose(p.decode(np.ones(2))['ion_concentration_mol_m3'], 2000.0)
+
+
+def test_projection_onto_the_bounds():
+  u = jnp.array([-0.3, 0.4, 1.7])
+  np.testing.assert_allclose(problem_lib.project(u), [0.0, 0.4, 1.0])
+  # Projection is the identity inside the box and idempotent.
+  v = jnp.array([0.1, 0.9])
+  np.testing.assert_allclose(problem_lib.project(v), v)
+  np.testing.assert_allclose(problem_lib.project(problem_lib.project(u)), problem_lib.project(u))
+
+
+@pytest.mark.parametrize('variables, culprit, words', [
+    ({'surface_energy_j_m2': (0.8, 0.3, 'linear')}, 'surface_energy_j_m2', 'infeasible bounds'),
+    ({'ion_concentration_mol_m3': (-5.0, 100.0, 'linear')}, 'ion_concentration_mol_m3', '> 0'),
+    ({'temperature_k': (250.0, float('nan'), 'linear')}, 'temperature_k', 'finite'),
+    ({'current_ma_cm2': (0.0, 10.0, 'log')}, 'current_ma_cm2', '> 0'),
+    ({'pulse_duty': (0.1, 0.5, 'linear')}, 'pulse_duty', 'not a design variable'),
+    ({'n_defects': (1.0, 3.0, 'linear')}, 'n_defects', 'discrete'),
+])
+def test_infeasible_bounds_name_the_variable(variables, culprit, words):
+  with pytest.raises(problem_lib.DesignError, match=words) as e:
+    _make(_config(**variables))
+  assert e.value.variable == culprit
+  assert culprit in str(e.value)
+
+
+def test_unreachable_charge_names_the_variable_to_change():
+  config = _config()
+  config.problem.protocol = 'pulse'
+  del config.problem.fixed['current_ma_cm2']
+  config.problem.variables = ml_collections.ConfigDict({
+      'pulse_on_time_s': (0.5, 2.0, 'linear'), 'pulse_duty': (0.2, 1.0, 'linear'),
+      'pulse_amplitude_ma_cm2': (60.0, 120.0, 'linear')})
+  config.problem.charge_mah_cm2 = 0.1     # duty 0.2 at 60 mA/cm^2 passes 0.02 in 6 s
+  with pytest.raises(problem_lib.DesignError, match='unreachable charge') as e:
+    _make(config)
+  assert e.value.variable == 'pulse_duty'
+  # In 40 s the worst corner (duty 0.2 at 60 mA/cm^2) passes 0.133 mAh/cm^2 >= Q: accepted.
+  config.problem.max_time_s = 40.0
+  p = _make(config)
+  assert p.protocol == 'pulse'
+
+
+def test_nominal_charge_of_a_pulse_is_duty_times_amplitude_times_time():
+  settings = study.simulator_settings(_config())
+  q = sa.nominal_charge_mah_cm2({'pulse_on_time_s': 0.5, 'pulse_duty': 0.25,
+                                 'pulse_amplitude_ma_cm2': 80.0}, 'pulse', settings)
+  assert q == pytest.approx(0.25 * 80.0 * 6.0 / 3600.0, rel=0.03)
+
+
+def test_nan_objective_and_gradient_and_unreached_charge_stop_naming_the_culprit():
+  p = _make(_config())
+  values = p.decode(np.array([0.5, 0.5]))
+  good = {problem_lib.OBJECTIVE: 3.0, 'final_charge_mah_cm2': 1.0}
+  problem_lib.check_evaluation(p, values, good, [0.1, 0.2])
+  with pytest.raises(problem_lib.DesignError, match='objective is nan') as e:
+    problem_lib.check_evaluation(p, values, {**good, problem_lib.OBJECTIVE: float('nan')})
+  assert e.value.variable == problem_lib.OBJECTIVE
+  assert 'surface_energy_j_m2=' in str(e.value)      # the design point is named too
+  with pytest.raises(problem_lib.DesignError, match='gradient') as e:
+    problem_lib.check_evaluation(p, values, good, [0.1, float('nan')])
+  assert e.value.variable == 'surface_energy_j_m2'
+  with pytest.raises(problem_lib.DesignError, match='not reached') as e:
+    problem_lib.check_evaluation(p, values, {**good, 'final_charge_mah_cm2': 0.01})
+  assert e.value.variable == 'charge_mah_cm2'
+
+
+def test_value_at_charge_interpolates_in_charge():
+  charge = jnp.array([0.0, 1.0, 2.0, 4.0])
+  length = jnp.array([5.0, 6.0, 8.0, 12.0])
+  assert float(problem_lib.value_at_charge(length, charge, 3.0)) == pytest.approx(10.0)
+  assert float(problem_lib.value_at_charge(length, charge, 0.5)) == pytest.approx(5.5)
+
+
+def test_baseline_that_cannot_reach_the_charge_is_named():
+  config = _config()
+  config.problem.baseline.current_ma_cm2 = 1.0     # 1 mA/cm^2 x 6 s << Q
+  with pytest.raises(problem_lib.DesignError, match='unreachable charge') as e:
+    _make(config)
+  assert e.value.variable == 'baseline.current_ma_cm2'
+
+
+def test_a_corner_the_simulator_rejects_is_named():
+  config = _config()
+  config.controller.max_voltage_v = 5.0     # 100 kV/m over the 50 um cell: dt above the bound
+  with pytest.raises(problem_lib.DesignError, match='migration stability') as e:
+    _make(config)
+  assert e.value.variable == 'SimulationConfig.dt_s'
