@@ -25,7 +25,7 @@ def get_config():
   # The constant-current baseline: current (mA/cm^2) and any physical values differing from fixed.
   config.problem.baseline = ml_collections.ConfigDict({'current_ma_cm2': 10.0})
 
-  # SimulationConfig.for_dataset overrides (grid, dt, frames); protocol/t_end_s are set by the
+  # SimulationConfig.hong2018_dataset overrides (grid, dt, frames); protocol/t_end_s are set by the
   # design adapter. 3 potential iterations: exact derivatives (sensitivity_study docs).
   config.simulation = ml_collections.ConfigDict(dict(
       potential_iterations=3, save_every_s=5.0, checkpoint_every_steps=50))

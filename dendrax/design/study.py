@@ -39,7 +39,9 @@ def simulator_settings(config: ml_collections.ConfigDict) -> sa.SimulatorSetting
   overrides = dict(config.simulation)
   if config.float64:
     overrides['dtype'] = 'float64'
-  sim = simulate.SimulationConfig.for_dataset(**overrides)
+  # The adapter drives the hong2018 model's applied voltage with its own current controller
+  # (written before the electroneutral model's physical-unit protocols; docs/design.md).
+  sim = simulate.SimulationConfig.hong2018_dataset(**overrides)
   c = config.controller
   return sa.SimulatorSettings(sim=sim, max_time_s=float(config.problem.max_time_s),
                               controller_rate_per_s=c.rate_per_s, max_voltage_v=c.max_voltage_v,
