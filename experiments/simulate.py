@@ -63,8 +63,11 @@ def params_from_config(config) -> parameters.PhysicalParams:
 
 
 def simulate_and_write(config, workdir: str) -> simulate.Trajectory:
-  """Runs `config` and writes frames.npz, observables.csv, growth.png, growth.gif."""
-  os.makedirs(workdir, exist_ok=True)
+  """Runs `config` and writes frames.npz, observables.csv, growth.png, growth.gif.
+
+  `workdir` is created only once there is something to write: a config that fails validation
+  or a simulation that fails leaves no empty folder behind.
+  """
   sim_config = simulate.SimulationConfig.from_dict(config.sim)
   params = params_from_config(config)
   start = time.time()
@@ -73,6 +76,7 @@ def simulate_and_write(config, workdir: str) -> simulate.Trajectory:
                sim_config.nx, time.time() - start)
   if not all(np.isfinite(np.asarray(x)).all() for x in (traj.xi, traj.concentration)):
     raise FloatingPointError('the simulation produced non-finite fields; reduce dt_s')
+  os.makedirs(workdir, exist_ok=True)
 
   buf = io.BytesIO()
   np.savez_compressed(
