@@ -58,6 +58,12 @@ def params_from_config(config) -> parameters.PhysicalParams:
   if missing or unknown:
     raise ValueError(f'config.params: missing {missing}, unknown {unknown}')
   values = {n: float(given[n]) for n in parameters.PARAMETER_NAMES}
+  with np.errstate(over='ignore', under='ignore'):
+    lost = [n for n, v in values.items()   # the simulator computes in float32
+            if not np.isfinite(np.float32(v)) or (v != 0 and np.float32(v) == 0)]
+  if lost:
+    raise ValueError(f'config.params.{lost[0]}: must be finite and non-zero in float32 (the '
+                     f'simulator\'s precision); got {values[lost[0]]}')
   parameters.validate_physical(values)
   return parameters.PhysicalParams(**values)
 

@@ -23,23 +23,25 @@ import ml_collections
 from dendrax.data import pipeline
 
 # (key, predicate, allowed range as text) for the real-valued keys of configs/default.py.
+# Upper bounds keep every term of the loss and update representable in float32 (weights near
+# 3e38 made the loss inf; hypothesis found it): far above any useful value, far below overflow.
 # Integer keys with ranges are checked in `setup.validate_config`.
 RANGES: tuple[tuple[str, Callable[[float], bool], str], ...] = (
-    ('train.lr', lambda v: v > 0, '> 0'),
+    ('train.lr', lambda v: 0 < v <= 10, 'in (0, 10]'),
     ('train.end_lr_factor', lambda v: 0 <= v <= 1, 'in [0, 1]'),
-    ('train.weight_decay', lambda v: v >= 0, '>= 0'),
-    ('train.grad_clip', lambda v: v >= 0, '>= 0 (0 disables clipping)'),
+    ('train.weight_decay', lambda v: 0 <= v <= 1e3, 'in [0, 1000]'),
+    ('train.grad_clip', lambda v: 0 <= v <= 1e6, 'in [0, 1e6] (0 disables clipping)'),
     ('train.warmup_steps', lambda v: v >= 0, '>= 0'),
-    ('loss.pixel_weight', lambda v: v >= 0, '>= 0'),
-    ('loss.morph_weight', lambda v: v >= 0, '>= 0'),
-    ('loss.length_weight', lambda v: v >= 0, '>= 0'),
-    ('loss.length_scale_um', lambda v: v > 0, '> 0'),
-    ('loss.barron_scale', lambda v: v > 0, '> 0'),
+    ('loss.pixel_weight', lambda v: 0 <= v <= 1e6, 'in [0, 1e6]'),
+    ('loss.morph_weight', lambda v: 0 <= v <= 1e6, 'in [0, 1e6]'),
+    ('loss.length_weight', lambda v: 0 <= v <= 1e6, 'in [0, 1e6]'),
+    ('loss.length_scale_um', lambda v: 1e-3 <= v <= 1e6, 'in [1e-3, 1e6] um'),
+    ('loss.barron_scale', lambda v: 1e-6 <= v <= 1e3, 'in [1e-6, 1000]'),
     ('loss.barron_alpha', lambda v: -1e3 <= v <= 1e3, 'in [-1000, 1000]'),
-    ('eval.min_delta', lambda v: v >= 0, '>= 0'),
-    ('model.film_init_scale', lambda v: v > 0, '> 0'),
+    ('eval.min_delta', lambda v: 0 <= v <= 1e30, 'in [0, 1e30]'),
+    ('model.film_init_scale', lambda v: 0 < v <= 1e3, 'in (0, 1000]'),
     ('model.xi_clip', lambda v: 0 < v < 0.5, 'in (0, 0.5)'),
-    ('data.prefetch_threads', lambda v: v >= 0, '>= 0'),
+    ('data.prefetch_threads', lambda v: 0 <= v <= 256, 'in [0, 256]'),
     ('seed', lambda v: v >= 0, '>= 0'),
 )
 # Tuples of layer widths: (key, fewest entries).
