@@ -279,8 +279,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
       for k, v in m.items():
         acc[k] = acc.get(k, 0.0) + v
       if step % config.train.log_every_steps == 0 or step == num_steps:
-        n = config.train.log_every_steps if step % config.train.log_every_steps == 0 else \
-            step % config.train.log_every_steps
+        # Steps summed in `acc` (fewer in the first window after a resume).
+        log_every = config.train.log_every_steps
+        n = step - max(start, (step - 1) // log_every * log_every)
         scalars = {k: float(v) / n for k, v in jax.device_get(acc).items()}
         acc = {}
         scalars['lr'] = float(setup.state_lib.make_schedule(config.train.to_dict())(step))
