@@ -7,7 +7,8 @@ A change to any of these used to be accepted silently (only the model and a few 
 checked) and `config.json` was overwritten, so the finished run matched neither config.
 
 The keys of `MUTABLE_ON_RESUME` change where files are or how fast the run goes, or only the
-final rollout evaluation; none changes the trained parameters or which checkpoint is selected.
+final rollout evaluation; none changes the trained parameters or which checkpoint is selected,
+except `train.num_steps`, kept changeable on purpose so a finished run can be trained longer.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ MUTABLE_ON_RESUME: Mapping[str, str] = {
     'data.prefetch_threads': 'reading speed; batch i is a function of (seed, i) only',
     'data.in_memory': 'reading speed; the examples are the same',
     'train.num_devices': 'data parallelism; the global batch is the same',
+    'train.num_steps': ('to train longer (or stop sooner); the cosine schedule then spans the '
+                        'new count from the resumed step on'),
     'train.log_every_steps': 'how often progress is printed and logged',
     'eval.batch_size': 'batching of the evaluation; the metrics are the same',
     'eval.rollout_splits': 'which splits the final evaluation reports',
