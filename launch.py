@@ -19,6 +19,7 @@ from absl import logging
 import jax
 from ml_collections import config_flags
 
+from dendrax.train import disk_errors
 from dendrax.train import loop
 
 FLAGS = flags.FLAGS
@@ -66,7 +67,8 @@ def main(argv):
     jax.distributed.initialize()
   # Threefry initialisation compiles one kernel per initialiser; 'rbg' compiles far faster on CPU.
   jax.config.update('jax_default_prng_impl', 'rbg')
-  loop.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+  with disk_errors.exit_cleanly_when_full(FLAGS.workdir):   # one message, not 50 tracebacks
+    loop.train_and_evaluate(FLAGS.config, FLAGS.workdir)
 
 
 if __name__ == '__main__':

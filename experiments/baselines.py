@@ -18,6 +18,7 @@ from absl import app
 from absl import flags
 
 from dendrax.analysis import baselines
+from dendrax.analysis import checkpoint_data
 from dendrax.analysis import comparison
 from dendrax.analysis import evaluation
 from dendrax.data import pipeline
@@ -36,6 +37,7 @@ _SVM_C = flags.DEFINE_float('svm_c', 100.0, 'SVM: regularisation C.')
 _SVM_EPS = flags.DEFINE_float('svm_epsilon', 0.1, 'SVM: epsilon tube (um).')
 _SIM_N = flags.DEFINE_integer('sim_trajectories', 2, 'Trajectories to time the simulator on '
                               '(0: skip).')
+_BUILD = flags.DEFINE_bool('build_data', False, 'Build the dataset if no folder holds it.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Random forest seed.')
 flags.mark_flags_as_required(['out'])
 
@@ -48,7 +50,8 @@ def main(argv):
   if dataset is None:
     raise app.UsageError('give --dataset or a --checkpoint')
   splits = ['train'] + [s for s in _SPLITS.value if s != 'train']
-  sources = {s: pipeline.load_source(dataset, s, _DATA_DIR.value) for s in splits}
+  dataset, data_dir, sources = checkpoint_data.load_sources(  # same dataset as the checkpoints
+      surrogates, splits, dataset=_DATASET.value, data_dir=_DATA_DIR.value, build=_BUILD.value)
   hparams = {'random_forest': {'n_estimators': _RF_TREES.value, 'seed': _SEED.value,
                                'min_samples_leaf': _RF_LEAF.value},
              'svm': {'c': _SVM_C.value, 'epsilon': _SVM_EPS.value}}
@@ -60,7 +63,7 @@ def main(argv):
   if _SIM_N.value > 0 and not simulated:
     print(f'Simulator cost skipped: {dataset} holds no dendrite_sim data')
   elif _SIM_N.value > 0:
-    builder = pipeline.load_builder(simulated[0], _DATA_DIR.value)
+    builder = pipeline.load_builder(simulated[0], data_dir)
     # The time step the builder used for each trajectory (one stable dt per group).
     dt_by_id = {int(i): c.dt_s for c in builder.chunks() for i in c.trajectory_ids}
     sim = baselines.simulator_cost(sources[splits[-1]], builder.simulation_settings(),

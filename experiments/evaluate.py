@@ -19,6 +19,7 @@ Writes under `--out`:
 from absl import app
 from absl import flags
 
+from dendrax.analysis import checkpoint_data
 from dendrax.analysis import evaluation
 from dendrax.analysis import evaluation_report
 from dendrax.data import pipeline
@@ -34,6 +35,7 @@ _MORPH_SPLIT = flags.DEFINE_string('morphology_split', 'test', 'Split of the Fig
 _MORPH_TIMES = flags.DEFINE_list('morphology_times_s', ['30', '180'], 'Frames of Fig. 6 (s).')
 _VIDEO_START = flags.DEFINE_float('video_start_s', 30.0, 'First frame of the video (s).')
 _VIDEO_FORMAT = flags.DEFINE_enum('video_format', 'gif', ['gif', 'mp4'], 'Video container.')
+_BUILD = flags.DEFINE_bool('build_data', False, 'Build the dataset if no folder holds it.')
 _WHICH = flags.DEFINE_enum('which', 'best', ['best', 'latest'], 'Checkpoint to load.')
 flags.mark_flags_as_required(['checkpoint', 'out'])
 
@@ -47,7 +49,8 @@ def main(argv):
     raise app.UsageError(f'the checkpoints were trained on different datasets {datasets}')
   dataset = datasets.pop()
   splits = list(dict.fromkeys(_SPLITS.value + [_MORPH_SPLIT.value]))
-  sources = {s: pipeline.load_source(dataset, s, _DATA_DIR.value) for s in splits}
+  dataset, _, sources = checkpoint_data.load_sources(  # the checkpoints' own build, never silently built
+      surrogates, splits, data_dir=_DATA_DIR.value, build=_BUILD.value)
   results, preds = evaluation.evaluate(surrogates, sources, max_trajectories=_MAX.value,
                                        batch_size=_BATCH.value)
   settings = {'dataset': dataset, 'splits': splits, 'max_trajectories': _MAX.value,

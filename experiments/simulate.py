@@ -61,13 +61,22 @@ def params_from_config(config) -> parameters.PhysicalParams:
   if missing or unknown:
     raise ValueError(f'config.params: missing {missing}, unknown {unknown}')
   values = {n: float(given[n]) for n in parameters.PARAMETER_NAMES}
+  with np.errstate(over='ignore', under='ignore'):
+    lost = [n for n, v in values.items()   # the simulator computes in float32
+            if not np.isfinite(np.float32(v)) or (v != 0 and np.float32(v) == 0)]
+  if lost:
+    raise ValueError(f'config.params.{lost[0]}: must be finite and non-zero in float32 (the '
+                     f'simulator\'s precision); got {values[lost[0]]}')
   parameters.validate_physical(values)
   return parameters.PhysicalParams(**values)
 
 
 def simulate_and_write(config, workdir: str) -> simulate.Trajectory:
-  """Runs `config` and writes frames.npz, observables.csv, growth.png, growth.gif."""
-  os.makedirs(workdir, exist_ok=True)
+  """Runs `config` and writes frames.npz, observables.csv, growth.png, growth.gif.
+
+  `workdir` is created only once there is something to write: a config that fails validation
+  or a simulation that fails leaves no empty folder behind.
+  """
   sim_config = simulate.SimulationConfig.from_dict(config.sim)
   params = params_from_config(config)
   start = time.time()
@@ -76,6 +85,7 @@ def simulate_and_write(config, workdir: str) -> simulate.Trajectory:
                sim_config.nx, time.time() - start)
   if not all(np.isfinite(np.asarray(x)).all() for x in (traj.xi, traj.concentration)):
     raise FloatingPointError('the simulation produced non-finite fields; reduce dt_s')
+  os.makedirs(workdir, exist_ok=True)
 
   buf = io.BytesIO()
   np.savez_compressed(

@@ -14,9 +14,10 @@ above the training range). Build:
   import data_builders.dendrite_sim  # registers the builder
   tfds.builder('dendrite_sim/tiny', data_dir=..., file_format='array_record').download_and_prepare()
 
-or `dendrax.data.pipeline.load_source('dendrite_sim/tiny', 'train', data_dir)`. Work on many
-machines: `python -m data_builders.dendrite_sim.fill_cache --config=paper --data_dir=DIR
---shard=i/N` on each, then one ordinary build (see docs/data.md).
+or `dendrax.data.pipeline.load_source('dendrite_sim/tiny', 'train', data_dir)`. On Apache Beam
+(one simulation batch per element; DirectRunner here, Dataflow / Flink / Spark unchanged):
+`python -m data_builders.dendrite_sim.fill_cache --config=paper --data_dir=DIR -- --runner=...`
+(beam_generation.py, docs/data.md); the records are identical to the plain build's.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from absl import logging
 from etils import epath
 import tensorflow_datasets as tfds
 
+from data_builders.dendrite_sim import beam_generation
 from data_builders.dendrite_sim import generation
 from dendrax.data import sampling
 from dendrax.data import schema
@@ -229,11 +231,24 @@ class DendriteSim(tfds.core.GeneratorBasedBuilder):
     config = self.builder_config
     return {**dict(config.simulation), 'nx': config.grid_size, 'ny': config.grid_size}
 
+  def _download_and_prepare(self, dl_manager, download_config=None):
+    # Remembered for `_split_generators`: a Beam runner or options select the Beam pipeline.
+    self._on_beam = beam_generation.uses_beam(download_config)
+    return super()._download_and_prepare(dl_manager, download_config)
+
   def _split_generators(self, dl_manager: tfds.download.DownloadManager):
     cache_dir = self.cache_dir(dl_manager.download_dir)
     logging.info('dendrite_sim/%s: chunk cache %s', self.builder_config.name, cache_dir)
-    return {split: self._generate_examples(split, cache_dir)
+    generate = self._beam_examples if getattr(self, '_on_beam', False) else \
+        self._generate_examples
+    return {split: generate(split, cache_dir)
             for split in generation.SPLITS if self.builder_config.sizes[split] > 0}
+
+  def _beam_examples(self, split: str, cache_dir: str):
+    """The Beam PTransform of `split` (beam_generation.py): chunks as elements."""
+    return beam_generation.split_examples(
+        self.chunks(), split=split, cache_dir=cache_dir, simulation=self.simulation_settings(),
+        seed=self.builder_config.seed, drop_nonfinite=self.builder_config.drop_nonfinite)
 
   def _generate_examples(self, split: str, cache_dir: str):
     chunks = [c for c in self.chunks() if split in c.splits]

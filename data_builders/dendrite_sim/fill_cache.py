@@ -1,43 +1,56 @@
-r"""Fills one worker's share of the `dendrite_sim` chunk cache (generation on many machines).
+r"""Builds a `dendrite_sim` config on Apache Beam (a thin wrapper over TFDS's Beam support).
 
-Run on N machines that share DATA_DIR (NFS, GCS FUSE, ...), worker i of N:
+Every simulation batch (one chunk of the chunk cache) is a Beam element
+(`beam_generation.py`); the records are identical to the plain build's. On this machine
+(DirectRunner, several local worker processes):
 
-  python -m data_builders.dendrite_sim.fill_cache --config=paper --data_dir=DATA_DIR --shard=i/N
+  python -m data_builders.dendrite_sim.fill_cache --config=tiny --data_dir=DATA_DIR -- \
+      --runner=DirectRunner --direct_num_workers=2 --direct_running_mode=multi_processing
 
-then once, anywhere, the ordinary build, which finds every chunk cached and only writes records:
+The same pipeline on a cluster: everything after `--` is passed to Beam as pipeline options,
+and the workers need dendrax installed and DATA_DIR (with its `downloads/` chunk cache) on a
+file system they all see (GCS through FUSE, NFS):
 
-  python -c "import data_builders.dendrite_sim, tensorflow_datasets as tfds; \
-    tfds.builder('dendrite_sim/paper', data_dir='DATA_DIR', \
-    file_format='array_record').download_and_prepare()"
+  ... -- --runner=DataflowRunner --project=P --region=R --temp_location=gs://B/tmp \
+      --setup_file=./setup.py
+  ... -- --runner=FlinkRunner --flink_master=HOST:8081 --environment_type=LOOPBACK
+  ... -- --runner=SparkRunner --spark_master_url=spark://HOST:7077
+
+This replaces the former `--shard=i/N` (one share of the chunks per machine): the runner now
+deals the chunks out. Without `--` options the DirectRunner runs in this process.
 """
 
 from absl import app
 from absl import flags
-from absl import logging
 import tensorflow_datasets as tfds
 
 import data_builders.dendrite_sim  # pylint: disable=unused-import  (registers the builder)
-from data_builders.dendrite_sim import generation
 
 _CONFIG = flags.DEFINE_string('config', 'small', 'dendrite_sim config name: tiny, small, paper.')
-_DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data dir shared by all workers.',
+_DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data dir (shared by all workers).',
                                 required=True)
-_SHARD = flags.DEFINE_string('shard', '0/1', 'This worker\'s share of the chunks, "index/count".')
+
+
+def beam_download_config(pipeline_args: list[str]) -> tfds.download.DownloadConfig:
+  """A TFDS DownloadConfig running on Beam with `pipeline_args` (default: DirectRunner)."""
+  import apache_beam as beam  # pylint: disable=g-import-not-at-top  (optional dependency)
+  if pipeline_args:
+    return tfds.download.DownloadConfig(
+        beam_options=beam.options.pipeline_options.PipelineOptions(pipeline_args))
+  return tfds.download.DownloadConfig(beam_runner=beam.runners.DirectRunner())
+
+
+def build(config: str, data_dir: str, pipeline_args: list[str]) -> tfds.core.DatasetBuilder:
+  """Builds `dendrite_sim/<config>` under `data_dir` on Beam; returns the prepared builder."""
+  builder = tfds.builder(f'dendrite_sim/{config}', data_dir=data_dir, file_format='array_record')
+  builder.download_and_prepare(download_config=beam_download_config(pipeline_args))
+  return builder
 
 
 def main(argv):
-  del argv
-  try:
-    index, count = (int(v) for v in _SHARD.value.split('/'))
-  except ValueError as e:
-    raise ValueError(f'--shard must be "index/count", e.g. 3/16; got {_SHARD.value!r}') from e
-  builder = tfds.builder(f'dendrite_sim/{_CONFIG.value}', data_dir=_DATA_DIR.value,
-                         file_format='array_record')
-  present = generation.fill_cache(builder.chunks(), builder.cache_dir(),
-                                  builder.simulation_settings(), builder.builder_config.seed,
-                                  shard_index=index, num_shards=count)
-  logging.info('dendrite_sim/%s shard %d/%d: %d chunks present in %s', _CONFIG.value, index,
-               count, present, builder.cache_dir())
+  builder = build(_CONFIG.value, _DATA_DIR.value, list(argv[1:]))
+  print(f'dendrite_sim/{_CONFIG.value}: built in {builder.data_dir} '
+        f'({", ".join(f"{k}={v.num_examples}" for k, v in builder.info.splits.items())})')
 
 
 if __name__ == '__main__':

@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import tempfile
+import zipfile
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from absl import logging
@@ -186,12 +187,19 @@ def load_chunk(path: str, chunk: Chunk) -> dict[str, np.ndarray] | None:
   """The cached arrays of `chunk`, or None if absent; raises if the file belongs to other ids."""
   if not os.path.exists(path):
     return None
-  with np.load(path) as z:
-    arrays = {k: z[k] for k in z.files}
+  try:
+    with np.load(path) as z:
+      arrays = {k: z[k] for k in z.files}
+  except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as e:
+    raise CorruptChunkError(f'cached chunk {path} is corrupt ({type(e).__name__}: {e})') from e
   if not np.array_equal(arrays.get('trajectory_id'), chunk.trajectory_ids):
     raise ValueError(f'cached chunk {path} holds trajectory ids {arrays.get("trajectory_id")}, '
                      f'expected {chunk.trajectory_ids}; delete the cache folder and rebuild')
   return arrays
+
+
+class CorruptChunkError(ValueError):
+  """A cached chunk file that cannot be read; the message names the file."""
 
 
 def with_stable_dt(chunks: list[Chunk], simulation: Mapping[str, Any]) -> list[Chunk]:
@@ -224,7 +232,12 @@ def chunk_results(chunks: list[Chunk], cache_dir: str, simulation: Mapping[str, 
     logging.info('dendrite_sim: %d of %d chunks found in %s', done, len(chunks), cache_dir)
   for chunk in tqdm.tqdm(chunks, desc=f'dendrite_sim {desc}', unit='chunk'):
     path = os.path.join(cache_dir, chunk.filename)
-    arrays = load_chunk(path, chunk)
+    try:
+      arrays = load_chunk(path, chunk)
+    except CorruptChunkError as e:   # set aside (named) and simulated again
+      logging.warning('dendrite_sim: %s; moved to %s.corrupt and simulated again', e, path)
+      os.replace(path, path + '.corrupt')
+      arrays = None
     if arrays is None:
       arrays = simulate_fn(chunk, simulation, seed)
       save_atomic(path, arrays)

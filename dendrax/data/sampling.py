@@ -21,6 +21,7 @@ Everything is a pure function of `seed`, so two builds draw identical designs.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -68,8 +69,8 @@ def parameter_box(overrides: Mapping[str, Sequence[float]] | None = None
       raise ValueError(f'unknown parameter {name!r} in ranges; known: '
                        f'{", ".join(parameters.PARAMETER_NAMES)}')
     rng = tuple(float(v) for v in rng)
-    if len(rng) != 2:
-      raise ValueError(f'range of {name} must be (low, high); got {rng}')
+    if len(rng) != 2 or not all(math.isfinite(v) for v in rng):
+      raise ValueError(f'range of {name} must be finite (low, high); got {rng}')
     box[name] = rng
   specs = {s.name: s for s in parameters.PARAMETER_SPECS}
   for name, (low, high) in box.items():

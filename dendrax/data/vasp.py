@@ -50,12 +50,15 @@ class VaspReadError(ValueError):
 @dataclasses.dataclass(frozen=True)
 class VaspRun:
   """One VASP run: `frames` (ase.Atoms per saved ionic step), `steps` [T] their ionic step
-  numbers (for times), `incar` (upper-case tag -> raw value string), `path` the file read."""
+  numbers (for times), `incar` (upper-case tag -> raw value string), `path` the file read,
+  `incar_sources` (tag -> the file its value was read from: INCAR or vasprun.xml), so an error
+  in a tag blames the file that holds it."""
   name: str
   path: str
   frames: tuple
   steps: np.ndarray
   incar: dict
+  incar_sources: dict = dataclasses.field(default_factory=dict)
 
 
 def run_file_patterns(kind: str) -> tuple[str, ...]:
@@ -147,8 +150,11 @@ def read_run(run_dir: str, name: str | None = None) -> VaspRun:
   path, fmt = found[0]
   incar_path = find_run_file(run_dir, 'INCAR')
   incar = read_incar_file(incar_path) if incar_path else {}
+  sources = {tag: incar_path for tag in incar}
   if fmt == 'vasp-xml':
-    incar = {**incar, **read_vasprun_incar(path)}
+    from_xml = read_vasprun_incar(path)
+    incar = {**incar, **from_xml}
+    sources.update({tag: path for tag in from_xml})
   if fmt == 'vasp-out':
     check_outcar_complete(path)
   try:
@@ -164,18 +170,23 @@ def read_run(run_dir: str, name: str | None = None) -> VaspRun:
     parsed = _xdatcar_steps(path)
     if len(parsed) == len(frames):
       steps = parsed - parsed[0]
-  return VaspRun(name=name, path=path, frames=frames, steps=steps, incar=incar)
+  return VaspRun(name=name, path=path, frames=frames, steps=steps, incar=incar,
+                 incar_sources=sources)
 
 
 def incar_float(incar: dict[str, str], tag: str, path: str = 'INCAR') -> float | None:
-  """INCAR value as float (first number; Fortran 'd' exponents accepted); None if absent."""
+  """INCAR value as a finite float (first number; Fortran 'd' exponents accepted); None if
+  absent. `path` is the file holding the tag (`VaspRun.incar_sources`), named in errors."""
   if tag not in incar:
     return None
   text = incar[tag].split()[0].lower().replace('d', 'e') if incar[tag].split() else ''
   try:
-    return float(text)
+    value = float(text)
   except ValueError as e:
     raise VaspReadError(f'{path}: {tag} = {incar[tag]!r} is not a number') from e
+  if not np.isfinite(value):
+    raise VaspReadError(f'{path}: {tag} = {incar[tag]!r} is not a finite number')
+  return value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -333,6 +344,10 @@ def electrolyte_region(atoms: ase.Atoms, metal: str, proj: Projection, *,
   return above, float(area * max(proj.thickness_a - top, 0.0))
 
 
+def _incar_float(run: VaspRun, tag: str) -> float | None:
+  return incar_float(run.incar, tag, run.incar_sources.get(tag) or run.path)
+
+
 def run_parameters(run: VaspRun, metal: str, proj: Projection, *, ion_species: str,
                    layer_gap_a: float) -> tuple[dict[str, float], dict[str, str]]:
   """Physical parameters found in the run (schema names, physical units) and notes.
@@ -344,15 +359,15 @@ def run_parameters(run: VaspRun, metal: str, proj: Projection, *, ion_species: s
   'electrolyte' (formula) and the reason for each value left out.
   """
   values, notes = {}, {}
-  tebeg = incar_float(run.incar, 'TEBEG', run.path)
-  teend = incar_float(run.incar, 'TEEND', run.path)
+  tebeg = _incar_float(run, 'TEBEG')
+  teend = _incar_float(run, 'TEEND')
   if tebeg is not None:
     values['temperature_k'] = tebeg if teend is None else 0.5 * (tebeg + teend)
     if teend is not None and teend != tebeg:
       notes['temperature_k'] = f'ramp TEBEG={tebeg} -> TEEND={teend}; mean used'
   else:
     notes['temperature_k'] = 'no TEBEG in INCAR'
-  efield = incar_float(run.incar, 'EFIELD', run.path)
+  efield = _incar_float(run, 'EFIELD')
   if efield is not None:
     values['field_strength_kv_per_m'] = abs(efield) * V_PER_ANGSTROM_KV_PER_M
   atoms = run.frames[0]
@@ -367,7 +382,7 @@ def run_parameters(run: VaspRun, metal: str, proj: Projection, *, ion_species: s
       notes['ion_concentration_mol_m3'] = f'no {ion_species} in the electrolyte region'
   else:
     notes['ion_concentration_mol_m3'] = 'no electrolyte region above the electrode'
-  potim = incar_float(run.incar, 'POTIM', run.path)
+  potim = _incar_float(run, 'POTIM')
   if potim is not None:
     notes['time_step_fs'] = str(potim)
   return values, notes

@@ -24,6 +24,8 @@ import orbax.checkpoint as ocp
 from flax.training import train_state
 
 from dendrax.data import normalization
+from dendrax.train import divergence
+from dendrax.train import restore as restore_lib
 
 LATEST = 'latest'
 BEST = 'best'
@@ -65,6 +67,7 @@ def save(manager: ocp.CheckpointManager, state: train_state.TrainState, *,
          loop: dict[str, Any]) -> None:
   """Saves state + normaliser + config + loop bookkeeping at `state.step` (asynchronously)."""
   step = int(jax.device_get(state.step))
+  divergence.check_state(step, state)   # never overwrite good checkpoints with NaN
   # A run killed between saving 'best' and 'latest' repeats those steps after resuming; the
   # repeated save replaces the older one of the same or a later step.
   for old in manager.all_steps():
@@ -88,8 +91,9 @@ def restore(manager: ocp.CheckpointManager, abstract_state: train_state.TrainSta
   if step is None:
     return None
   target = jax.tree.map(ocp.utils.to_shape_dtype_struct, abstract_state)
-  restored = manager.restore(step, args=ocp.args.Composite(
-      state=ocp.args.StandardRestore(target), loop=ocp.args.JsonRestore()))
+  with restore_lib.naming_errors(manager, step):   # errors name the step and the file
+    restored = manager.restore(step, args=ocp.args.Composite(
+        state=ocp.args.StandardRestore(target), loop=ocp.args.JsonRestore()))
   return restored['state'], dict(restored['loop'])
 
 
@@ -103,8 +107,9 @@ def read_metadata(workdir: str, which: str = BEST, step: int | None = None
   step = manager.latest_step() if step is None else step
   if step is None:
     raise FileNotFoundError(f'no {which!r} checkpoint step under {directory}')
-  meta = manager.restore(step, args=ocp.args.Composite(
-      config=ocp.args.JsonRestore(), normalizer=ocp.args.JsonRestore()))
+  with restore_lib.naming_errors(manager, step):
+    meta = manager.restore(step, args=ocp.args.Composite(
+        config=ocp.args.JsonRestore(), normalizer=ocp.args.JsonRestore()))
   manager.close()
   config = ml_collections.ConfigDict(dict(meta['config']))
   normalizer = normalization.Normalizer.from_json(json.dumps(dict(meta['normalizer'])))

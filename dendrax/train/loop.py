@@ -20,13 +20,18 @@ import jax
 import ml_collections
 import numpy as np
 
+from dendrax.analysis import report
 from dendrax.data import normalization
 from dendrax.data import pipeline
 from dendrax.data import sources as sources_lib
 from dendrax.physics import observables
 from dendrax.train import checkpointing
+from dendrax.train import config_validation
+from dendrax.train import divergence
 from dendrax.train import evaluation
 from dendrax.train import metrics as metrics_lib
+from dendrax.train import restore as restore_lib
+from dendrax.train import resume_policy
 from dendrax.train import setup
 from dendrax.train import steps
 from dendrax.train import windows
@@ -83,29 +88,6 @@ def _sources(config: ml_collections.ConfigDict) -> dict[str, Any]:
       loaded[expression] = _load(config, role, expression)
   return {role: loaded[e] for role, e in split_expressions(config).items()
           if loaded[e] is not None}
-
-
-def _check_resumable(saved: ml_collections.ConfigDict, config: ml_collections.ConfigDict,
-                     workdir: str) -> None:
-  """Raises ValueError naming the keys whose change makes a checkpoint unusable."""
-  fixed = {'model_name': (saved.model_name, config.model_name),
-           'data.input_fields': (list(saved.data.input_fields), list(config.data.input_fields)),
-           'data.name': (saved.data.name, config.data.name),
-           # Absent from checkpoints written before these fields existed: their defaults.
-           'data.train_split': (saved.data.get('train_split', 'train'), config.data.train_split),
-           'data.validation_split': (saved.data.get('validation_split', 'validation'),
-                                     config.data.validation_split),
-           'data.masked_parameters': (list(saved.data.get('masked_parameters', ())),
-                                      list(config.data.masked_parameters)),
-           'train.optimizer': (saved.train.optimizer, config.train.optimizer)}
-  fixed.update({f'model.{k}': (saved.model.to_dict().get(k), v)
-                for k, v in config.model.to_dict().items()})
-  norm = lambda v: list(v) if isinstance(v, (list, tuple)) else v
-  changed = [f'config.{k} ({norm(a)!r} in the checkpoint, {norm(b)!r} now)'
-             for k, (a, b) in fixed.items() if norm(a) != norm(b)]
-  if changed:
-    raise ValueError(f'cannot resume {workdir}: ' + '; '.join(changed) +
-                     '. Use a new --workdir or the checkpoint\'s settings.')
 
 
 def _validation_batches(source, normalizer, config, num_devices: int) -> list[dict]:
@@ -228,7 +210,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   """
   setup.validate_config(config)
   workdir = os.path.abspath(workdir)
-  os.makedirs(workdir, exist_ok=True)
+  config_validation.check_workdir_writable(workdir)   # before any data are loaded or built
+  config = config_validation.with_resolved_data_dir(config)
 
   # ---- Data -----------------------------------------------------------------------------------
   t0 = time.perf_counter()
@@ -244,10 +227,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     _log(f'rollout evaluation skips split(s) {", ".join(skipped)} of eval.rollout_splits: '
          f'dataset {config.data.name!r} has no such split')
   managers = checkpointing.open_managers(workdir, config.checkpoint.max_to_keep)
-  latest = managers.latest.latest_step()
+  latest = restore_lib.newest_intact_step(managers.latest, workdir)
   if latest is not None:
     _, saved, normalizer = checkpointing.read_metadata(workdir, checkpointing.LATEST, latest)
-    _check_resumable(saved, config, workdir)
+    resume_policy.check_resumable(saved, config, workdir)
   else:
     normalizer = normalization.Normalizer.fit(sources['train'])
   with open(os.path.join(workdir, 'config.json'), 'w') as f:
@@ -280,6 +263,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   # ---- Train ----------------------------------------------------------------------------------
   start = int(state.step)
   num_steps = config.train.num_steps
+  metrics_lib.drop_rows_after(workdir, start)   # rows of the steps this run repeats
   writer = metrics_lib.MetricWriter(workdir, enabled=jax.process_index() == 0)
   progress = metrics_lib.Progress(start, num_steps)
 
@@ -291,11 +275,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     acc: dict[str, float] = {}
     for step in range(start + 1, num_steps + 1):
       state, m = train_fn(state, steps.shard_batch(next(batches), mesh))
+      divergence.check_loss(step, m, managers.latest.latest_step())
       for k, v in m.items():
         acc[k] = acc.get(k, 0.0) + v
       if step % config.train.log_every_steps == 0 or step == num_steps:
-        n = config.train.log_every_steps if step % config.train.log_every_steps == 0 else \
-            step % config.train.log_every_steps
+        # Steps summed in `acc` (fewer in the first window after a resume).
+        log_every = config.train.log_every_steps
+        n = step - max(start, (step - 1) // log_every * log_every)
         scalars = {k: float(v) / n for k, v in jax.device_get(acc).items()}
         acc = {}
         scalars['lr'] = float(setup.state_lib.make_schedule(config.train.to_dict())(step))
@@ -356,9 +342,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
            'trained_steps': int(state.step), 'stopped_early': bool(loop['stopped_early']),
            'best_val_loss': loop['best_val_loss'], 'splits': results}
   path = os.path.join(workdir, 'metrics.json')
-  with open(path + '.tmp', 'w') as f:
-    json.dump(final, f, indent=1, default=float)
-  os.replace(path + '.tmp', path)
+  report.write_json(path, final)   # strict JSON: non-finite values become null
   managers.latest.close()
   managers.best.close()
   _log(f'Rollout metrics (marks after t = 0 pooled; {time.perf_counter() - t0:.0f} s), '

@@ -68,6 +68,53 @@ class MetricWriter:
     self.close()
 
 
+def drop_rows_after(workdir: str, step: int) -> int:
+  """Removes rows a resumed run will write again from metrics.jsonl / metrics.csv; returns
+  how many.
+
+  A run resumed from the checkpoint of `step` repeats the steps after it, and every run
+  re-evaluates its rollouts at the end: rows with a larger step, `rollout_*` rows, and a last
+  row cut short by a kill are dropped, so the logs hold each (step, group, name) once.
+  Each file is rewritten through a temporary file and `os.replace`.
+  """
+  dropped = 0
+  for name in ('metrics.jsonl', 'metrics.csv'):
+    path = os.path.join(workdir, name)
+    if not os.path.exists(path):
+      continue
+    with open(path, newline='') as f:
+      lines = f.readlines()
+    if name.endswith('.jsonl'):
+      keep = [l if l.endswith('\n') else l + '\n' for l in lines if _keep_json(l, step)]
+    else:
+      keep = lines[:1] + [l for l in lines[1:] if _keep_csv(l, step)]
+    dropped += len(lines) - len(keep)
+    with open(path + '.tmp', 'w', newline='') as f:
+      f.writelines(keep)
+    os.replace(path + '.tmp', path)
+  return dropped
+
+
+def _kept(step: object, group: object, resumed: int) -> bool:
+  return int(step) <= resumed and not str(group).startswith('rollout_')
+
+
+def _keep_json(line: str, resumed: int) -> bool:
+  try:
+    row = json.loads(line)
+    return _kept(row['step'], row['group'], resumed)
+  except (ValueError, KeyError, TypeError):
+    return False     # a line cut short by a kill
+
+
+def _keep_csv(line: str, resumed: int) -> bool:
+  row = next(csv.reader([line]), [])
+  try:
+    return len(row) == 4 and line.endswith('\n') and _kept(row[0], row[1], resumed)
+  except ValueError:
+    return False
+
+
 class Progress:
   """Formats one progress line: step, rate, time left and a few metrics."""
 

@@ -14,6 +14,7 @@ from dendrax import models
 from dendrax.data import normalization
 from dendrax.data import pipeline
 from dendrax.physics import parameters
+from dendrax.train import config_validation
 from dendrax.train import losses
 from dendrax.train import state as state_lib
 
@@ -59,6 +60,7 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   """Raises ValueError naming the first config key with a bad value."""
   for section in SECTIONS:
     _require(section in config, section, 'missing section (see configs/default.py)')
+  config_validation.validate_values(config)   # finite numbers, ranges, model widths
   _validate_data(config.data)
   _require(config.model_name in models.MODELS, 'model_name',
            f'{config.model_name!r} is not one of {sorted(models.MODELS)}')
