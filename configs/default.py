@@ -14,7 +14,7 @@ def get_config() -> ml_collections.ConfigDict:
   """The default config (CNN-2 on dendrite_sim/small)."""
   config = ml_collections.ConfigDict()
   config.seed = 0                        # seeds init, data order and augmentation
-  config.model_name = 'cnn2'             # key of dendrax.models.MODELS: cnn1 | cnn2 | concat
+  config.model_name = 'cnn2'             # key of dendrax.models.MODELS: cnn1 | cnn2 | concat | cnext | fno
 
   # Keyword arguments of the model class (dendrax/models/unet.py).
   config.model = ml_collections.ConfigDict()

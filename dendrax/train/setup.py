@@ -101,11 +101,11 @@ def build_model(config: ml_collections.ConfigDict):
 def initial_state(config: ml_collections.ConfigDict, rng: jax.Array) -> train_state.TrainState:
   """Freshly initialised train state of the configured model and optimiser.
 
-  Conv and dense weights do not depend on the frame size, so the parameters are initialised on
-  the smallest frame the UNet accepts (2 ** (levels - 1) pixels square).
+  Conv, dense and spectral weights do not depend on the frame size, so the parameters are
+  initialised on a small frame the model accepts (`model.min_side` pixels square).
   """
   model = build_model(config)
-  side = 2 ** (len(config.model.features) - 1)
+  side = model.min_side
   channels = len(config.data.input_fields)
   tx = state_lib.make_optimizer(config.train.to_dict())
   return state_lib.create_train_state(rng, model, tx, (1, side, side, channels),
