@@ -49,6 +49,11 @@ def get_config() -> ml_collections.ConfigDict:
   config.train.grad_clip = 1.0           # clip by global norm; 0 disables
   config.train.num_devices = 0           # data-parallel devices; 0 = all of jax.devices()
   config.train.log_every_steps = 50      # progress line and train metrics every N steps
+  # Extra loss terms (issue 11); both need batch fields that only the loop hook provides.
+  config.train.derivative_weight = 0.0   # weight of the DINO term, dendrax/train/derivative_loss.py (0 = off)
+  config.train.derivative_floor = 1e-2   # RMS tangent per pixel (xi per unit ln P) counted as insensitive
+  config.train.physics_weight = 0.0      # weight of the Faraday term, dendrax/train/physics_loss.py (0 = off)
+  config.train.physics_floor_px = 0.05   # deposit per jump (cells of thickness) counted as none
 
   config.loss = ml_collections.ConfigDict()
   config.loss.pixel = 'mse'              # mse | barron (Barron 2019 general robust loss)
