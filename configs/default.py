@@ -14,7 +14,7 @@ def get_config() -> ml_collections.ConfigDict:
   """The default config (CNN-2 on dendrite_sim/small)."""
   config = ml_collections.ConfigDict()
   config.seed = 0                        # seeds init, data order and augmentation
-  config.model_name = 'cnn2'             # key of dendrax.models.MODELS: cnn1 | cnn2 | concat
+  config.model_name = 'cnn2'             # key of dendrax.models.MODELS: cnn1 | cnn2 | concat | cnext | fno
 
   # Keyword arguments of the model class (dendrax/models/unet.py).
   config.model = ml_collections.ConfigDict()
@@ -49,6 +49,11 @@ def get_config() -> ml_collections.ConfigDict:
   config.train.grad_clip = 1.0           # clip by global norm; 0 disables
   config.train.num_devices = 0           # data-parallel devices; 0 = all of jax.devices()
   config.train.log_every_steps = 50      # progress line and train metrics every N steps
+  # Extra loss terms (issue 11); both need batch fields that only the loop hook provides.
+  config.train.derivative_weight = 0.0   # weight of the DINO term, dendrax/train/derivative_loss.py (0 = off)
+  config.train.derivative_floor = 1e-2   # RMS tangent per pixel (xi per unit ln P) counted as insensitive
+  config.train.physics_weight = 0.0      # weight of the Faraday term, dendrax/train/physics_loss.py (0 = off)
+  config.train.physics_floor_px = 0.05   # deposit per jump (cells of thickness) counted as none
 
   config.loss = ml_collections.ConfigDict()
   config.loss.pixel = 'mse'              # mse | barron (Barron 2019 general robust loss)

@@ -1,24 +1,33 @@
-"""Surrogate models: the UNet of Zhao et al. and its conditioning variants.
+"""Surrogate models: the UNet of Zhao et al., its conditioning variants, and the architecture
+ablation (ConvNeXt UNet, FNO).
 
 `MODELS` maps a config's `model_name` to the module class; the class is built with the keyword
-arguments of `config.model` (`build_model`).
+arguments of `config.model` (`build_model`). Every model is called as
+`apply(variables, inputs [B, H, W, C], cond [B, K]) -> xi' [B, H, W, 1]` and has a `min_side`
+property (a frame side it accepts, used to initialise parameters on a small frame).
 """
 
 from __future__ import annotations
 
 from typing import Any, Mapping
 
+import flax.linen as nn
+
+from dendrax.models.cnext import CNextUNet
+from dendrax.models.fno import FNO
 from dendrax.models.unet import CNN1, CNN2, ConcatUNet, UNet
 
 # config.model_name -> module class. An explicit table: grep finds every model.
-MODELS: dict[str, type[UNet]] = {
+MODELS: dict[str, type[nn.Module]] = {
     'cnn1': CNN1,
     'cnn2': CNN2,
     'concat': ConcatUNet,
+    'cnext': CNextUNet,
+    'fno': FNO,
 }
 
 
-def build_model(model_name: str, model_kwargs: Mapping[str, Any]) -> UNet:
+def build_model(model_name: str, model_kwargs: Mapping[str, Any]) -> nn.Module:
   """`MODELS[model_name](**model_kwargs)`, with errors naming the bad config key.
 
   Lists (as configs come back from JSON) are turned into tuples so the module stays hashable.
@@ -35,4 +44,4 @@ def build_model(model_name: str, model_kwargs: Mapping[str, Any]) -> UNet:
   return cls(**kwargs)
 
 
-__all__ = ['MODELS', 'build_model', 'UNet', 'CNN1', 'CNN2', 'ConcatUNet']
+__all__ = ['MODELS', 'build_model', 'UNet', 'CNN1', 'CNN2', 'ConcatUNet', 'CNextUNet', 'FNO']

@@ -37,9 +37,10 @@ import jax
 import jax.numpy as jnp
 
 from dendrax.models import film as film_lib
+from dendrax.models import heads
 
 CONDITIONINGS = ('none', 'film', 'concat')
-OUTPUTS = ('logit_residual', 'residual', 'sigmoid')
+OUTPUTS = heads.OUTPUTS
 
 
 class UNet(nn.Module):
@@ -63,6 +64,11 @@ class UNet(nn.Module):
   activation: str = 'gelu'
   output: str = 'logit_residual'
   xi_clip: float = 1e-3
+
+  @property
+  def min_side(self) -> int:
+    """Smallest frame side the model accepts (H and W must be multiples of it)."""
+    return 2 ** (len(self.features) - 1)
 
   def _check(self, inputs, cond):
     if self.conditioning not in CONDITIONINGS:
@@ -128,13 +134,7 @@ class UNet(nn.Module):
     delta = nn.Conv(1, (3, 3), padding='SAME', kernel_init=nn.initializers.zeros,
                     name='out')(x)
 
-    xi = inputs_BxHxWxC[..., :1]
-    if self.output == 'logit_residual':
-      xi = jnp.clip(xi, self.xi_clip, 1.0 - self.xi_clip)
-      return jax.nn.sigmoid(jnp.log(xi) - jnp.log1p(-xi) + delta)
-    if self.output == 'residual':
-      return xi + delta
-    return jax.nn.sigmoid(delta)
+    return heads.apply_head(inputs_BxHxWxC, delta, self.output, self.xi_clip)
 
 
 class CNN1(UNet):

@@ -21,6 +21,10 @@ from dendrax.train import state as state_lib
 # Top-level sections every run config has (configs/default.py documents each key).
 SECTIONS = ('model', 'data', 'train', 'loss', 'eval', 'checkpoint')
 SPLITS = ('train', 'validation', 'test', 'ood')
+# The derivative-informed and physics loss terms (derivative_loss.py, physics_loss.py) are not
+# yet called by the training loop; until the commit that wires them sets this to True, a config
+# with a nonzero weight is refused rather than silently trained as data-only.
+EXTRA_LOSS_TERMS_WIRED = False
 
 
 def _require(cond: bool, key: str, message: str) -> None:
@@ -78,6 +82,13 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   _require(t.log_every_steps >= 1, 'train.log_every_steps', 'must be >= 1')
   _require(1 <= t.unroll_steps <= 7, 'train.unroll_steps',
            f'must be in [1, 7] (steps of 30 s up to 210 s); got {t.unroll_steps}')
+  for key in ('derivative_weight', 'physics_weight'):
+    _require(t[key] >= 0, f'train.{key}', f'must be >= 0 (0 = off); got {t[key]}')
+    _require(t[key] == 0 or EXTRA_LOSS_TERMS_WIRED, f'train.{key}',
+             f'is {t[key]}, but the training loop does not call this loss term yet '
+             '(setup.EXTRA_LOSS_TERMS_WIRED; issue 11)')
+  for key in ('derivative_floor', 'physics_floor_px'):
+    _require(t[key] > 0, f'train.{key}', f'must be > 0; got {t[key]}')
   state_lib.make_optimizer(t.to_dict())   # optimizer name, lr, warmup
   losses.validate_loss_config(config.loss.to_dict())
   e = config.eval
@@ -103,11 +114,11 @@ def build_model(config: ml_collections.ConfigDict):
 def initial_state(config: ml_collections.ConfigDict, rng: jax.Array) -> train_state.TrainState:
   """Freshly initialised train state of the configured model and optimiser.
 
-  Conv and dense weights do not depend on the frame size, so the parameters are initialised on
-  the smallest frame the UNet accepts (2 ** (levels - 1) pixels square).
+  Conv, dense and spectral weights do not depend on the frame size, so the parameters are
+  initialised on a small frame the model accepts (`model.min_side` pixels square).
   """
   model = build_model(config)
-  side = 2 ** (len(config.model.features) - 1)
+  side = model.min_side
   channels = len(config.data.input_fields)
   tx = state_lib.make_optimizer(config.train.to_dict())
   return state_lib.create_train_state(rng, model, tx, (1, side, side, channels),
