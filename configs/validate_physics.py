@@ -46,7 +46,7 @@ def get_config() -> ml_collections.ConfigDict:
   c.cottrell.tolerance = 0.05            # max |i / i_Cottrell - 1| over the window
 
   c.limiting_current = ml_collections.ConfigDict()
-  c.limiting_current.voltage_v = -0.8    # V
+  c.limiting_current.current_density_ma_cm2 = 20.0  # galvanostatic J = 0.8 i_lim at L = 100 um
   c.limiting_current.concentration_mol_m3 = 1000.0  # c0, mol/m^3
   c.limiting_current.length_um = 100.0   # bulk (c = c0) face above the initial interface, um
   c.limiting_current.dx_um = 1.0         # um
