@@ -46,14 +46,14 @@ def get_config() -> ml_collections.ConfigDict:
   c.cottrell.tolerance = 0.05            # max |i / i_Cottrell - 1| over the window
 
   c.limiting_current = ml_collections.ConfigDict()
-  c.limiting_current.current_density_ma_cm2 = 20.0  # galvanostatic J = 0.8 i_lim at L = 100 um
+  c.limiting_current.current_density_ma_cm2 = 35.0  # galvanostatic J = 0.7 i_lim at L = 100 um
   c.limiting_current.concentration_mol_m3 = 1000.0  # c0, mol/m^3
   c.limiting_current.length_um = 100.0   # bulk (c = c0) face above the initial interface, um
   c.limiting_current.dx_um = 1.0         # um
   c.limiting_current.interface_width_um = 2.5  # um
   c.limiting_current.electrode_height_um = 2.5  # um
   c.limiting_current.dt_s = 0.05         # s
-  c.limiting_current.t_end_s = 40.0      # ~1.3 L^2 / D: the slowest mode has decayed e^-13
+  c.limiting_current.t_end_s = 60.0      # ~2 L^2 / D: the slowest mode has decayed ~e^-5
   c.limiting_current.solver_iterations = 15
   c.limiting_current.tolerance = 0.05    # |i / i_lim - 1|
 
@@ -81,11 +81,11 @@ def get_config() -> ml_collections.ConfigDict:
   c.faraday.tolerance = 1e-3             # |metal / (Q / zF) - 1|
 
   c.mms = ml_collections.ConfigDict()
-  c.mms.grids = (16, 32, 64)             # ny = nx for the space order (dt ~ dx^2)
+  c.mms.grids = (8, 16, 32)              # ny = nx for the space order (dt ~ dx^2)
   c.mms.space_dt_factor = 0.5            # dt = this * dx^2 (units of the MMS problem)
   c.mms.time_steps = (4, 8, 16)          # steps to t_end for the time order
-  c.mms.time_grid = 128                  # grid of the time-order runs
-  c.mms.t_end = 0.5                      # end time (MMS units)
+  c.mms.time_grid = 64                   # grid of the time-order runs (differences cancel it)
+  c.mms.t_end = 0.25                     # end time (MMS units)
   c.mms.min_space_order = 1.8
   c.mms.min_time_order = 0.9
   return c
