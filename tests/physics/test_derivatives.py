@@ -1,11 +1,17 @@
 """Forward- and reverse-mode derivatives through a whole rollout vs central finite differences.
 
-float64, 16 x 16 cells, 40 steps (2 s). Every continuous parameter; length and density at the end.
+Verification (not a physical validation): the derivative of exactly the computation that
+produced the value. float64, 16 x 16 cells, 40 steps (2 s), every continuous parameter; deposit
+length and density at the end.
+* electroneutral (constant current 30 mA/cm^2, diffusion-layer top so that the concentration
+  gradient acts): jvp and grad within 1e-3 relative of central differences (issue 9).
+* hong2018 (the published cation-only model, kept): the original 5 % check.
 """
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from dendrax.physics import parameters
 from dendrax.physics import simulate
@@ -16,11 +22,24 @@ def _outputs(vec, cfg, key):
   return jnp.stack([traj.observables['length_um'][-1], traj.observables['density'][-1]])
 
 
-def test_jacfwd_and_grad_match_central_differences(tiny_config, mid_params):
+CASES = {
+    'electroneutral': (dict(model='electroneutral', protocol='constant_current',
+                            concentration_top='diffusion_layer', noise_amplitude=0.05),
+                       dict(field_strength_kv_per_m=0.3, concentration_gradient_mol_m3_per_um=2.0),
+                       1e-3, 1e-7),
+    'hong2018': (dict(model='hong2018', noise_amplitude=0.01),
+                 dict(field_strength_kv_per_m=3.0, concentration_gradient_mol_m3_per_um=2.0),
+                 0.05, 1e-4),
+}
+
+
+@pytest.mark.parametrize('model', sorted(CASES))
+def test_jacfwd_and_grad_match_central_differences(tiny_config, mid_params, model):
+  overrides, param_overrides, rtol, min_effect = CASES[model]
   with jax.enable_x64(True):
-    cfg = tiny_config(dtype='float64', noise_amplitude=0.01)
+    cfg = tiny_config(dtype='float64', **overrides)
     key = jax.random.key(2)
-    p0 = mid_params(field_strength_kv_per_m=3.0, concentration_gradient_mol_m3_per_um=2.0)
+    p0 = mid_params(**param_overrides)
     vec = jnp.asarray(p0.to_vector(), jnp.float64)
     simulate.validate(p0, cfg)
     f = jax.jit(lambda v: _outputs(v, cfg, key))
@@ -30,11 +49,15 @@ def test_jacfwd_and_grad_match_central_differences(tiny_config, mid_params):
       h = 1e-4 * abs(float(vec[i]))
       fd = (np.asarray(f(vec.at[i].add(h))) - np.asarray(f(vec.at[i].add(-h)))) / (2 * h)
       for j, out in enumerate(('length', 'density')):
+        # Relative to the derivative itself, floored at 1e-3 of the largest parameter
+        # sensitivity (in units of the output per relative change of a parameter).
         scale = abs(fd[j]) + 1e-3 * np.abs(jac[j, :6] * np.abs(np.asarray(vec[:6]))).max() / abs(
             float(vec[i]))
-        assert abs(jac[j, i] - fd[j]) <= 0.05 * scale, (name, out, jac[j, i], fd[j])
+        assert abs(jac[j, i] - fd[j]) <= rtol * scale, (name, out, jac[j, i], fd[j])
       np.testing.assert_allclose(grad_len[i], jac[0, i], rtol=1e-6, atol=1e-12, err_msg=name)
-    # The parameters do matter: every continuous one moves the deposit.
-    rel = np.abs(jac[1, :6] * np.asarray(vec[:6])) / abs(float(f(vec)[1]))
-    assert (rel > 1e-4).all(), rel
+    # The parameters do matter: every continuous one moves the deposit. (Under constant current
+    # the deposited volume is fixed by J alone, so in 2 s the others act only through the
+    # shape: relative effects ~1e-6-1e-4 there, hence the lower floor.)
+    rel = np.abs(jac[:, :6] * np.asarray(vec[:6])) / np.abs(np.asarray(f(vec)))[:, None]
+    assert (rel.max(axis=0) > min_effect).all(), rel
     assert jac[0, 6] == 0.0 and jac[1, 6] == 0.0        # n_defects: no derivative

@@ -1,0 +1,51 @@
+"""The electroneutral model against analytic electrochemistry, at CI size (flat electrode, 1-D).
+
+Validations (laws from outside the code; issue 9 tolerances):
+* Sand's time (binary electrolyte, t_- factor) within 5 %;
+* limiting current z F D c0 / (t_- L) within 5 % (galvanostatic: J / (1 - c_s / c0));
+* Tafel slope ln10 RT / (alpha z F) within 2 %.
+Regression (true by construction of the scheme):
+* Faraday: deposited metal = integral J dt / (z F) within 0.1 %, on a 2-D run with nuclei.
+Full-size numbers: experiments/validate_physics.py, docs/validation.md.
+"""
+
+import math
+
+from configs import validate_physics
+from dendrax.analysis import electrochem_checks as ec
+
+
+def _config():
+  return validate_physics.get_config()
+
+
+def test_sand_time_within_5_percent():
+  c = _config().sand
+  c.height_factor = 4.0
+  e = ec.sand_time(40.0, 1000.0, c)
+  assert e['passed'], e
+  assert math.isclose(e['reference'], 38.28, rel_tol=1e-3)   # pi D (F c0)^2 / (4 (J t_-)^2)
+
+
+def test_limiting_current_within_5_percent():
+  c = _config().limiting_current
+  c.length_um, c.current_density_ma_cm2, c.t_end_s = 50.0, 40.0, 20.0
+  e = ec.limiting_current(c)
+  assert e['passed'], e
+  assert 0.5 < e['inputs']['surface_concentration_ratio'] < 0.7   # J = 0.4 i_lim: c_s ~ 0.6
+
+
+def test_tafel_slope_within_2_percent():
+  c = _config().tafel
+  c.current_densities_ma_cm2, c.t_s = (5.0, 20.0, 50.0), 0.05
+  e = ec.tafel(c)
+  assert e['passed'], e
+
+
+def test_faraday_regression():
+  c = _config().faraday
+  c.n, c.t_end_s = 16, 4.0
+  e, residual = ec.faraday(c)
+  assert e['passed'] and e['rel_error'] < 1e-9, e
+  assert e['measured'] > 0
+  assert residual['measured'] < 0.05, residual
