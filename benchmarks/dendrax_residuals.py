@@ -37,9 +37,9 @@ def _true_residual(x, rhs, fw, a, b, u_top, dx):
 
 
 def make_replay(config):
-  """Returns `replay(prev, new, coeffs, iterations) -> {'salt': res, 'potential': res}`:
+  """Returns `replay(prev, new, coeffs, n_salt, n_potential) -> {'salt': res, 'potential': res}`:
   the true relative residuals of the salt and charge-balance solves of the step prev -> new
-  when given `iterations` PCG iterations (noise-free config)."""
+  when given n_salt / n_potential PCG iterations (noise-free config)."""
   dx, dt = config.dx_um, config.dt_s
   eps_min = config.electrolyte_fraction_min
   dtype = jnp.dtype(config.dtype)
@@ -47,7 +47,7 @@ def make_replay(config):
   phi_solve = fluxes.make_implicit_solver(config.ny, config.nx, dx, 'dirichlet', dtype)
 
   @jax.jit
-  def solves(prev, new, coeffs, iterations):
+  def solves(prev, new, coeffs, n_salt, n_potential):
     tau = coeffs.anion_transference * coeffs.site_ratio * dt
     capillary = -coeffs.capillary_length_v_um * electroneutral.profile_curvature_term(
         prev.xi, dx)[1]
@@ -57,30 +57,32 @@ def make_replay(config):
     d = coeffs.salt_diffusivity_um2_s
     fw_s = fluxes.face_weights(d * eps, dx, 'robin', outer_length_um=coeffs.supply_length_um,
                                outer_weight=d)
-    c, _ = salt_solve(c_r, c_r, fw_s, 1.0, dt, d, 1.0, iterations)
+    c, _ = salt_solve(c_r, c_r, fw_s, 1.0, dt, d, 1.0, n_salt)
     sigma = coeffs.conductivity_um2_v_s
     fw_p = fluxes.face_weights(eps * sigma * jnp.maximum(new.concentration,
                                                          electroneutral.C_FLOOR), dx, 'dirichlet')
     fw_d = fluxes.face_weights(eps * 2.0 * sigma * coeffs.anion_transference / coeffs.f_per_v,
                                dx, 'closed')
     source = coeffs.site_ratio * new.dxi_dt + fluxes.div_w_grad(new.concentration, fw_d, dx)
-    phi, _ = phi_solve(-source, prev.potential_v, fw_p, 0.0, 1.0, sigma, 0.0, iterations)
+    phi, _ = phi_solve(-source, prev.potential_v, fw_p, 0.0, 1.0, sigma, 0.0, n_potential)
     return (c_r, c, fw_s, d), (-source, phi, fw_p)
 
-  def replay(prev, new, coeffs, iterations):
-    # A traced iteration count: one compilation serves every count (fori_loop -> while_loop).
-    (c_r, c, fw_s, d), (rhs_p, phi, fw_p) = solves(prev, new, coeffs, jnp.int32(iterations))
+  def replay(prev, new, coeffs, n_salt, n_potential):
+    # Traced iteration counts: one compilation serves every count (fori_loop -> while_loop).
+    (c_r, c, fw_s, d), (rhs_p, phi, fw_p) = solves(prev, new, coeffs, jnp.int32(n_salt),
+                                                   jnp.int32(n_potential))
     return {'salt': _true_residual(c, c_r, fw_s, 1.0, dt, 1.0, dx),
             'potential': _true_residual(phi, rhs_p, fw_p, 0.0, 1.0, 0.0, dx)}
 
   return replay
 
 
-def dendrax_steps(params, config, steps, *, seed=0, replay_iterations=None):
+def dendrax_steps(params, config, steps, *, seed=0, replay_iterations=None, replay_steps=None):
   """Steps dendrax (noise-free `config`) one jitted step at a time from `simulate.run`'s initial
-  state. Returns voltage/current per step, the final fields, and per step the true residuals of
-  its own solves (and, for each n in `replay_iterations`, of the same solves given n PCG
-  iterations)."""
+  state. Returns voltage/current per step, the final fields, the true residuals of its own
+  solves at every step, and at the steps in `replay_steps` (default all) for each entry of
+  `replay_iterations` (n, or (n_salt, n_potential)) those of the same solves given that many
+  PCG iterations: `replays` is a list of {n: {'salt': r, 'potential': r}}, keyed by the entry."""
   from dendrax.physics import simulate  # pylint: disable=g-import-not-at-top
   coeffs = simulate.coefficients_for(params, config)[0]
   key_init, key_noise = jax.random.split(jax.random.key(seed))
@@ -93,12 +95,11 @@ def dendrax_steps(params, config, steps, *, seed=0, replay_iterations=None):
     new = step(state, coeffs, jax.random.fold_in(key_noise, i))
     out['voltage_v'].append(float(new.voltage_v))
     out['current_a_m2'].append(float(new.current_a_m2))
-    own = {n: replay(state, new, coeffs, n)
-           for n in {config.transport_iterations, config.potential_iterations}}
-    out['residuals'].append({'salt': own[config.transport_iterations]['salt'],
-                             'potential': own[config.potential_iterations]['potential']})
-    if replay_iterations:
-      out['replays'].append({n: replay(state, new, coeffs, n) for n in replay_iterations})
+    out['residuals'].append(replay(state, new, coeffs, config.transport_iterations,
+                                   config.potential_iterations))
+    if replay_iterations and (replay_steps is None or i in replay_steps):
+      pairs = {n: (n if isinstance(n, tuple) else (n, n)) for n in replay_iterations}
+      out['replays'].append({n: replay(state, new, coeffs, *p) for n, p in pairs.items()})
     state = new
   out['fields'] = {k: np.asarray(getattr(state, k), np.float64)
                    for k in ('xi', 'concentration', 'potential_v')}
@@ -109,11 +110,13 @@ def dendrax_steps(params, config, steps, *, seed=0, replay_iterations=None):
 
 def iterations_for(tolerance, replays):
   """Smallest (transport, potential) iteration counts whose replayed residuals are <= tolerance
-  at every step of `replays` (a list of {n: {'salt': r, 'potential': r}}); None if none is."""
-  ns = sorted(replays[0])
+  at every step of `replays` (a list of {n: {'salt': r, 'potential': r}}, n an int or a pair
+  (n_salt, n_potential)); None for a system that no entry brings there."""
   pick = {}
-  for name in ('salt', 'potential'):
-    ok = [n for n in ns if max(rep[n][name] for rep in replays) <= tolerance]
+  for j, name in enumerate(('salt', 'potential')):
+    count = lambda n: n[j] if isinstance(n, tuple) else n  # pylint: disable=cell-var-from-loop
+    ok = sorted(count(n) for n in replays[0]
+                if max(rep[n][name] for rep in replays) <= tolerance)
     pick[name] = ok[0] if ok else None
   return pick['salt'], pick['potential']
 

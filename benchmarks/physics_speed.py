@@ -38,8 +38,8 @@ import time
 import numpy as np
 
 _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SALT_CANDIDATES = (4, 8, 12, 16, 20, 24, 32, 48)
-POTENTIAL_CANDIDATES = (16, 24, 32, 48, 64, 80, 96, 128, 160)
+# Candidate (transport, potential) PCG iteration counts, tried in pairs (one replay per pair).
+CANDIDATES = ((8, 32), (12, 48), (16, 64), (20, 80), (24, 96), (32, 128), (48, 160))
 
 
 def load() -> str:
@@ -60,22 +60,23 @@ def _time_dendrax(params, config, seed=0):
   return max(t1 - t0 - run_s, 0.0), run_s
 
 
-def _max_residuals(ref):
-  return {k: max(r[k] for r in ref['residuals']) for k in ('salt', 'potential')}
+def _max_residuals(ref, first=0):
+  return {k: max(r[k] for r in ref['residuals'][first:]) for k in ('salt', 'potential')}
 
 
 def match_tolerance(params, config, steps, tolerance):
   """(transport, potential) iterations of float64 dendrax that reach `tolerance` on the window,
   or the largest candidates if none does (printed)."""
   from benchmarks import dendrax_residuals as dr  # pylint: disable=g-import-not-at-top
-  probe = dataclasses.replace(config, transport_iterations=max(SALT_CANDIDATES),
-                              potential_iterations=max(POTENTIAL_CANDIDATES))
-  ref = dr.dendrax_steps(params, probe, steps,
-                         replay_iterations=sorted(set(SALT_CANDIDATES + POTENTIAL_CANDIDATES)))
-  reps = ref['replays']
-  salt, _ = dr.iterations_for(tolerance, [{n: r[n] for n in SALT_CANDIDATES} for r in reps])
-  _, pot = dr.iterations_for(tolerance, [{n: r[n] for n in POTENTIAL_CANDIDATES} for r in reps])
-  return salt or max(SALT_CANDIDATES), pot or max(POTENTIAL_CANDIDATES)
+  largest = CANDIDATES[-1]
+  probe = dataclasses.replace(config, transport_iterations=largest[0],
+                              potential_iterations=largest[1])
+  # Replayed on the first two steps (the cold start of the potential, then a warm one) and the
+  # last; the confirmation run then measures every step.
+  ref = dr.dendrax_steps(params, probe, steps, replay_iterations=CANDIDATES,
+                         replay_steps={0, 1, steps - 1})
+  salt, pot = dr.iterations_for(tolerance, ref['replays'])
+  return salt or largest[0], pot or largest[1]
 
 
 def main(argv=None):
@@ -125,9 +126,12 @@ def main(argv=None):
     print(f'    (0 -> 210 s scaled linearly: {ms_std * steps_210 / 1e3:.1f} s)')
   win = dict(noise_amplitude=0.0, t_end_s=steps * std.dt_s, save_every_s=steps * std.dt_s,
              **grid)
-  res = _max_residuals(dr.dendrax_steps(params, simulate.SimulationConfig.standard(**win), steps))
+  ref = dr.dendrax_steps(params, simulate.SimulationConfig.standard(**win), steps)
+  res, warm = _max_residuals(ref), _max_residuals(ref, first=1)
   print(f'    its solves on the first {steps} steps (no noise): max true relative residual salt '
-        f'{res["salt"]:.1e}, charge balance {res["potential"]:.1e}', flush=True)
+        f'{res["salt"]:.1e}, charge balance {res["potential"]:.1e} (without the first step, '
+        f'whose potential starts cold from 0: {warm["salt"]:.1e}, {warm["potential"]:.1e})',
+        flush=True)
 
   # (b) tolerance matching.
   tol = args.tolerance
