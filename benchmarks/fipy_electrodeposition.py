@@ -28,10 +28,12 @@ cells on this uniform grid, as in `dendrax.physics.fluxes`):
 
 Langevin noise is off (`noise_amplitude = 0`; compare with dendrax run the same way) and the
 short-circuit freeze is not modelled (the windows compared are far from it). Every linear system
-is symmetric positive definite: FiPy's `LinearPCGSolver` (scipy CG) with a Jacobi preconditioner
-(`--precon`; scipy's ILU refactorises every solve), stopped at |b - A x| <= tolerance |b| (FiPy's
-default 'RHS' criterion), the same relative residual `benchmarks.dendrax_residuals` measures on
-dendrax's fixed-iteration PCG.
+is symmetric positive definite: FiPy's `LinearPCGSolver` (scipy CG), stopped at
+|b - A x| <= tolerance |b| (FiPy's default 'RHS' criterion), the same relative residual that
+`benchmarks.dendrax_residuals` measures on dendrax's fixed-iteration PCG. Preconditioner
+(`--precon`): a diagonal scaling by default, FiPy's fastest option here (docs/benchmarks.md
+compares it with FiPy's Jacobi, ILU and none); the equations are built once and their
+coefficient variables updated every step.
 """
 
 from __future__ import annotations
