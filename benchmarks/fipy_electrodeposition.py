@@ -1,229 +1,323 @@
-r"""The dendrax electrodeposition model in FiPy 4 (scipy solvers): the peer baseline for speed.
+r"""The electroneutral dendrax model in FiPy 4 (scipy solvers): the peer baseline for speed.
 
-  python -m benchmarks.fipy_electrodeposition --t_end_s 0.4            # 20 steps, standard grid
-  python -m benchmarks.fipy_electrodeposition --t_end_s 2 --compare    # + agreement with dendrax
+  python -m benchmarks.fipy_electrodeposition --steps 10             # standard 200 x 200 grid
+  python -m benchmarks.fipy_electrodeposition --steps 10 --compare   # + agreement with dendrax
 
-Same model as `dendrax.physics.electrodeposition` (docs/physics.md), on the same grid with the same
-boundary conditions, time step and coefficients (read from `dendrax.physics.simulate.
-coefficients_for`, i.e. `dendrax.physics.coefficients`), from the same initial state (dendrax's
-`init_fn`: electrode, nuclei, concentration and potential). Per step of dt, in FiPy's natural
-finite-volume form on a `PeriodicGrid2DLeftRight` (x periodic, y = 0 the electrode):
+The same discrete problem as `dendrax.physics.electroneutral` (read its docstring), on the same
+grid (`PeriodicGrid2DLeftRight`: x periodic, y = 0 the current collector), time step,
+coefficients (`simulate.coefficients_for`) and initial state (dendrax's own `init_fn` with the key
+split of `simulate.run`, so the nuclei sit in the same place). Per step of dt, in FiPy's
+finite-volume terms (face coefficients are FiPy's `faceValue`, the arithmetic mean of the two
+cells on this uniform grid, as in `dendrax.physics.fluxes`):
 
-1. potential: div(s grad phi) = q (d xi/dt)_prev, s = 1 + (rho - 1) h(xi) (arithmetic face mean),
-   phi = V on the electrode face, 0 on the bulk face; solved to `--tolerance` (dendrax instead
-   runs a fixed number of warm-started PCG iterations).
-2. Butler-Volmer reaction R, locally implicit in c (the same algebraic update as dendrax: it is
-   part of the model's definition of the stiff consumption term).
-3. order parameter, implicit anisotropic diffusion (face coefficient L_s kappa a^2) + explicit
-   anisotropic cross flux L_s kappa a a' (-d_y xi, d_x xi) on faces (FiPy's own dendrite-example
-   idiom) + stabilised double well (implicit -S xi, explicit S xi - L_s W g'(xi)) + R.
-   dendrax keeps only the isotropic Laplacian implicit: the two differ at O(dt).
-4. consumption c* = c - (c_s/c0) (xi' - xi).
-5. transport: backward-Euler diffusion with D = D_s h + D_l (1 - h) on faces, explicit
-   migration div(D c* f grad phi); c = 1 on the bulk face, no flux on the electrode face.
+1. Control: galvanostatic stages solve column_mean(R(V)) = J / (z F c_s) for V by the same
+   number of clipped Newton steps as dendrax (`control_iterations`, analytic dR/dV); the stage
+   logic is dendrax's `protocols` (the protocol is part of the problem, not of the solver).
+2. Butler-Volmer R, locally implicit in c~ (the same algebraic update: it defines the stiff
+   sink), giving the post-reaction salt c_r; eta = V - phi + the Gibbs-Thomson shift
+   gamma Omega (-div n) / (z F), with div n from FiPy's face normals (as below).
+3. Profile relaxation: TransientTerm == DiffusionTerm(rate l^2/8) - ImplicitSourceTerm(2 rate)
+   + explicit [2 rate xi - rate g'(xi) - rate l^2/8 |grad xi| div(n)] (the curvature-free
+   stabilised step; n = faceGrad / |faceGrad|), then the volume-preserving correction along the
+   interface density, then + dt R.
+4. Salt: TransientTerm == DiffusionTerm(eps D) + exchange with the bulk through the top face
+   (conductance 1 / (dx / (2 eps D) + L_N / D), an implicit source on the top row: FiPy has no
+   Robin constraint), from c_r; then the same exact-balance correction as dendrax.
+5. Charge balance: DiffusionTerm(eps sigma max(c~, C_FLOOR)) == r R + div(eps 2 sigma t_- / f
+   grad c~) (the diffusion current, FiPy face gradients, closed top), phi = 0 on the top face.
 
-Langevin noise is off here (`noise_amplitude = 0`); compare with dendrax run the same way.
-Every linear system is symmetric positive definite: FiPy's `LinearPCGSolver` (scipy CG) with a
-Jacobi or ILU preconditioner (`--precon`), its best scipy option for SPD systems.
+Langevin noise is off (`noise_amplitude = 0`; compare with dendrax run the same way) and the
+short-circuit freeze is not modelled (the windows compared are far from it). Every linear system
+is symmetric positive definite: FiPy's `LinearPCGSolver` (scipy CG), stopped at
+|b - A x| <= tolerance |b| (FiPy's default 'RHS' criterion), the same relative residual that
+`benchmarks.dendrax_residuals` measures on dendrax's fixed-iteration PCG. Preconditioner
+(`--precon`): a diagonal scaling by default, FiPy's fastest option here (docs/benchmarks.md
+compares it with FiPy's Jacobi, ILU and none); the equations are built once and their
+coefficient variables updated every step.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 import warnings
 
 import numpy as np
+import threadpoolctl
 
+# The standard case's parameters: Li, 1 M, J = 10 mA/cm^2 (E = 0.1 kV/m), diffusion layer
+# c0 / G = 1 mm, three defects (SimulationConfig.standard() sets grid, dt and protocol).
 STANDARD_PARAMS = dict(temperature_k=300.0, concentration_gradient_mol_m3_per_um=1.0,
-                       field_strength_kv_per_m=2.25, ion_concentration_mol_m3=1000.0,
+                       field_strength_kv_per_m=0.1, ion_concentration_mol_m3=1000.0,
                        surface_energy_j_m2=0.5, fluidity_per_pa_s=316.2, n_defects=3.0)
 
 
 def standard_params():
-  """The standard case's physical parameters (Li, 2.25 kV/m over 200 um = -0.45 V)."""
   from dendrax.physics import parameters  # pylint: disable=g-import-not-at-top
   return parameters.PhysicalParams(**STANDARD_PARAMS)
 
 
-def dendrax_initial_state(params, config, seed: int):
-  """dendrax's initial state (numpy `[ny, nx]` maps) and its `Rates` as Python floats.
-
-  Uses the same key split as `dendrax.physics.simulate.run`, so the nuclei sit in the same place.
-  """
+def dendrax_initial_state(params, config, seed: int = 0):
+  """(state, coeffs): dendrax's initial `State` and its coefficients as Python floats."""
   import jax  # pylint: disable=g-import-not-at-top
-  from dendrax.physics import electrodeposition, simulate  # pylint: disable=g-import-not-at-top
-  coeffs, rates = simulate.coefficients_for(params, config)
+  from dendrax.physics import electroneutral, simulate  # pylint: disable=g-import-not-at-top
+  coeffs = simulate.coefficients_for(params, config)[0]
   key_init, _ = jax.random.split(jax.random.key(seed))
-  init_fn, _ = electrodeposition.make_model(config)
-  state = init_fn(coeffs, rates, params.n_defects, key_init)
-  maps = {k: np.asarray(getattr(state, k), np.float64)
-          for k in ('xi', 'concentration', 'potential_v')}
-  rates = {f.name: float(getattr(rates, f.name)) for f in dataclasses.fields(rates)}
-  return maps, rates, float(state.voltage_v)
+  state = electroneutral.make_model(config)[0](coeffs, params.n_defects, key_init)
+  return state, jax.tree_util.tree_map(float, coeffs)
+
+
+def h(xi):
+  return xi**3 * (6.0 * xi**2 - 15.0 * xi + 10.0)
+
+
+def g_prime(xi):
+  return 2.0 * xi * (1.0 - xi) * (1.0 - 2.0 * xi)
+
+
+PRECONDITIONERS = ('diagonal', 'jacobi', 'ilu', 'none')
+
+
+def _diagonal_preconditioner_class():
+  from fipy.solvers.scipy.preconditioners import scipyPreconditioner  # pylint: disable=g-import-not-at-top
+  from scipy.sparse import linalg  # pylint: disable=g-import-not-at-top
+
+  class Diagonal(scipyPreconditioner.ScipyPreconditioner):
+    """Jacobi as a diagonal scaling. FiPy's own `JacobiPreconditioner` applies the inverse of
+    the diagonal by a sparse LU solve (`spsolve`) at every CG iteration, which costs more than
+    the CG iteration itself on 200 x 200; this is the same preconditioner, applied cheaply."""
+
+    def _applyToMatrix(self, matrix):
+      inv = 1.0 / matrix.diagonal()
+      return linalg.LinearOperator(matrix.shape, lambda x: inv * x), matrix
+
+  return Diagonal
+
+
+def DiagonalPreconditioner():  # pylint: disable=invalid-name
+  return _diagonal_preconditioner_class()()
 
 
 class FipyModel:
-  """FiPy variables, equations and solvers for one run; `step()` advances by dt."""
+  """FiPy variables, terms and solvers of one run; `step()` advances by dt."""
 
-  def __init__(self, config, maps, rates, voltage_v, *, precon='jacobi', tolerance=1e-6,
-               max_iterations=2000):
+  def __init__(self, config, state, coeffs, *, precon='diagonal', tolerance=1e-6,
+               max_iterations=5000):
     import fipy  # pylint: disable=g-import-not-at-top
     from fipy.solvers import scipy as fsolvers  # pylint: disable=g-import-not-at-top
-    from dendrax.physics import coefficients as coef  # pylint: disable=g-import-not-at-top
-    self.fp = fipy
-    self.config, self.r = config, rates
+    from dendrax.physics import electroneutral  # pylint: disable=g-import-not-at-top
+    if config.noise_amplitude != 0:
+      raise ValueError('FipyModel: config.noise_amplitude must be 0 (the peer has no noise)')
+    if config.concentration_top != 'diffusion_layer':
+      raise ValueError("FipyModel: only concentration_top='diffusion_layer' is implemented")
+    self.fp, self.config, self.k = fipy, config, coeffs
     self.dt, self.dx = config.dt_s, config.dx_um
-    chem = coef.get_chemistry(config.chemistry)
-    self.eps, self.mode = chem.anisotropy_eps, chem.anisotropy_mode
-    self.voltage = voltage_v
-    nx, ny = config.nx, config.ny
-    mesh = fipy.PeriodicGrid2DLeftRight(nx=nx, ny=ny, dx=self.dx, dy=self.dx)
+    self.c_floor = electroneutral.C_FLOOR
+    mesh = fipy.PeriodicGrid2DLeftRight(nx=config.nx, ny=config.ny, dx=self.dx, dy=self.dx)
     self.mesh = mesh
     flat = lambda a: np.asarray(a, np.float64).reshape(-1)          # [y, x] -> x fastest
-    self.xi = fipy.CellVariable(mesh=mesh, value=flat(maps['xi']), hasOld=True)
-    self.c = fipy.CellVariable(mesh=mesh, value=flat(maps['concentration']), hasOld=True)
-    self.phi = fipy.CellVariable(mesh=mesh, value=flat(maps['potential_v']))
-    self.phi.constrain(voltage_v, mesh.facesBottom)
-    if config.potential_top == 'grounded':
-      self.phi.constrain(0.0, mesh.facesTop)
-    if config.concentration_top == 'bulk':
-      self.c.constrain(1.0, mesh.facesTop)
-    self.dxi_dt = fipy.CellVariable(mesh=mesh, value=0.0)
+    self.xi = fipy.CellVariable(mesh=mesh, value=flat(state.xi), hasOld=True)
+    self.c = fipy.CellVariable(mesh=mesh, value=flat(state.concentration), hasOld=True)
+    self.phi = fipy.CellVariable(mesh=mesh, value=flat(state.potential_v))
+    self.phi.constrain(0.0, mesh.facesTop)
+    self.voltage, self.stage = float(state.voltage_v), int(state.stage)
+    self.current, self.charge = 0.0, 0.0
     pre = {'jacobi': fsolvers.JacobiPreconditioner, 'ilu': fsolvers.ILUPreconditioner,
-           'none': lambda: None}[precon]
+           'diagonal': DiagonalPreconditioner, 'none': lambda: None}[precon]
     self.solver = lambda: fsolvers.LinearPCGSolver(tolerance=tolerance,
                                                    iterations=max_iterations, precon=pre())
     self.time_s, self.steps = 0.0, 0
+    self.max_iterations = max_iterations
+    self.iterations = {'xi': 0, 'salt': 0, 'potential': 0}          # summed over the steps
+    self.unconverged = 0                                            # solves that hit the cap
+    self._build_equations()
 
-  # -- model functions (the same formulas as dendrax.physics.electrodeposition) --------------
-  @staticmethod
-  def h(xi):
-    return xi**3 * (6.0 * xi**2 - 15.0 * xi + 10.0)
+  def _build_equations(self):
+    """The three equations, built once on coefficient variables that `step` updates (FiPy's
+    idiom: rebuilding terms every step costs more than the solves on small grids)."""
+    fp, cfg, k, mesh = self.fp, self.config, self.k, self.mesh
+    cell = lambda: fp.CellVariable(mesh=mesh, value=0.0)
+    rate = cfg.profile_relaxation_per_s
+    ell2 = cfg.interface_width_um**2 / 8.0
+    self.xi_explicit = cell()
+    self.eq_xi = (fp.TransientTerm(var=self.xi)
+                  == fp.DiffusionTerm(coeff=rate * ell2, var=self.xi)
+                  - fp.ImplicitSourceTerm(coeff=2.0 * rate, var=self.xi) + self.xi_explicit)
+    self.salt_w, self.exchange = cell(), cell()
+    self.eq_salt = (fp.TransientTerm(var=self.c)
+                    == fp.DiffusionTerm(coeff=self.salt_w.faceValue, var=self.c)
+                    + self.exchange - fp.ImplicitSourceTerm(coeff=self.exchange, var=self.c))
+    self.phi_w, self.phi_source = cell(), cell()
+    self.eq_phi = fp.DiffusionTerm(coeff=self.phi_w.faceValue, var=self.phi) == self.phi_source
+    w_d = 2.0 * k.conductivity_um2_v_s * k.anion_transference / k.f_per_v
+    self.eps_var = cell()
+    self.diffusion_current = ((w_d * self.eps_var).faceValue * self.c.faceGrad).divergence
+    # Face normals n = grad xi / |grad xi| (regularised as dendrax), div n and |grad xi|.
+    tiny = 1e-6 / self.dx
+    grad = self.xi.faceGrad
+    self.div_n = (grad / (grad.dot(grad) + tiny**2)**0.5).divergence
+    self.grad_mag = self.xi.grad.mag
 
-  @staticmethod
-  def h_prime(xi):
-    return 30.0 * xi**2 * (1.0 - xi)**2
+  def _solve(self, eq, var, name, dt=None):
+    solver = self.solver()
+    eq.solve(var=var, dt=dt, solver=solver)
+    self.iterations[name] += solver.convergence.iterations
+    self.unconverged += int(solver.convergence.iterations >= self.max_iterations)
 
-  @staticmethod
-  def g_prime(xi):
-    return 2.0 * xi * (1.0 - xi) * (1.0 - 2.0 * xi)
+  def eps(self, xi):
+    e = self.config.electrolyte_fraction_min
+    return e + (1.0 - e) * (1.0 - h(np.clip(xi, 0.0, 1.0)))
 
-  def _anisotropy_on_faces(self):
-    """(a^2, a a') on faces from the face gradient of xi (regularised as in dendrax)."""
-    grad = np.asarray(self.xi.faceGrad.value)
-    gx, gy = grad[0], grad[1]
-    inv = 1.0 / np.sqrt(gx * gx + gy * gy + 1e-10 / self.dx**2)
-    z = (gx * inv + 1j * gy * inv)**self.mode
-    a = 1.0 + self.eps * z.real
-    a_prime = -self.eps * self.mode * z.imag
-    return a * a, a * a_prime
+  # -- Butler-Volmer and the control of V (electroneutral.reaction_terms, control) -----------
+  def reaction(self, xi, c, phi, v, tau, capillary):
+    """(R, c_r, dR/dV) with the cathodic part implicit in c~ over tau; eta = V - phi +
+    capillary (the Gibbs-Thomson shift)."""
+    k, f, a = self.k, self.k.f_per_v, self.k.alpha
+    rate = k.reaction_velocity_um_s * 4.0 * np.clip(xi, 0.0, 1.0) * (1.0 - np.clip(xi, 0.0, 1.0)) \
+        / k.interface_width_um
+    f_eta_raw = f * (v - phi + capillary)
+    f_eta = np.clip(f_eta_raw, -80.0, 80.0)
+    d_f_eta = f * (np.abs(f_eta_raw) < 80.0)
+    c_pos = np.maximum(c, 0.0)
+    anodic = rate * np.exp((1.0 - a) * f_eta) * (c_pos + 1e-12)**(1.0 - a)
+    inv_b = np.exp(a * f_eta) * (c_pos + 1e-12)**a / (rate + 1e-30)
+    cathodic = (c_pos + tau * anodic) / (tau + inv_b)
+    d_anodic = (1.0 - a) * d_f_eta * anodic
+    d_cathodic = (tau * d_anodic - cathodic * a * d_f_eta * inv_b) / (tau + inv_b)
+    c_r = c_pos + tau * anodic - tau * cathodic
+    return cathodic - anodic, c_r, d_cathodic - d_anodic
 
+  def control(self, xi, c, phi, tau, capillary):
+    import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+    from dendrax.physics import protocols  # pylint: disable=g-import-not-at-top
+    cfg, k = self.config, self.k
+    target, stage, holds = protocols.stage_and_target(
+        jnp.float32(self.time_s), jnp.int32(self.stage), self.voltage,
+        jnp.float32(k.target_current_a_m2), cfg)
+    want = float(target) / k.current_scale_a_m2 / k.site_ratio
+    mean = lambda a: np.sum(a) * self.dx / cfg.nx
+    v = self.voltage
+    for _ in range(cfg.control_iterations):
+      r, _, dr = self.reaction(xi, c, phi, v, tau, capillary)
+      r, dr = mean(r), mean(dr)
+      step = -(r - want) / (dr if abs(dr) > 1e-30 else 1e-30)
+      step = float(np.clip(step, -cfg.control_step_v, cfg.control_step_v))
+      v = float(np.clip(v + step, -cfg.max_voltage_v, cfg.max_voltage_v))
+    v = cfg.cv_voltage_v if bool(holds) else v
+    stage = int(protocols.latch_constant_voltage(stage, jnp.float32(v), cfg))
+    if stage == protocols.CONSTANT_VOLTAGE:
+      v = cfg.cv_voltage_v
+    return v, stage
+
+  def profile_curvature_term(self):
+    """(|grad xi| div(n), div(n)), n = faceGrad / |faceGrad| regularised as in dendrax."""
+    div_n = np.asarray(self.div_n.value)
+    return np.asarray(self.grad_mag.value) * div_n, div_n
+
+  # -- one step ------------------------------------------------------------------------------
   def step(self):
-    fp, r, dt = self.fp, self.r, self.dt
-    xi_old = np.array(self.xi.value)
-    c_old = np.array(self.c.value)
-    # 1. Potential.
-    s = fp.CellVariable(mesh=self.mesh,
-                        value=1.0 + (r['conductivity_ratio'] - 1.0) * self.h(xi_old))
-    source = r['potential_source_v_s_um2'] * self.dxi_dt
-    (fp.DiffusionTerm(coeff=s.faceValue, var=self.phi) - source).solve(
-        var=self.phi, solver=self.solver())
-    phi = np.asarray(self.phi.value)
-    # 2. Butler-Volmer, locally implicit in c.
-    f, alpha, ratio = r['f_per_v'], r['alpha'], r['site_ratio']
-    k = r['reaction_rate_per_s'] * self.h_prime(xi_old)
-    a_ox = np.exp((1.0 - alpha) * f * phi)
-    inv_b = np.exp(alpha * f * phi) / r['reference_ratio']
-    reaction = k * ((c_old + ratio * dt * k * a_ox) / (inv_b + ratio * dt * k + 1e-30) - a_ox)
-    # 3. Order parameter.
-    stab = 2.0 * r['barrier_rate_per_s']
-    gdiff = r['gradient_diffusivity_um2_s']
-    a2, aap = self._anisotropy_on_faces()
-    grad = np.asarray(self.xi.faceGrad.value)
-    cross = fp.FaceVariable(mesh=self.mesh, rank=1,
-                            value=gdiff * aap * np.stack([-grad[1], grad[0]]))
-    explicit = fp.CellVariable(
-        mesh=self.mesh, value=stab * xi_old - r['barrier_rate_per_s'] * self.g_prime(xi_old)
-        + reaction)
+    cfg, k, dt, dx = self.config, self.k, self.dt, self.dx
+    xi, c, phi = (np.array(v.value) for v in (self.xi, self.c, self.phi))
+    tau = k.anion_transference * k.site_ratio * dt
+    normal_curvature, div_n = self.profile_curvature_term()
+    capillary = -k.capillary_length_v_um * div_n
+    # 1-2. Control and reaction.
+    self.voltage, self.stage = self.control(xi, c, phi, tau, capillary)
+    reaction, c_r, _ = self.reaction(xi, c, phi, self.voltage, tau, capillary)
+    # 3. Profile relaxation (curvature-free, stabilised), volume-preserving, then + dt R.
+    rate = cfg.profile_relaxation_per_s
+    ell2 = cfg.interface_width_um**2 / 8.0
+    stab = 2.0 * rate
+    self.xi_explicit.value = stab * xi + rate * (-g_prime(xi) - ell2 * normal_curvature)
     self.xi.updateOld()
-    eq = (fp.TransientTerm(var=self.xi)
-          == fp.DiffusionTerm(coeff=fp.FaceVariable(mesh=self.mesh, value=gdiff * a2), var=self.xi)
-          + cross.divergence + explicit - fp.ImplicitSourceTerm(coeff=stab, var=self.xi))
-    eq.solve(var=self.xi, dt=dt, solver=self.solver())
-    d_xi = np.asarray(self.xi.value) - xi_old
-    # 4. Consumption.
-    self.c.value = c_old - ratio * d_xi
+    self._solve(self.eq_xi, self.xi, 'xi', dt)
+    density = 4.0 * np.clip(xi, 0.0, 1.0) * (1.0 - np.clip(xi, 0.0, 1.0)) / cfg.interface_width_um
+    relaxed = np.asarray(self.xi.value)
+    relaxed = relaxed - density * np.sum(relaxed - xi) / (np.sum(density) + 1e-30)
+    xi_new = relaxed + dt * reaction
+    self.xi.value = xi_new
+    # 4. Salt: backward Euler from c_r, bulk exchange through the top face.
+    eps = self.eps(xi_new)
+    d = k.salt_diffusivity_um2_s
+    g_top = 1.0 / (0.5 * dx / (d * eps[-cfg.nx:]) + k.supply_length_um / d)
+    exchange = np.zeros_like(eps)
+    exchange[-cfg.nx:] = g_top / dx                 # per unit volume: g A / V
+    self.salt_w.value = d * eps
+    self.exchange.value = exchange
+    self.c.value = c_r
     self.c.updateOld()
-    # 5. Transport: implicit diffusion, explicit migration with c*.
-    hxi = self.h(np.asarray(self.xi.value))
-    d = fp.CellVariable(mesh=self.mesh, value=r['electrode_diffusivity_um2_s'] * hxi
-                        + r['electrolyte_diffusivity_um2_s'] * (1.0 - hxi))
-    migration = (d.faceValue * self.c.faceValue * f * self.phi.faceGrad).divergence
-    (fp.TransientTerm(var=self.c) == fp.DiffusionTerm(coeff=d.faceValue, var=self.c)
-     + fp.CellVariable(mesh=self.mesh, value=np.asarray(migration.value))).solve(
-         var=self.c, dt=dt, solver=self.solver())
-    self.dxi_dt.value = d_xi / dt
+    self._solve(self.eq_salt, self.c, 'salt', dt)
+    c_new = np.asarray(self.c.value)
+    influx = np.sum(g_top * (1.0 - c_new[-cfg.nx:]))
+    defect = np.sum(c_r) + dt * influx / dx - np.sum(c_new)
+    c_new = c_new + defect * eps / np.sum(eps)
+    self.c.value = c_new
+    # 5. Charge balance (phi = 0 on the top face: its constraint).
+    self.eps_var.value = eps
+    self.phi_w.value = eps * k.conductivity_um2_v_s * np.maximum(c_new, self.c_floor)
+    self.phi_source.value = k.site_ratio * reaction + np.asarray(self.diffusion_current.value)
+    self._solve(self.eq_phi, self.phi, 'potential')
+    self.current = k.current_scale_a_m2 * k.site_ratio * np.sum(reaction) * dx / cfg.nx
+    self.charge += self.current * dt
     self.time_s += dt
     self.steps += 1
 
   # -- observables --------------------------------------------------------------------------
-  def deposit_thickness_um(self):
-    """Metal per electrode width, sum(xi) dx^2 / width (as dendrax's Trajectory)."""
-    return float(np.sum(self.xi.value)) * self.dx / self.config.nx
-
-  def total_li_um(self):
-    """Dissolved + metal Li per width in c~ um; its change is the charge through the bulk face."""
-    return ((float(np.sum(self.c.value)) + self.r['site_ratio'] * float(np.sum(self.xi.value)))
-            * self.dx / self.config.nx)
-
   def fields(self):
     shape = (self.config.ny, self.config.nx)
-    return {'xi': np.asarray(self.xi.value).reshape(shape),
-            'concentration': np.asarray(self.c.value).reshape(shape),
-            'potential_v': np.asarray(self.phi.value).reshape(shape)}
+    return {name: np.asarray(getattr(self, var).value).reshape(shape)
+            for name, var in (('xi', 'xi'), ('concentration', 'c'), ('potential_v', 'phi'))}
 
 
-def run(config, params, *, seed=0, t_end_s, precon='jacobi', tolerance=1e-6, log_every=0):
-  """Runs FiPy from dendrax's initial state to `t_end_s`. Returns a dict with wall times."""
+def run(config, params, *, seed=0, steps, precon='diagonal', tolerance=1e-6, log_every=0):
+  """Runs FiPy from dendrax's initial state for `steps` steps. Returns a dict: wall times, the
+  per-step voltage and current, the final fields and the summed solver iterations."""
   t0 = time.perf_counter()
-  maps, rates, voltage = dendrax_initial_state(params, config, seed)
-  model = FipyModel(config, maps, rates, voltage, precon=precon, tolerance=tolerance)
+  state, coeffs = dendrax_initial_state(params, config, seed)
+  model = FipyModel(config, state, coeffs, precon=precon, tolerance=tolerance)
   t1 = time.perf_counter()
-  steps = int(round(t_end_s / config.dt_s))
-  li0, dep0 = model.total_li_um(), model.deposit_thickness_um()
-  with warnings.catch_warnings():
+  voltage, current = [], []
+  # One BLAS thread: scipy's sparse kernels are serial anyway, and OpenBLAS's threads made each
+  # dot product of the CG ~70x slower on the loaded 2-core machine (1.7 ms vs 24 us, measured).
+  with warnings.catch_warnings(), threadpoolctl.threadpool_limits(1, user_api='blas'):
     warnings.simplefilter('ignore')          # FiPy's per-solve convergence notices
     for i in range(steps):
       model.step()
+      voltage.append(model.voltage)
+      current.append(model.current)
       if log_every and (i + 1) % log_every == 0:
-        print(f'  fipy step {i + 1}/{steps}: t = {model.time_s:.3f} s, '
-              f'{(time.perf_counter() - t1) / (i + 1):.3f} s/step', flush=True)
+        print(f'  fipy step {i + 1}/{steps}: {(time.perf_counter() - t1) / (i + 1):.3f} s/step',
+              flush=True)
   t2 = time.perf_counter()
-  return dict(setup_s=t1 - t0, run_s=t2 - t1, steps=steps, time_s=model.time_s,
-              deposit_change_um=model.deposit_thickness_um() - dep0,
-              li_change_um=model.total_li_um() - li0, fields=model.fields(), model=model)
+  return dict(setup_s=t1 - t0, run_s=t2 - t1, steps=steps, voltage_v=np.asarray(voltage),
+              current_a_m2=np.asarray(current), fields=model.fields(),
+              iterations=dict(model.iterations), unconverged=model.unconverged, model=model)
 
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--t_end_s', type=float, default=0.4)
+  parser.add_argument('--steps', type=int, default=10)
   parser.add_argument('--nx', type=int, default=200)
   parser.add_argument('--ny', type=int, default=200)
-  parser.add_argument('--precon', default='jacobi', choices=('jacobi', 'ilu', 'none'))
+  parser.add_argument('--precon', default='diagonal', choices=PRECONDITIONERS)
   parser.add_argument('--tolerance', type=float, default=1e-6)
-  parser.add_argument('--seed', type=int, default=0)
+  parser.add_argument('--compare', action='store_true', help='also run dendrax and compare')
   args = parser.parse_args()
+  from benchmarks import dendrax_residuals as dr  # pylint: disable=g-import-not-at-top
   from dendrax.physics import simulate  # pylint: disable=g-import-not-at-top
   config = simulate.SimulationConfig.standard(nx=args.nx, ny=args.ny, noise_amplitude=0.0)
-  out = run(config, standard_params(), seed=args.seed, t_end_s=args.t_end_s,
-            precon=args.precon, tolerance=args.tolerance, log_every=10)
+  out = run(config, standard_params(), steps=args.steps, precon=args.precon,
+            tolerance=args.tolerance, log_every=5)
   cells = config.nx * config.ny
   print(f'FiPy {config.ny} x {config.nx}, {out["steps"]} steps of {config.dt_s} s: setup '
         f'{out["setup_s"]:.1f} s, run {out["run_s"]:.1f} s ({out["run_s"] / out["steps"]:.3f} '
-        f's/step, {cells * out["steps"] / out["run_s"] / 1e6:.3f} M cell-steps/s); deposit '
-        f'+{out["deposit_change_um"]:.4f} um, Li balance +{out["li_change_um"]:.4f} c~um')
+        f's/step, {cells * out["steps"] / out["run_s"] / 1e6:.4f} M cell-updates/s); PCG '
+        f'iterations per step {({k: v / out["steps"] for k, v in out["iterations"].items()})}')
+  if args.compare:
+    ref = dr.dendrax_steps(standard_params(), config, args.steps)
+    initial = np.asarray(dendrax_initial_state(standard_params(), config)[0].xi, np.float64)
+    for line in dr.agreement_lines(dr.agreement(ref, out, config, initial)):
+      print(line)
 
 
 if __name__ == '__main__':
