@@ -18,14 +18,15 @@ from dendrax.physics import config as sim_config
 def get_config() -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
   config.seed = 0                       # PRNG seed: nuclei placement and Langevin noise
-  # Simulator settings: the standard case (Li, 200 um x 200 um at 1 um, 0 -> 210 s).
-  config.sim = ml_collections.ConfigDict(sim_config.SimulationConfig().to_dict())
+  # Simulator settings: the standard case (electroneutral Li, 200 um x 200 um window at 1 um,
+  # three-stage charging, 0 -> 210 s).
+  config.sim = ml_collections.ConfigDict(sim_config.SimulationConfig.standard().to_dict())
   config.params = ml_collections.ConfigDict(dict(
-      temperature_k=300.0,                        # K
-      concentration_gradient_mol_m3_per_um=0.0,   # mol m^-3 um^-1 (initial depletion)
-      field_strength_kv_per_m=2.25,               # kV/m: -0.45 V over 200 um (Hong 2018)
+      temperature_k=298.15,                       # K
+      concentration_gradient_mol_m3_per_um=5.0,   # mol m^-3 um^-1: c0 / 200 um diffusion layer
+      field_strength_kv_per_m=0.2,                # kV/m: J = 1 S/m * E = 20 mA/cm^2
       ion_concentration_mol_m3=1000.0,            # mol m^-3 (1 M)
-      surface_energy_j_m2=0.5,                    # J m^-2 (Hong's kappa 0.3, W 2.4)
+      surface_energy_j_m2=0.5,                    # J m^-2
       fluidity_per_pa_s=316.2,                    # 1/(Pa s)
       n_defects=3.0,                              # nuclei on the electrode
   ))

@@ -1,4 +1,4 @@
-r"""Zn (aqueous, hexagonal anisotropy), three-stage charging, on the 64 x 64 dataset grid.
+r"""Zn in aqueous ZnSO4, three-stage charging, on the 64 x 64 dataset grid.
 
   python -m experiments.simulate --config configs/simulate_zn.py --workdir workdirs/sim_zn
 """

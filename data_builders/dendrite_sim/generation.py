@@ -244,6 +244,35 @@ def fill_cache(chunks: list[Chunk], cache_dir: str, simulation: Mapping[str, Any
                                       desc=f'shard {shard_index}/{num_shards}'))
 
 
+# Physical bounds asserted on every trajectory: the salt concentration in the electrolyte
+# (cells with xi < 1/2), in units of c0, within [-CONCENTRATION_TOLERANCE, MAX_CONCENTRATION].
+# 3 c0 is above the solubility of the electrolytes (LiPF6 ~ 2-3 M in carbonates, ZnSO4 ~ 3 M);
+# the tolerance allows the round-off of the iterative solves.
+MAX_CONCENTRATION = 3.0
+CONCENTRATION_TOLERANCE = 1e-3
+
+
+def bound_violations(arrays: Mapping[str, np.ndarray]) -> dict[int, str]:
+  """{row: 'field: what'} for trajectories with a non-finite value or c outside its bounds."""
+  out = {}
+  for j in np.flatnonzero(nonfinite_rows(arrays)):
+    fields = [k for k in _FRAME_FIELDS + tuple(schema.OBSERVABLE_KEYS)
+              if not np.isfinite(arrays[k][j]).all()]
+    out[int(j)] = f'{", ".join(fields)}: NaN/inf'
+  xi, c = arrays['xi'], arrays['concentration']
+  for j in range(xi.shape[0]):
+    if j in out:
+      continue
+    electrolyte = xi[j] < 0.5
+    if not electrolyte.any():
+      continue
+    lo, hi = float(c[j][electrolyte].min()), float(c[j][electrolyte].max())
+    if lo < -CONCENTRATION_TOLERANCE or hi > MAX_CONCENTRATION:
+      out[j] = (f'concentration: c/c0 in the electrolyte spans [{lo:.4g}, {hi:.4g}], outside '
+                f'[0, {MAX_CONCENTRATION}]')
+  return out
+
+
 def nonfinite_rows(arrays: Mapping[str, np.ndarray]) -> np.ndarray:
   """[n] bool: trajectories with a NaN/inf in any field or observable."""
   bad = np.zeros(len(arrays['trajectory_id']), bool)
@@ -254,24 +283,30 @@ def nonfinite_rows(arrays: Mapping[str, np.ndarray]) -> np.ndarray:
 
 
 def examples_of_chunk(chunk: Chunk, arrays: Mapping[str, np.ndarray], split: str, *,
-                      drop_nonfinite: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
+                      drop_nonfinite: bool = False, dropped: list | None = None
+                      ) -> Iterator[tuple[int, dict[str, Any]]]:
   """(key, example) pairs of `split` in the `schema.trajectory_features` format for one chunk.
 
-  A trajectory with a non-finite value raises ValueError naming it (or, with
-  `drop_nonfinite`, is left out with a warning).
+  A trajectory with a non-finite value or a concentration outside its physical bounds raises
+  ValueError naming its id and the field (or, with `drop_nonfinite`, is left out with a
+  warning and its id appended to `dropped`).
   """
-  bad = nonfinite_rows(arrays)
+  bad = bound_violations(arrays)
   for j, tid in enumerate(chunk.trajectory_ids):
     if chunk.splits[j] != split:
       continue
-    if bad[j]:
+    if j in bad:
       where = (f'trajectory {int(tid)} ({split}, {parameters.CHEMISTRIES[chunk.chemistry]}, '
                f'{parameters.PROTOCOLS[chunk.protocol]}, params '
-               f'{dict(zip(parameters.PARAMETER_NAMES, chunk.params[j].round(4).tolist()))})')
+               f'{dict(zip(parameters.PARAMETER_NAMES, chunk.params[j].round(4).tolist()))}): '
+               f'{bad[j]}')
       if not drop_nonfinite:
-        raise ValueError(f'the simulator returned NaN/inf for {where}; fix the simulator or '
-                         'set drop_nonfinite=True in the dendrite_sim config')
-      logging.warning('dendrite_sim: dropping non-finite %s', where)
+        raise ValueError(f'unphysical simulation, {where}; fix the simulator or set '
+                         'drop_nonfinite=True in the dendrite_sim config to drop such '
+                         'trajectories')
+      logging.warning('dendrite_sim: dropping %s', where)
+      if dropped is not None:
+        dropped.append(int(tid))
       continue
     example = {
         'trajectory_id': int(tid),

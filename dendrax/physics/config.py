@@ -24,9 +24,10 @@ DTYPES = ('float32', 'float64')
 _DATASET_PHYSICS = dict(
     model='electroneutral', nx=64, ny=64, dx_um=1.0, dt_s=0.05, t_end_s=210.0, save_every_s=30.0,
     interface_width_um=2.5, electrode_height_um=6.0, defect_radius_um=3.0,
-    concentration_top='diffusion_layer', potential_iterations=8, transport_iterations=6,
+    concentration_top='diffusion_layer', potential_iterations=4, transport_iterations=3,
+    control_iterations=5, pulse_on_s=1.0, pulse_off_s=1.0, pulse_amplitude_fraction=2.0,
     protocol='three_stage', trickle_current_fraction=0.1, trickle_end_s=30.0,
-    cc_current_fraction=1.0, cv_voltage_v=-0.3, noise_amplitude=0.1,
+    cc_current_fraction=1.0, cv_voltage_v=-0.1, noise_amplitude=0.1,
     profile_relaxation_per_s=1.0, checkpoint_every_steps=60, length_softness_um=1.0)
 
 
@@ -74,7 +75,7 @@ class SimulationConfig:
   trickle_current_fraction: float = 0.2
   trickle_end_s: float = 30.0
   cv_voltage_fraction: float = 1.0         # hong2018 three_stage: CV potential = this * (-E H)
-  cv_voltage_v: float = -0.2               # electroneutral: potentiostatic electrode potential, V
+  cv_voltage_v: float = -0.1               # electroneutral: potentiostatic electrode potential, V
   pulse_on_s: float = 1.0                  # pulse: on time, s (whole steps)
   pulse_off_s: float = 1.0                 # pulse: rest time, s (whole steps)
   pulse_amplitude_fraction: float = 2.0    # pulse: on-current / J
@@ -125,7 +126,7 @@ class SimulationConfig:
     A 64 um window above the electrode, under a stagnant diffusion layer of thickness
     c0 / concentration_gradient to the bulk; interface 2.5 um at fixed surface energy; dt 0.05 s
     (4200 steps to 210 s; dt-convergence in docs/physics.md). Protocol: the paper's three stages
-    in physical units (trickle at 0.1 J to 30 s, then J = sigma_nom E, CV at -0.3 V once the
+    in physical units (trickle at 0.1 J to 30 s, then J = sigma_nom E, CV at -0.1 V once the
     electrode potential reaches it). The builder may override `protocol` per chunk.
     """
     d = dict(_DATASET_PHYSICS)

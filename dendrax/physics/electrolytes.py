@@ -22,7 +22,10 @@ How the seven parameters enter (expected signs and their sources: docs/physics.m
                       not scale with the electrolyte). Under potentiostatic control E does not act.
   ion concentration   c0: bulk and reservoir concentration; kappa ~ c0; i0 ~ c0^(1 - alpha);
                       the metal / ion ratio c_s / c0 of the Li balance.
-  surface energy      gamma sets W and kappa_xi at the interface width l (`coefficients`).
+  surface energy      gamma: the Gibbs-Thomson shift gamma Omega kappa / (z F) of the metal's
+                      equilibrium potential at curvature kappa (about 2e-5 V at a 3 um radius:
+                      capillarity acts below ~10 nm, not at the micron scale of the window; the
+                      diffuse profile itself is kept by a numerical relaxation, `electroneutral`).
   fluidity 1/eta      D through Stokes-Einstein; kappa through Nernst-Einstein.
   n_defects           nuclei on the initial electrode (initial conditions).
 """
@@ -60,7 +63,6 @@ class Electrolyte:
   reference_fluidity_per_pa_s: float      # 1 / viscosity of the reference electrolyte
   kinetic_activation_j_mol: float         # E_K of i0 (Arrhenius)
   transfer_coefficient: float             # alpha (cathodic)
-  interface_mobility_m3_j_s: float        # L_sigma
   anisotropy_strength: float
   anisotropy_mode: int
   sources: str
@@ -97,7 +99,6 @@ ELECTROLYTES: dict[str, Electrolyte] = {
         reference_fluidity_per_pa_s=math.sqrt(100.0 * 1000.0),
         kinetic_activation_j_mol=3e4,
         transfer_coefficient=0.5,
-        interface_mobility_m3_j_s=2.5e-6,
         anisotropy_strength=0.1, anisotropy_mode=4,
         sources=(
             '1 M LiPF6 in EC:DMC / EC:DEC at 298 K. D and t+: Valoen & Reimers, J. Electrochem. '
@@ -106,8 +107,8 @@ ELECTROLYTES: dict[str, Electrolyte] = {
             '2018\'s sigma_l); c_s = 7.64e4 mol/m^3 (Li metal, 13.1 cm^3/mol; Hong 2018); '
             'i0 = 1 mA/cm^2: the exchange current of Hong 2018\'s L_eta = 1e-3 1/s for their 1 um '
             'interface, i0 = L_eta z F c_s 1.25 l = 0.92 mA/cm^2, inside the 0.1-10 mA/cm^2 '
-            'measured for Li in carbonates; alpha = 0.5, L_sigma, anisotropy as the hong2018 '
-            'preset; E_K = 30 kJ/mol (PHYSICS.md section 1).')),
+            'measured for Li in carbonates; alpha = 0.5 and anisotropy (unused by the '
+            'electroneutral model, see physics.md) as the hong2018 preset; E_K = 30 kJ/mol (PHYSICS.md section 1).')),
     'Zn': Electrolyte(
         name='Zn', charge_number=2,
         site_density_mol_m3=7140.0 / 65.38e-3,
@@ -121,7 +122,6 @@ ELECTROLYTES: dict[str, Electrolyte] = {
         reference_fluidity_per_pa_s=1.0 / 0.890e-3,
         kinetic_activation_j_mol=3e4,
         transfer_coefficient=0.5,
-        interface_mobility_m3_j_s=2.5e-6,
         anisotropy_strength=0.04, anisotropy_mode=6,
         sources=(
             '1 M aqueous ZnSO4 at 298 K. D+, D-: CRC Handbook (infinite dilution), combined by the '
@@ -145,9 +145,7 @@ class ElectrolyteCoefficients:
   """Coefficients of the electroneutral model (scalar leaves, or [B] under vmap)."""
   f_per_v: jax.Array                      # z F / (R T)
   alpha: jax.Array                        # cathodic transfer coefficient
-  barrier_rate_per_s: jax.Array           # L_sigma W
-  gradient_diffusivity_um2_s: jax.Array   # L_sigma kappa_xi
-  reaction_rate_per_s: jax.Array          # k0 = i0(c0, T) / (z F c_s), um/s
+  reaction_velocity_um_s: jax.Array       # k0 = i0(c0, T) / (z F c_s), um/s
   interface_width_um: jax.Array           # l of the interface density 4 xi (1 - xi) / l
   salt_diffusivity_um2_s: jax.Array       # D (ambipolar)
   anion_transference: jax.Array           # t_- = 1 - t_+
@@ -158,6 +156,7 @@ class ElectrolyteCoefficients:
   supply_length_um: jax.Array             # L_N = c0 / G (Nernst layer above the window)
   exchange_current_a_m2: jax.Array        # i0(c0, T), for reports and checks
   solid_diffusivity_um2_s: jax.Array      # D in the metal (numerical floor, see electroneutral)
+  capillary_length_v_um: jax.Array        # gamma Omega / (z F) * 1e6: Gibbs-Thomson, V um
 
 
 def current_density_for_field(field_strength_kv_per_m):
@@ -192,18 +191,12 @@ def electrolyte_coefficients(params: PhysicalParams, electrolyte: Electrolyte | 
         * arrhenius)
   charge_per_um = z * FARADAY * el.site_density_mol_m3 * 1e-6        # C/m^2 per um of metal
   k0 = i0 / charge_per_um
-  kappa_xi, barrier = coef.interface_energy_coefficients(params.surface_energy_j_m2,
-                                                         interface_width_um)
-  width_scale = coef.REFERENCE_INTERFACE_WIDTH_UM / interface_width_um
-  mobility = el.interface_mobility_m3_j_s * coef.ENERGY_DENSITY_UNIT_J_M3 * width_scale
   gradient = jnp.asarray(params.concentration_gradient_mol_m3_per_um)
   supply = c0 / jnp.maximum(gradient, 1e-9)
   scale = z * FARADAY * c0 * 1e-6
   return ElectrolyteCoefficients(
       f_per_v=f, alpha=alpha * ones,
-      barrier_rate_per_s=mobility * barrier * ones,
-      gradient_diffusivity_um2_s=mobility * kappa_xi * ones,
-      reaction_rate_per_s=k0, interface_width_um=interface_width_um * ones,
+      reaction_velocity_um_s=k0, interface_width_um=interface_width_um * ones,
       salt_diffusivity_um2_s=d_salt * 1e12,
       anion_transference=(1.0 - el.cation_transference) * ones,
       conductivity_um2_v_s=kappa / (z * FARADAY * c0) * 1e12,
@@ -213,6 +206,8 @@ def electrolyte_coefficients(params: PhysicalParams, electrolyte: Electrolyte | 
       supply_length_um=supply,
       exchange_current_a_m2=i0,
       solid_diffusivity_um2_s=coef.CHEMISTRIES[el.name].solid_diffusivity_m2_s * 1e12 * ones,
+      capillary_length_v_um=(jnp.asarray(params.surface_energy_j_m2) * el.molar_volume_m3_mol
+                             / (z * FARADAY) * 1e6 * ones),
   )
 
 

@@ -42,7 +42,6 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-from dendrax.physics import anisotropy
 from dendrax.physics import electrodeposition as ed
 from dendrax.physics import electrolytes as el
 from dendrax.physics import fluxes
@@ -74,18 +73,19 @@ def interface_density(xi, width_um):
   return 4.0 * xi * (1.0 - xi) / width_um
 
 
-def reaction_terms(xi, c, v, phi, coeffs, tau, noise=None):
+def reaction_terms(xi, c, v, phi, coeffs, tau, noise=None, capillary_v=0.0):
   """Butler-Volmer rate R (1/s) with the cathodic part implicit in c~ over `tau` (s c~ per 1/s).
 
-  Returns (R, c_r): R = k h' [B c_r c~^-alpha - A c~^(1-alpha)], c_r = c~ - tau R.
+  Returns (R, c_r): R = k delta(xi) [B c_r c~^-alpha - A c~^(1-alpha)], c_r = c~ - tau R, with
+  eta = V - phi + capillary_v (the Gibbs-Thomson shift of the metal's equilibrium potential).
   """
   f, alpha = coeffs.f_per_v, coeffs.alpha
-  k = coeffs.reaction_rate_per_s * interface_density(xi, coeffs.interface_width_um)
+  k = coeffs.reaction_velocity_um_s * interface_density(xi, coeffs.interface_width_um)
   if noise is not None:
     k = k * noise
   # f eta bounded at +-80 (e^80 ~ 1e35 still fits float32): beyond it the rates are transport-
   # limited anyway, and the bound keeps exp finite when a controller runs into its limit.
-  f_eta = jnp.clip(f * (v - phi), -80.0, 80.0)
+  f_eta = jnp.clip(f * (v - phi + capillary_v), -80.0, 80.0)
   c_pos = jnp.maximum(c, 0.0)
   # Anodic rate A c~^(1-alpha) (explicit, adds salt) and the cathodic rate per c~ written through
   # its inverse 1/B = exp(alpha f eta) c~^alpha / k, which goes to infinity (not 0 * inf) where
@@ -98,9 +98,10 @@ def reaction_terms(xi, c, v, phi, coeffs, tau, noise=None):
 
 
 def profile_curvature_term(xi, dx):
-  """|grad xi| div(grad xi / |grad xi|): the curvature part of lap(xi), subtracted so that the
-  profile relaxation keeps the tanh profile without moving the interface by curvature (Sun &
-  Beckermann, J. Comput. Phys. 220 (2007) 626). Face normals from two-point differences."""
+  """(|grad xi| div(n), div(n)), n = grad xi / |grad xi|: the curvature part of lap(xi), which the
+  profile relaxation subtracts so that it keeps the tanh profile without moving the interface
+  by curvature (Sun & Beckermann, J. Comput. Phys. 220 (2007) 626), and the curvature itself
+  (-div n is the metal's mean curvature, 1/um). Face normals from two-point differences."""
   bc = ed.XI_BC
   (gx_x, gy_x), (gx_y, gy_y) = stencils.face_gradients(xi, dx, bc)
   tiny = 1e-6 / dx
@@ -108,7 +109,7 @@ def profile_curvature_term(xi, dx):
   ny_y = gy_y / jnp.sqrt(gx_y**2 + gy_y**2 + tiny**2)
   curvature = stencils.divergence_of_face_fluxes(nx_x, ny_y, dx, bc)
   gy, gx = stencils.gradient(xi, dx, bc)
-  return jnp.sqrt(gx**2 + gy**2) * curvature
+  return jnp.sqrt(gx**2 + gy**2) * curvature, curvature
 
 
 def make_model(config: SimulationConfig):
@@ -120,7 +121,6 @@ def make_model(config: SimulationConfig):
   """
   dtype = jnp.dtype(config.dtype)
   dx, dt = config.dx_um, config.dt_s
-  elec = el.get_electrolyte(config.chemistry)
   eps_min = config.electrolyte_fraction_min
   xi_solve = spectral.make_helmholtz_solver(config.ny, config.nx, dx, ('neumann', 'neumann'),
                                             dtype=dtype)
@@ -165,7 +165,12 @@ def make_model(config: SimulationConfig):
                  charge_c_per_m2=zero, time_s=zero, step=jnp.int32(0),
                  shorted=jnp.asarray(False))
 
-  def control(state, coeffs, tau, noise):
+  def capillary_shift_v(xi, coeffs):
+    # Gibbs-Thomson: a convex deposit (mean curvature -div n > 0) is harder to plate onto by
+    # gamma Omega kappa / (z F) volts (~2e-5 V at 3 um radius for Li: negligible at this scale).
+    return coeffs.capillary_length_v_um * (-profile_curvature_term(xi, dx)[1])
+
+  def control(state, coeffs, tau, noise, capillary):
     """(V, stage, target current A/m^2) for the coming step."""
     target, stage, holds_voltage = protocols.stage_and_target(
         state.time_s, state.stage, state.voltage_v, coeffs.target_current_a_m2, config)
@@ -174,7 +179,7 @@ def make_model(config: SimulationConfig):
     want = target / coeffs.current_scale_a_m2 / coeffs.site_ratio
 
     def rate(v):
-      return column_mean(reaction_terms(xi, c, v, phi, coeffs, tau, noise)[0])
+      return column_mean(reaction_terms(xi, c, v, phi, coeffs, tau, noise, capillary)[0])
 
     def newton(v, _):
       r, dr = jax.jvp(rate, (v,), (jnp.ones_like(v),))
@@ -196,14 +201,15 @@ def make_model(config: SimulationConfig):
     if config.noise_amplitude > 0:
       noise = 1.0 + config.noise_amplitude * jax.random.uniform(key, xi.shape, dtype, -_SQRT3,
                                                                  _SQRT3)
-    v, stage = control(state, coeffs, tau, noise)
-    reaction, c_r = reaction_terms(xi, c, v, state.potential_v, coeffs, tau, noise)
+    capillary = capillary_shift_v(xi, coeffs)
+    v, stage = control(state, coeffs, tau, noise, capillary)
+    reaction, c_r = reaction_terms(xi, c, v, state.potential_v, coeffs, tau, noise, capillary)
     # Profile relaxation without curvature motion, stabilised semi-implicit; the reaction is
     # added after the solve.
     rate = config.profile_relaxation_per_s
     ell2 = config.interface_width_um**2 / 8.0              # kappa / W of the tanh profile
     stab = 2.0 * rate
-    normal_curvature = profile_curvature_term(xi, dx)
+    normal_curvature, _ = profile_curvature_term(xi, dx)
     relax = rate * (-ed.double_well_derivative(xi) - ell2 * normal_curvature)
     rhs = xi + dt * (stab * xi + relax)
     xi_relaxed = xi_solve(rhs, 1.0 + dt * stab, dt * rate * ell2)

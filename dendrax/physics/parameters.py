@@ -115,3 +115,20 @@ def validate_physical(values: dict[str, float], *, strict_range: bool = False) -
     if strict_range and not spec.low <= x <= spec.high:
       raise ValueError(f'{spec.name}={x} {spec.unit} outside the range '
                        f'[{spec.low}, {spec.high}]')
+
+
+# Sign that theory expects for d(dendrite length at 210 s) / d(parameter) under galvanostatic
+# charging of the electroneutral model, with its source (docs/physics.md, "The seven parameters").
+EXPECTED_SIGNS: dict[str, tuple[int, str]] = {
+    'temperature_k': (-1, 'faster transport (D ~ T) delays Sand depletion; Akolkar, J. Power '
+                          'Sources 246 (2014) 84'),
+    'concentration_gradient_mol_m3_per_um': (-1, 'more supply from the bulk raises the limiting '
+                                                 'current (Nernst layer c0/G); Bai et al. 2016'),
+    'field_strength_kv_per_m': (+1, 'current density J = sigma_nom E; Sand t_S ~ 1/J^2; Bai et al., '
+                                    'Energy Environ. Sci. 9 (2016) 3221'),
+    'ion_concentration_mol_m3': (-1, "Sand's law at fixed current: t_S ~ c0^2"),
+    'surface_energy_j_m2': (-1, 'capillary stabilisation (Mullins-Sekerka); negligible at the '
+                                'micron scale (Gibbs-Thomson shift ~2e-5 V)'),
+    'fluidity_per_pa_s': (-1, 'Stokes-Einstein D ~ fluidity; t_S ~ D'),
+    'n_defects': (+1, 'protrusions focus current and flux (Chen 2015)'),
+}

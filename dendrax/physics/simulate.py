@@ -100,8 +100,9 @@ def migration_dt_bound(param_vector, config: SimulationConfig) -> float:
 def accuracy_dt_bound(param_vector, config: SimulationConfig) -> float:
   """Largest dt (s) the electroneutral scheme is accurate at, for one parameter vector [7].
 
-  At the largest galvanostatic current J the protocol asks for (docs/physics.md measures the
-  dt-convergence these buy on the dataset preset):
+  At the largest current the protocol can draw (galvanostatic J, or the Butler-Volmer current of
+  the fresh electrolyte at cv_voltage_v; docs/physics.md measures the dt-convergence and the
+  stability limit these encode on the dataset preset):
   * a flat front moves at most FRONT_CELLS_PER_STEP of a cell per step;
   * one step's salt demand t_- J dt / (z F) takes at most DEPLETION_PER_STEP of the salt held
     in the interface (c0 times its width), so the locally implicit reaction is not what limits
@@ -112,7 +113,13 @@ def accuracy_dt_bound(param_vector, config: SimulationConfig) -> float:
   fraction = {'constant_voltage': 0.0, 'constant_current': config.cc_current_fraction,
               'three_stage': max(config.cc_current_fraction, config.trickle_current_fraction),
               'pulse': config.pulse_amplitude_fraction}[config.protocol]
-  flux = fraction * e.target_current_a_m2 / e.current_scale_a_m2     # c~ um / s
+  current = fraction * e.target_current_a_m2
+  if config.protocol in ('constant_voltage', 'three_stage'):
+    # Butler-Volmer current of the fresh electrolyte at the potentiostatic potential.
+    f_eta = e.f_per_v * abs(config.cv_voltage_v)
+    current = max(current, e.exchange_current_a_m2 * (
+        math.exp(e.alpha * f_eta) - math.exp(-(1.0 - e.alpha) * f_eta)))
+  flux = current / e.current_scale_a_m2     # c~ um / s
   if flux <= 0:
     return math.inf
   front_um_s = flux / e.site_ratio
@@ -120,7 +127,9 @@ def accuracy_dt_bound(param_vector, config: SimulationConfig) -> float:
              DEPLETION_PER_STEP * config.interface_width_um / (e.anion_transference * flux))
 
 
-FRONT_CELLS_PER_STEP = 0.02
+# Measured on the dataset preset (docs/physics.md): at 50 mA/cm^2 (0.068 um/s, 0.0034 cells per
+# 0.05 s step) dt = 0.05 s is stable and converged to 2 %, dt = 0.1 s (0.0068 cells) diverges.
+FRONT_CELLS_PER_STEP = 0.005
 DEPLETION_PER_STEP = 0.5
 
 
@@ -135,7 +144,13 @@ def stable_time_step(param_vectors, config: SimulationConfig, safety: float = 0.
   bound = min(bound_fn(v, config) for v in np.atleast_2d(param_vectors))
   dt_max = min(config.dt_s, safety * bound)
   steps_per_save = math.ceil(round(config.save_every_s / dt_max, 9))
-  return config.save_every_s / steps_per_save
+  periods = ((config.pulse_on_s, config.pulse_off_s) if config.protocol == 'pulse' else ())
+  for k in range(steps_per_save, 100 * steps_per_save):   # pulse times must be whole steps too
+    dt = config.save_every_s / k
+    if all(abs(p / dt - round(p / dt)) < 1e-6 * (p / dt) for p in periods):
+      return dt
+  raise ValueError(f'no dt <= {dt_max:.3g} s divides save_every_s and the pulse times '
+                   f'{periods}; choose commensurate pulse_on_s / pulse_off_s')
 
 
 def validate(params: parameters.PhysicalParams, config: SimulationConfig) -> None:
