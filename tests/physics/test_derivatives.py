@@ -1,4 +1,5 @@
-"""Forward- and reverse-mode derivatives through a whole rollout vs central finite differences.
+"""hong2018: forward- and reverse-mode derivatives through a whole rollout vs central finite
+differences (the electroneutral model's derivative checks are in its validation tests).
 
 float64, 16 x 16 cells, 40 steps (2 s). Every continuous parameter; length and density at the end.
 """
@@ -16,11 +17,12 @@ def _outputs(vec, cfg, key):
   return jnp.stack([traj.observables['length_um'][-1], traj.observables['density'][-1]])
 
 
-def test_jacfwd_and_grad_match_central_differences(tiny_config, mid_params):
+def test_hong2018_jacfwd_and_grad_match_central_differences(tiny_hong2018_config,
+                                                            hong2018_params):
   with jax.enable_x64(True):
-    cfg = tiny_config(dtype='float64', noise_amplitude=0.01)
+    cfg = tiny_hong2018_config(dtype='float64', noise_amplitude=0.01)
     key = jax.random.key(2)
-    p0 = mid_params(field_strength_kv_per_m=3.0, concentration_gradient_mol_m3_per_um=2.0)
+    p0 = hong2018_params(field_strength_kv_per_m=3.0, concentration_gradient_mol_m3_per_um=2.0)
     vec = jnp.asarray(p0.to_vector(), jnp.float64)
     simulate.validate(p0, cfg)
     f = jax.jit(lambda v: _outputs(v, cfg, key))

@@ -160,16 +160,11 @@ def test_hong2018_stable_time_step_divides_the_frame_and_passes_validation(hong2
   assert simulate.stable_time_step(hong2018_params().to_vector()[None], cfg) == cfg.dt_s
 
 
-@pytest.mark.parametrize('protocol', [
-    'constant_current',
-    pytest.param('pulse', marks=pytest.mark.xfail(strict=True, reason=(
-        'simulate.stable_time_step divides save_every_s only, not pulse_on_s / pulse_off_s, so '
-        'its dt fails SimulationConfig.checked() (reported to the lead)'))),
-])
+@pytest.mark.parametrize('protocol', ['constant_current', 'pulse'])
 def test_stable_time_step_meets_the_accuracy_bound(protocol, mid_params):
   """Electroneutral: the largest current of the box (50 mA/cm^2; pulses at twice that), at 1 um
   and c0 = 250 mol/m^3, needs a smaller dt than the dataset's 0.05 s; stable_time_step finds
-  one that validates."""
+  one that validates (for pulse: a dt that also divides pulse_on_s and pulse_off_s)."""
   cfg = simulate.SimulationConfig.for_dataset(protocol=protocol, cc_current_fraction=2.0,
                                               pulse_amplitude_fraction=2.0)
   hard = mid_params(field_strength_kv_per_m=0.5, ion_concentration_mol_m3=250.0)
