@@ -4,7 +4,7 @@ Equations (1)-(4) and the parameter mapping are in `coefficients`; the discretis
 of length dt (docs/physics.md has the same text for re-implementers):
 
 1. Potential: `potential.solve` (warm-started PCG) for div(s grad phi) = q_phi * (d xi/dt)_prev with
-   s = 1 + (rho - 1) h(xi), phi = V on the electrode face, 0 on the bulk face.
+   s = 1 + (rho - 1) h(clip(xi, 0, 1)), phi = V on the electrode face, 0 on the bulk face.
 2. Butler-Volmer with eta = phi, locally implicit in c~ (the 76x consumption c_s/c0 makes the
    reaction stiff): c_r = (c~ + r dt k A) / (1 + r dt k B), R = k (c_r B - A), with
    k = L_e h'(xi), A = exp((1-alpha) f eta), B = exp(-alpha f eta), r = c_s/c0. A step can never
@@ -55,6 +55,18 @@ def interpolation(xi):
 def interpolation_derivative(xi):
   """h'(xi) = 30 xi^2 (1 - xi)^2."""
   return 30.0 * xi**2 * (1.0 - xi)**2
+
+
+def conductivity(xi, conductivity_ratio):
+  """s = sigma / sigma_l = 1 + (rho - 1) h(clip(xi, 0, 1)): 1 in the electrolyte, rho in the metal.
+
+  h is evaluated at the clipped xi because xi undershoots 0 (and overshoots 1) by a few per cent
+  at a moving front and h(-e) = -10 e^3 + O(e^4): with rho = 1e3, xi = -0.05 gave s < 0 on a
+  face, an indefinite potential operator on which PCG diverges (regression test in
+  tests/physics/test_potential.py). Hong & Viswanathan's input evaluates S1 h + S2 (1 - h) at the
+  unclipped h (docs/hong2018.md lists it as a deviation we fix).
+  """
+  return 1.0 + (conductivity_ratio - 1.0) * interpolation(jnp.clip(xi, 0.0, 1.0))
 
 
 def double_well_derivative(xi):
@@ -171,9 +183,6 @@ def make_model(config: SimulationConfig):
       config.ny, config.nx, dx, ('neumann', 'neumann' if closed else 'dirichlet'), dtype=dtype)
   pot = potential.make_problem(config.ny, config.nx, dx, config.potential_top)
 
-  def conductivity(xi, coeffs):
-    return 1.0 + (coeffs.conductivity_ratio - 1.0) * interpolation(xi)
-
   def init_fn(coeffs, rates, n_defects, key) -> State:
     xi = initial_order_parameter(n_defects, config, key, dtype)
     y, _ = cell_centres(config, dtype)
@@ -185,8 +194,8 @@ def make_model(config: SimulationConfig):
       guess = v * (1.0 - jnp.broadcast_to(y, xi.shape) / config.height_um)
     else:
       guess = jnp.full(xi.shape, v, dtype)
-    phi, _ = potential.solve(guess, conductivity(xi, rates), jnp.zeros_like(xi), v, pot,
-                             config.initial_potential_iterations)
+    phi, _ = potential.solve(guess, conductivity(xi, rates.conductivity_ratio),
+                             jnp.zeros_like(xi), v, pot, config.initial_potential_iterations)
     zero = jnp.zeros((), dtype)
     return State(xi=xi, concentration=c.astype(dtype), potential_v=phi,
                  dxi_dt=jnp.zeros_like(xi), voltage_v=v, stage=stage, current_a_m2=zero,
@@ -271,7 +280,7 @@ def make_model(config: SimulationConfig):
     # Ion balance: what the fluxes say the cells hold minus what PCG returned (= -sum of the
     # linear residual); put back on the electrolyte, weighted by 1 - h, so the balance is exact.
     defect = jnp.sum(c_star) + dt * jnp.sum(g_top) / dx - jnp.sum(c_pcg)
-    w = 1.0 - interpolation(xi)
+    w = 1.0 - interpolation(jnp.clip(xi, 0.0, 1.0))     # >= 0 where xi overshoots 1
     c_new = c_pcg + defect * w / jnp.sum(w)
     return c_new, g_top
 
@@ -293,7 +302,7 @@ def make_model(config: SimulationConfig):
     voltage, stage = protocols.update_control(state.voltage_v, state.stage, state.time_s,
                                               state.current_a_m2, coeffs, config)
     # 1. Potential.
-    s = conductivity(xi, coeffs)
+    s = conductivity(xi, coeffs.conductivity_ratio)
     phi, _ = potential.solve(state.potential_v, s, coeffs.potential_source_v_s_um2 * state.dxi_dt,
                              voltage, pot, config.potential_iterations)
     # 2. Butler-Volmer, locally implicit in c~.

@@ -1,18 +1,20 @@
-"""Faraday's law and Li conservation, in float64."""
+"""Faraday's law and Li / salt conservation in both models, in float64."""
 
 import jax
 import numpy as np
 
 from dendrax.physics import coefficients as coef
+from dendrax.physics import electrolytes
 from dendrax.physics import simulate
 
 
-def test_total_li_conserved_with_no_flux_boundaries(tiny_config, mid_params):
+def test_hong2018_total_li_conserved_with_no_flux_boundaries(tiny_hong2018_config,
+                                                            hong2018_params):
   with jax.enable_x64(True):
-    cfg = tiny_config(concentration_top='closed', potential_top='grounded', dtype='float64',
+    cfg = tiny_hong2018_config(concentration_top='closed', potential_top='grounded', dtype='float64',
                       noise_amplitude=0.01)
-    traj = simulate.run(mid_params(), cfg, jax.random.key(0))
-    _, rates = simulate.coefficients_for(mid_params(), cfg)
+    traj = simulate.run(hong2018_params(), cfg, jax.random.key(0))
+    _, rates = simulate.coefficients_for(hong2018_params(), cfg)
     total = traj.dissolved_thickness_um + float(rates.site_ratio) * traj.deposit_thickness_um
     moved = float(rates.site_ratio) * abs(float(traj.deposit_thickness_um[-1]
                                                 - traj.deposit_thickness_um[0]))
@@ -21,10 +23,11 @@ def test_total_li_conserved_with_no_flux_boundaries(tiny_config, mid_params):
     np.testing.assert_allclose(traj.observables['charge_c_per_m2'], 0.0, atol=1e-12)
 
 
-def test_faraday_metal_plus_dissolved_equals_charge_over_nf(tiny_config, mid_params):
+def test_hong2018_faraday_metal_plus_dissolved_equals_charge_over_nf(tiny_hong2018_config,
+                                                                    hong2018_params):
   with jax.enable_x64(True):
-    cfg = tiny_config(dtype='float64', potential_iterations=2, transport_iterations=1)
-    params = mid_params(ion_concentration_mol_m3=800.0)
+    cfg = tiny_hong2018_config(dtype='float64', potential_iterations=2, transport_iterations=1)
+    params = hong2018_params(ion_concentration_mol_m3=800.0)
     traj = simulate.run(params, cfg, jax.random.key(1))
     chem = coef.get_chemistry(cfg.chemistry)
     nf = chem.electrons * coef.FARADAY
@@ -34,3 +37,34 @@ def test_faraday_metal_plus_dissolved_equals_charge_over_nf(tiny_config, mid_par
     charge = np.asarray(traj.observables['charge_c_per_m2'])
     assert charge[-1] > 0 and metal[-1] > 0
     np.testing.assert_allclose(metal + dissolved, charge / nf, rtol=1e-9, atol=1e-15)
+
+
+def test_salt_conserved_with_a_closed_top(tiny_config, mid_params):
+  """Electroneutral: the salt equation's sink is t_- (c_s/c0) d xi/dt, so with no flux through the
+  top sum(c~) + t_- (c_s/c0) sum(xi) is constant, whatever the PCG convergence."""
+  with jax.enable_x64(True):
+    cfg = tiny_config(protocol='constant_current', concentration_top='closed', dtype='float64',
+                      noise_amplitude=0.01, potential_iterations=2, transport_iterations=1)
+    params = mid_params(field_strength_kv_per_m=0.3)
+    traj = simulate.run(params, cfg, jax.random.key(0))
+    e, _ = simulate.coefficients_for(params, cfg)
+    sink = float(e.anion_transference * e.site_ratio)
+    total = np.asarray(traj.dissolved_thickness_um) + sink * np.asarray(traj.deposit_thickness_um)
+    moved = sink * float(traj.deposit_thickness_um[-1] - traj.deposit_thickness_um[0])
+    assert moved > 0.1                                   # the salt did move into the metal
+    np.testing.assert_allclose(total, total[0], rtol=1e-10)
+
+
+def test_faraday_metal_equals_charge_over_zf(tiny_config, mid_params):
+  """Electroneutral: deposited metal (mol/m^2) = integral of J dt / (z F) (the charge in frames)."""
+  with jax.enable_x64(True):
+    cfg = tiny_config(protocol='three_stage', trickle_end_s=1.0, dtype='float64')
+    params = mid_params(ion_concentration_mol_m3=800.0, field_strength_kv_per_m=0.2)
+    traj = simulate.run(params, cfg, jax.random.key(1))
+    el = electrolytes.get_electrolyte(cfg.chemistry)
+    metal = el.site_density_mol_m3 * (np.asarray(traj.deposit_thickness_um)
+                                      - float(traj.deposit_thickness_um[0])) * 1e-6
+    charge = np.asarray(traj.observables['charge_c_per_m2'])
+    assert charge[-1] > 0 and metal[-1] > 0
+    np.testing.assert_allclose(metal, charge / (el.charge_number * electrolytes.FARADAY),
+                               rtol=1e-9, atol=1e-15)

@@ -1,4 +1,5 @@
-"""experiments.simulate writes frames.npz, observables.csv (0..210 s, length_um), png and gif."""
+"""experiments.simulate writes frames.npz, observables.csv (0..210 s, length_um), png and gif
+(configs/simulate_li.py: the electroneutral model, three-stage charging)."""
 
 import csv
 import os
@@ -12,10 +13,10 @@ from experiments import simulate as simulate_experiment
 def test_writes_all_outputs_with_rows_0_to_210(tmp_path):
   config = simulate_li.get_config()
   config.sim.update(dict(nx=12, ny=12, dx_um=4.0, dt_s=0.15, interface_width_um=9.0,
-                         electrode_height_um=12.0, defect_radius_um=6.0, max_defects=2,
+                         electrode_height_um=12.0, defect_radius_um=6.0, max_defects=3,
                          potential_iterations=1, transport_iterations=1,
                          initial_potential_iterations=10, checkpoint_every_steps=50))
-  config.params.field_strength_kv_per_m = 1.0
+  config.params.field_strength_kv_per_m = 0.1         # 10 mA/cm^2 (electroneutral default model)
   workdir = str(tmp_path / 'run')
   simulate_experiment.simulate_and_write(config, workdir)
   for name in ('frames.npz', 'observables.csv', 'growth.png', 'growth.gif'):

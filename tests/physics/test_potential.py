@@ -64,3 +64,35 @@ def test_warm_started_few_iterations_track_a_moving_deposit():
   err2, err6 = track(2), track(6)
   assert err2 < 0.03, err2
   assert err6 < 0.5 * err2, (err2, err6)
+
+
+def _dense(op, shape):
+  n = int(np.prod(shape))
+  columns = jax.jit(jax.vmap(op))(jnp.eye(n).reshape((n,) + shape))
+  return np.asarray(columns).reshape(n, n).T
+
+
+def test_conductivity_of_an_undershooting_front_keeps_the_operator_definite():
+  """Regression (issue 9): s = 1 + (rho - 1) h(xi) at an unclipped xi = -0.08 (a fast front
+  undershoots by a few per cent) is negative, the operator -div(s grad) indefinite and the
+  potential leaves [V, 0]; `electrodeposition.conductivity` clips xi before h."""
+  from dendrax.physics import electrodeposition
+  with jax.enable_x64(True):
+    ny, nx, v = 16, 6, -0.3
+    pr = potential.make_problem(ny, nx, 1.0, 'grounded')
+    y = (np.arange(ny) + 0.5)[:, None] * np.ones((1, nx))
+    xi = 0.5 * (1 - np.tanh((y - 5.0)))
+    xi[6:8] -= 0.08                                            # undershoot ahead of the front
+    xi = jnp.asarray(xi)
+    # The scenario does break the unclipped form (else this test would prove nothing).
+    s_raw = 1.0 + 999.0 * electrodeposition.interpolation(xi)
+    assert float(s_raw.min()) < 0
+    s = electrodeposition.conductivity(xi, 1e3)
+    assert float(s.min()) >= 1.0 and float(s.max()) <= 1e3
+    a = _dense(potential._negative_operator(s, pr), (ny, nx))
+    np.testing.assert_allclose(a, a.T, atol=1e-9)
+    assert np.linalg.eigvalsh(a).min() > 0                     # SPD: PCG is well posed
+    phi, _ = potential.solve(jnp.zeros((ny, nx)), s, jnp.zeros((ny, nx)), v, pr, 200)
+    assert float(potential.residual_norm(phi, s, jnp.zeros((ny, nx)), v, pr)) < 1e-10
+    # Maximum principle (no source): the potential stays between the electrode's and the bulk's.
+    assert v - 1e-12 <= float(phi.min()) and float(phi.max()) <= 1e-12

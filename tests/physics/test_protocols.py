@@ -1,4 +1,10 @@
-"""Charging protocols: constant current reaches its target; three-stage records its stages."""
+"""Charging protocols of both models.
+
+hong2018: constant current reaches its target through the integral controller; three-stage records
+its stages. Electroneutral (physical units): galvanostatic stages are exact every step (V solved by
+Newton), three-stage switches trickle -> CC -> CV (latched at cv_voltage_v), pulse alternates
+on / rest, and the charge passed is the integral of the current.
+"""
 
 import jax
 import numpy as np
@@ -8,10 +14,10 @@ from dendrax.physics import protocols
 from dendrax.physics import simulate
 
 
-def test_constant_current_tracks_target(tiny_config, mid_params):
-  cfg = tiny_config(protocol='constant_current', cc_current_fraction=0.3, t_end_s=6.0,
+def test_hong2018_constant_current_tracks_target(tiny_hong2018_config, hong2018_params):
+  cfg = tiny_hong2018_config(protocol='constant_current', cc_current_fraction=0.3, t_end_s=6.0,
                     save_every_s=2.0, controller_rate_per_s=2.0, max_voltage_v=0.2)
-  params = mid_params()
+  params = hong2018_params()
   traj = simulate.run(params, cfg, jax.random.key(0))
   _, rates = simulate.coefficients_for(params, cfg)
   target = 0.3 * float(protocols.ohmic_current_a_m2(rates, cfg))
@@ -20,11 +26,11 @@ def test_constant_current_tracks_target(tiny_config, mid_params):
   assert -cfg.max_voltage_v <= float(traj.voltage_v[-1]) < 0.0
 
 
-def test_three_stage_switches_in_order(tiny_config, mid_params):
-  cfg = tiny_config(protocol='three_stage', trickle_current_fraction=0.02,
+def test_hong2018_three_stage_switches_in_order(tiny_hong2018_config, hong2018_params):
+  cfg = tiny_hong2018_config(protocol='three_stage', trickle_current_fraction=0.02,
                     cc_current_fraction=0.6, trickle_end_s=2.0, t_end_s=8.0, save_every_s=1.0,
                     controller_rate_per_s=0.5)
-  params = mid_params(field_strength_kv_per_m=4.0)
+  params = hong2018_params(field_strength_kv_per_m=4.0)
   traj = simulate.run(params, cfg, jax.random.key(0))
   stage = np.asarray(traj.stage)
   assert stage[1] == parameters.STAGES.index('trickle')
@@ -33,3 +39,72 @@ def test_three_stage_switches_in_order(tiny_config, mid_params):
   assert parameters.STAGES.index('constant_current') in stage
   _, rates = simulate.coefficients_for(params, cfg)
   np.testing.assert_allclose(traj.voltage_v[-1], rates.applied_voltage_v, rtol=1e-5)
+
+
+# ---- electroneutral: physical units ----------------------------------------------------------
+
+STAGE = {name: i for i, name in enumerate(parameters.STAGES)}
+C_PER_M2_PER_MAH_PER_CM2 = 3.6 / 1e-4          # 1 mAh/cm^2 = 3.6 C per 1e-4 m^2
+
+
+def _every_step(tiny_config, **overrides):
+  """Tiny electroneutral config that saves a frame after every step (dt 0.05 s)."""
+  return tiny_config(save_every_s=0.05, **overrides)
+
+
+def test_galvanostatic_current_is_exact_every_step_and_charge_is_its_integral(
+    tiny_config, mid_params):
+  cfg = _every_step(tiny_config, protocol='constant_current', cc_current_fraction=0.8,
+                    t_end_s=1.0)
+  params = mid_params(field_strength_kv_per_m=0.25)           # J = 25 mA/cm^2
+  traj = simulate.run(params, cfg, jax.random.key(0))
+  target = 0.8 * 250.0                                        # A/m^2 = 20 mA/cm^2
+  current = np.asarray(traj.current_a_m2[1:], np.float64)
+  np.testing.assert_allclose(current, target, rtol=1e-5)
+  assert (np.asarray(traj.stage) == STAGE['constant_current']).all()
+  assert (np.asarray(traj.voltage_v[1:]) < 0).all()           # plating: cathodic potential
+  # Charge passed = integral of the current (every step is a frame).
+  charge = np.asarray(traj.observables['charge_c_per_m2'], np.float64)
+  np.testing.assert_allclose(charge[1:], np.cumsum(current) * cfg.dt_s, rtol=1e-5)
+  # In battery units: 20 mA/cm^2 for 1 s = 20 / 3600 mAh/cm^2.
+  np.testing.assert_allclose(charge[-1] / C_PER_M2_PER_MAH_PER_CM2, 20.0 / 3600.0, rtol=1e-5)
+
+
+def test_three_stage_switches_trickle_cc_cv_and_latches(tiny_config, mid_params):
+  """Trickle at 0.1 J to 0.5 s, then J = 20 mA/cm^2 against a closed top (the salt depletes, so
+  |V| grows) until V reaches cv_voltage_v, then V = cv_voltage_v to the end."""
+  cv = -0.156
+  cfg = tiny_config(protocol='three_stage', trickle_current_fraction=0.1,
+                    cc_current_fraction=1.0, trickle_end_s=0.5, cv_voltage_v=cv, t_end_s=2.0,
+                    save_every_s=0.1, concentration_top='closed')
+  j = 200.0
+  traj = simulate.run(mid_params(field_strength_kv_per_m=0.2), cfg, jax.random.key(0))
+  stage, t = np.asarray(traj.stage)[1:], np.asarray(traj.time_s)[1:]
+  v, current = np.asarray(traj.voltage_v)[1:], np.asarray(traj.current_a_m2)[1:]
+  assert np.all(np.diff(stage) >= 0)                          # never goes back (latched)
+  assert set(stage) == {STAGE['trickle'], STAGE['constant_current'], STAGE['constant_voltage']}
+  trickle, cc, cvs = (stage == STAGE[s] for s in ('trickle', 'constant_current',
+                                                  'constant_voltage'))
+  np.testing.assert_array_equal(trickle, t <= 0.5 + 1e-6)     # frame time = end of its step
+  np.testing.assert_allclose(current[trickle], 0.1 * j, rtol=1e-5)
+  np.testing.assert_allclose(current[cc], j, rtol=1e-5)
+  assert (v[trickle | cc] > cv).all()                          # CC ends when V reaches cv
+  np.testing.assert_array_equal(v[cvs], np.float32(cv))        # pinned at cv_voltage_v
+  assert cvs[-1] and cc.sum() >= 2                             # a real CC stage, then CV
+  # Under CV the current falls as the salt depletes (it is no longer controlled).
+  assert current[cvs][-1] < current[cvs][0] <= j * (1 + 1e-5)
+
+
+def test_pulse_alternates_on_and_rest(tiny_config, mid_params):
+  cfg = _every_step(tiny_config, protocol='pulse', pulse_on_s=0.2, pulse_off_s=0.3,
+                    pulse_amplitude_fraction=2.0, t_end_s=1.0)
+  j = 100.0                                                   # A/m^2 = 10 mA/cm^2
+  traj = simulate.run(mid_params(field_strength_kv_per_m=0.1), cfg, jax.random.key(0))
+  stage, current = np.asarray(traj.stage)[1:], np.asarray(traj.current_a_m2, np.float64)[1:]
+  # Step k covers [k dt, (k+1) dt): on for the first 4 of every 10 steps (0.2 s of 0.5 s).
+  on = (np.arange(len(stage)) % 10) < 4
+  np.testing.assert_array_equal(stage, np.where(on, STAGE['constant_current'], STAGE['rest']))
+  np.testing.assert_allclose(current[on], 2.0 * j, rtol=1e-5)
+  np.testing.assert_allclose(current[~on], 0.0, atol=1e-5 * j)
+  charge = np.asarray(traj.observables['charge_c_per_m2'], np.float64)
+  np.testing.assert_allclose(charge[-1], 2.0 * j * 0.4, rtol=1e-5)   # 2 pulses of 0.2 s
