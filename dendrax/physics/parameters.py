@@ -106,8 +106,8 @@ def validate_physical(values: dict[str, float], *, strict_range: bool = False) -
     if spec.name not in values:
       continue
     x = float(values[spec.name])
-    if x != x:
-      raise ValueError(f'{spec.name} is NaN')
+    if x != x or x in (float('inf'), float('-inf')):
+      raise ValueError(f'{spec.name} must be a finite number; got {x}')
     if spec.name in positive and x <= 0:
       raise ValueError(f'{spec.name} must be > 0 {spec.unit}; got {x}')
     if spec.name not in positive and x < 0:

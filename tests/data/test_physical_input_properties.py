@@ -64,8 +64,6 @@ def test_incar_numbers_are_finite_or_named_with_their_file(tag, text):
   assert value is None or math.isfinite(value)
 
 
-@pytest.mark.xfail(strict=True, reason='dendrax/physics (being rewritten): validate_physical '
-                   'accepts inf (e.g. temperature_k=inf); experiments.simulate checks it itself')
 @settings(max_examples=50, deadline=None)
 @given(values=st.fixed_dictionaries({n: ANY_FLOAT for n in NAMES}))
 @example(values={**{s.name: s.low + 1e-3 for s in parameters.PARAMETER_SPECS},

@@ -55,10 +55,6 @@ def test_plating_keeps_the_salt_below_the_bulk_value(dataset_run):
   assert c[xi < 0.5].max() <= 1.0 + 1e-3, c[xi < 0.5].max()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'jvp / grad through simulate.run of the electroneutral model are NaN for every parameter '
-    '(reaction_terms: 1 / (k + 1e-30) overflows where xi is exactly 0 or 1; a second NaN source '
-    'inside the rollout scan remains); reported to the lead'))
 def test_jit_vmap_jvp_grad_go_through_a_rollout(tiny_config, mid_params):
   """Under constant current the charge is J t exactly, so d charge / d E = 1000 t (C/m^2 per
   kV/m; J = 1 S/m * E) is a derivative known in closed form."""
