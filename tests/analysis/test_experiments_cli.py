@@ -53,7 +53,7 @@ def test_baselines_command_reads_its_config(tfds_tiny, cnn2_checkpoint, tmp_path
   proc = run('experiments.baselines', '--checkpoint', cnn2_checkpoint, '--out', out,
              f'--data_dir={tfds_tiny}', '--config.sim_trajectories=0',
              '--config.bootstrap_samples=50', '--config.random_forest.n_estimators=10',
-             '--config.splits=(test,)')
+             "--config.splits=('test',)")
   assert proc.returncode == 0, proc.stderr[-3000:]
   md = open(os.path.join(out, 'baselines.md')).read()
   for model in ('CNN-2', 'random_forest', 'svm'):

@@ -11,6 +11,7 @@ import csv
 import dataclasses
 import json
 import os
+import re
 
 import jax
 import numpy as np
@@ -77,7 +78,7 @@ def test_report_has_every_section_and_the_numbers(study):
                 'Settings'):
     assert f'>{title}</h2>' in html, title
   assert html.index('>Conclusion</h2>') < html.index('>Summary</h2>')
-  charts = html.count('>Bar charts: ')
+  charts = len(re.findall(r'>Bar charts: [^<]*</h2>', html))
   assert charts >= len(SMOOTH) and html.count('data:image/png;base64,') == charts
   assert 'spearman_rho' in html and 'three_stage' in html
   # The conclusion says what each side finds, names the checkpoint step, and scores the model's
