@@ -52,21 +52,28 @@ def parse_flags(argv):
              'configs/default.py')
 
 
+def configure_jax(cpu_devices: int, batch_size: int, distributed: bool = False) -> None:
+  """Host devices and multi-host setup; must run before JAX creates its backends.
+
+  The PRNG stays JAX's default (threefry), as in the tests and every other entry point, so a
+  dataset built by launch.py is the one `load_source` builds anywhere else; the model's
+  initialisation alone uses an explicit 'rbg' key (`setup.init_key`), the same everywhere.
+  """
+  if cpu_devices:
+    # Only the CPU platform reads this; it must be set before JAX creates its backends.
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
+    count = math.gcd(cores or 1, batch_size) if cpu_devices < 0 else cpu_devices
+    jax.config.update('jax_num_cpu_devices', count)
+  if distributed:
+    jax.distributed.initialize()
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected command-line arguments: {argv[1:]}')
   # orbax and grain log every save/restore at INFO; keep the console to progress and results.
   logging.set_verbosity(logging.WARNING)
-  if FLAGS.cpu_devices:
-    # Only the CPU platform reads this; it must be set before JAX creates its backends.
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
-    count = math.gcd(cores or 1, FLAGS.config.train.batch_size) if FLAGS.cpu_devices < 0 \
-        else FLAGS.cpu_devices
-    jax.config.update('jax_num_cpu_devices', count)
-  if FLAGS.distributed:
-    jax.distributed.initialize()
-  # Threefry initialisation compiles one kernel per initialiser; 'rbg' compiles far faster on CPU.
-  jax.config.update('jax_default_prng_impl', 'rbg')
+  configure_jax(FLAGS.cpu_devices, FLAGS.config.train.batch_size, FLAGS.distributed)
   with disk_errors.exit_cleanly_when_full(FLAGS.workdir):   # one message, not 50 tracebacks
     loop.train_and_evaluate(FLAGS.config, FLAGS.workdir)
 

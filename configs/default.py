@@ -30,7 +30,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.data_dir = config_dict.placeholder(str)  # TFDS dir; None: $DENDRAX_DATA_DIR or ~/tensorflow_datasets
   config.data.build_if_missing = True    # generate the dataset when it is not built yet
   config.data.train_split = 'train'      # TFDS split expression trained on; the normaliser is fitted on it
-  config.data.validation_split = 'validation'  # TFDS split expression of validation and early stopping
+  config.data.validation_split = 'validation'  # TFDS split expression of validation, checkpoint selection and early stopping
+  config.data.heldout_split = ''         # TFDS split expression of the 'heldout' rollout role ('' = none; CV folds)
   config.data.masked_parameters = ()     # PARAMETER_NAMES given as missing (z=0, flag 1) in every cond
   config.data.input_fields = ('xi',)     # model input channels; xi first (+ concentration, potential_v)
   config.data.augment = True             # mirror and periodic shift in x (dendrax/data/augmentation.py)
@@ -66,16 +67,18 @@ def get_config() -> ml_collections.ConfigDict:
   config.loss.barron_scale = 0.05        # Barron scale c (xi units)
 
   config.eval = ml_collections.ConfigDict()
-  config.eval.every_steps = 250          # validation loss (one 30 s step) every N steps
+  config.eval.every_steps = 250          # validate and save a checkpoint every N steps (a kill loses at most N)
   config.eval.batch_size = 64            # batch of validation steps and rollouts
-  config.eval.select_metric = 'rollout_length_mse'  # best checkpoint / early stopping: rollout_length_mse (validation 210 s rollouts, um^2) | loss (one-step)
-  config.eval.patience = 4               # early stop after N evaluations without improvement
-  config.eval.min_delta = 0.0            # improvement smaller than this does not count
-  config.eval.rollout_splits = ('train', 'validation', 'test', 'ood')  # final rollout metrics
+  config.eval.select_metric = 'rollout_length_mse'  # best checkpoint / early stopping, on validation: rollout_length_mse (210 s rollouts, um^2) | loss (one-step)
+  config.eval.patience = 4               # early stop after N validations without improvement
+  config.eval.min_delta = 0.0            # improvement smaller than this does not reset the patience
+  config.eval.rollout_splits = ('train', 'validation', 'test', 'ood')  # final rollout metrics (+ 'heldout')
   config.eval.max_rollout_trajectories = 0  # per split; 0 = all
   config.eval.mask_threshold = 0.5       # deposit mask: xi > threshold
+  config.eval.teacher_forcing = False    # True: feed the true non-xi input fields at every rollout step (labelled)
+  config.eval.bootstrap_samples = 1000   # resamples of the trajectories for the 95 % intervals; 0 = none
+  config.eval.bootstrap_seed = 0         # seed of those resamples (the same for every run: comparable intervals)
 
   config.checkpoint = ml_collections.ConfigDict()
-  config.checkpoint.every_steps = 250    # periodic save (a kill loses at most this many steps)
-  config.checkpoint.max_to_keep = 2      # periodic checkpoints kept (the best is kept apart)
+  config.checkpoint.max_to_keep = 2      # newest checkpoints kept for resuming (orbax keeps the best as well)
   return config

@@ -18,5 +18,5 @@ def get_config():
   config.train.log_every_steps = 10
   config.eval.every_steps = 20
   config.eval.batch_size = 16
-  config.checkpoint.every_steps = 20
+  config.eval.bootstrap_samples = 200
   return config

@@ -17,3 +17,48 @@ def fixture_data_dir(monkeypatch, tmp_path_factory):
   from dendrax.data import pipeline  # pylint: disable=g-import-not-at-top
   monkeypatch.setitem(pipeline.BUILDER_MODULES, 'dendrite_fixture', 'tests.data.fixture_datasets')
   return str(tmp_path_factory.getbasetemp() / 'tfds_fixture')
+
+
+def small_train_config(**sections):
+  """configs/tiny.py shrunk for tests: a 2-level-wide UNet of 4-8 channels, batch 8, 40 steps,
+  validation (and a checkpoint) every 10 steps, no early stopping, 200 bootstrap resamples.
+
+  `sections` are nested overrides, e.g. `small_train_config(train={'num_steps': 4})`.
+  """
+  from configs import tiny  # pylint: disable=g-import-not-at-top
+  config = tiny.get_config()
+  config.model.features = (4, 4, 8, 8, 8)
+  config.model.film_hidden = (8,)
+  config.train.batch_size = 8
+  config.train.num_steps = 40
+  config.train.log_every_steps = 10
+  config.eval.every_steps = 10
+  config.eval.patience = 100
+  config.eval.bootstrap_samples = 200
+  for section, values in sections.items():
+    if isinstance(values, dict):
+      for k, v in values.items():
+        config[section][k] = v
+    else:
+      config[section] = values
+  return config
+
+
+@pytest.fixture
+def small_config():
+  """Factory: `small_config(**sections)` -> `small_train_config(**sections)`."""
+  return small_train_config
+
+
+TINY = 'dendrite_sim/tiny'
+
+
+@pytest.fixture(scope='session')
+def tfds_tiny(tmp_path_factory):
+  """The TFDS data dir holding `dendrite_sim/tiny`, built once per session (about 35 s) and
+  shared by every test that needs real simulated data (the tests/data files use the same
+  folder, `<basetemp>/tfds_tiny`)."""
+  from dendrax.data import pipeline  # pylint: disable=g-import-not-at-top
+  path = str(tmp_path_factory.getbasetemp() / 'tfds_tiny')
+  pipeline.load_source(TINY, 'train', path)
+  return path

@@ -17,6 +17,20 @@ import ml_collections
 from dendrax.physics import parameters
 
 FEATURES = (16, 32, 64, 96, 128)     # configs/default.py's UNet channels per level
+_ALL = 'marks/all'
+METRICS = {
+    f'splits/heldout/{_ALL}/length_r/value':
+        'length R, held-out fold (no part in training or selection: unbiased)',
+    f'splits/heldout/{_ALL}/length_r2/value': 'length R^2, held-out fold',
+    f'splits/heldout/{_ALL}/length_mse_um2/value': 'length MSE (um^2), held-out fold',
+    f'splits/heldout/{_ALL}/xi_vrmse/value': 'xi VRMSE, held-out fold',
+    'validation_at_checkpoint/rollout_length_mse':
+        'inner-validation rollout length MSE of the selected checkpoint (what selected it: '
+        'optimistic)',
+    'validation_at_checkpoint/loss':
+        'one-step inner-validation loss of the selected checkpoint (not what selected it)',
+    f'splits/test/{_ALL}/length_r/value': 'length R, test split (the same for every fold)',
+}
 
 
 def get_config():
@@ -25,15 +39,20 @@ def get_config():
   config.workdir = 'runs/ablation'            # <workdir>/<setting>/fold<k>/ per run
   config.num_folds = 5                        # k-fold cross-validation by trajectory (0: none)
   config.fold_seed = 0                        # seed of the fold assignment (id-based folds)
+  # Nested CV: each run trains on 3 folds, early-stops and selects its checkpoint on the fourth
+  # (the inner validation split: the 20 % after the held-out fold) and is scored once on the
+  # fold held out ('heldout'), which therefore plays no part in training or selection.
+  config.inner_validation_percent = 20
   # Where a run's fold goes in the training config (see dendrax/analysis/sweeps.py):
   # TFDS split expressions over train + validation.
   config.fold_fields = {'train_split': 'data.train_split',
-                        'validation_split': 'data.validation_split'}
-  # Applied to every run: the held-out fold is the validation split; test and ood stay apart.
-  config.common_overrides = {'eval': {'rollout_splits': ('validation', 'test')}}
+                        'validation_split': 'data.validation_split',
+                        'heldout_split': 'data.heldout_split'}
+  # Applied to every run: rollouts on the inner validation split, the held-out fold and test.
+  config.common_overrides = {'eval': {'rollout_splits': ('validation', 'heldout', 'test')}}
   # Metrics summarised per setting (keys of train_and_evaluate's result, nested with '/').
-  config.metrics = ('best_val_loss', 'splits/validation/length/all/r2',
-                    'splits/validation/length/all/mse', 'splits/test/length/all/r2')
+  config.metrics = tuple(METRICS)
+  config.metric_labels = METRICS
 
   settings = {
       'cnn2': {},

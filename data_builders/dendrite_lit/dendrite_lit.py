@@ -25,13 +25,12 @@ import math
 import os
 
 from absl import logging
-from etils import epath
 import numpy as np
 import tensorflow_datasets as tfds
 
+from data_builders import base
 from dendrax.data import literature
 from dendrax.data import preprocessing
-from dendrax.data import schema
 from dendrax.physics import parameters
 
 ON_ERROR = ('raise', 'skip')
@@ -262,7 +261,7 @@ def convert_manifest(manual_dir: str, c: DendriteLitConfig) -> tuple[list, dict]
   return examples, {k: dict(v) for k, v in report.items()}
 
 
-class DendriteLit(tfds.core.GeneratorBasedBuilder):
+class DendriteLit(base.DendraxBuilder):
   """Literature dendrite images as trajectories (see module docstring)."""
 
   VERSION = tfds.core.Version('1.0.0')
@@ -271,21 +270,15 @@ class DendriteLit(tfds.core.GeneratorBasedBuilder):
   DEFAULT_CONFIG_NAME = 'default'
   MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
 
-  # TFDS 4.9.10 finds a packaged builder's code through a backport it only declares for
-  # Python < 3.9; name the file directly (as dendrite_sim does).
-  @tfds.core.utils.classproperty
-  @classmethod
-  def code_path(cls) -> epath.Path:
-    return epath.Path(__file__)
+  CITATION = 'Images: see each example\'s `source` (DOI and licence).'
+  HAS_METADATA = True                  # the conversion report
 
-  def _info(self) -> tfds.core.DatasetInfo:
+  def _description(self) -> str:
     c = self.builder_config
-    return tfds.core.DatasetInfo(
-        builder=self,
-        description=f'{__doc__}\nConfig {c.name}: {c.description} {dataclasses.asdict(c)}',
-        features=schema.trajectory_features(c.frame_size),
-        metadata=tfds.core.MetadataDict(),
-        citation='Images: see each example\'s `source` (DOI and licence).')
+    return f'{__doc__}\nConfig {c.name}: {c.description} {dataclasses.asdict(c)}'
+
+  def _frame_size(self) -> int:
+    return self.builder_config.frame_size
 
   def _split_generators(self, dl_manager: tfds.download.DownloadManager):
     """Processes everything first: a split with no process is left out (TFDS cannot write an

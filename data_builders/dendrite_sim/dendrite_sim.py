@@ -27,9 +27,9 @@ import os
 from typing import Any, Mapping
 
 from absl import logging
-from etils import epath
 import tensorflow_datasets as tfds
 
+from data_builders import base
 from data_builders.dendrite_sim import beam_generation
 from data_builders.dendrite_sim import generation
 from dendrax.data import sampling
@@ -179,7 +179,7 @@ BUILDER_CONFIGS = [
 ]
 
 
-class DendriteSim(tfds.core.GeneratorBasedBuilder):
+class DendriteSim(base.DendraxBuilder):
   """Simulated metal-dendrite growth processes (see module docstring)."""
 
   VERSION = tfds.core.Version('2.0.0')
@@ -191,23 +191,16 @@ class DendriteSim(tfds.core.GeneratorBasedBuilder):
   BUILDER_CONFIGS = BUILDER_CONFIGS
   DEFAULT_CONFIG_NAME = 'small'
 
-  # TFDS 4.9.10 looks up a packaged builder's code path through the `importlib_resources`
-  # backport, which it only declares for Python < 3.9; name the file directly instead.
-  @tfds.core.utils.classproperty
-  @classmethod
-  def code_path(cls) -> epath.Path:
-    return epath.Path(__file__)
+  CITATION = base.ZHAO_CITATION
+  HOMEPAGE = 'https://github.com/dendrax/dendrax'
 
-  def _info(self) -> tfds.core.DatasetInfo:
+  def _description(self) -> str:
     config = self.builder_config
-    return tfds.core.DatasetInfo(
-        builder=self,
-        description=(f'{__doc__}\nConfig {config.name}: {config.description} '
-                     f'Settings: {config.generation_settings()}'),
-        features=schema.trajectory_features(config.grid_size),
-        homepage='https://github.com/dendrax/dendrax',
-        citation='Zhao et al., Insights into dendritic growth mechanisms in batteries: a '
-                 'combined machine learning and computational study.')
+    return (f'{__doc__}\nConfig {config.name}: {config.description} '
+            f'Settings: {config.generation_settings()}')
+
+  def _frame_size(self) -> int:
+    return self.builder_config.grid_size
 
   def cache_dir(self, download_dir: str | None = None) -> str:
     """Folder of this config's chunk cache under the TFDS download dir (default data_dir/downloads)."""

@@ -28,12 +28,11 @@ import dataclasses
 import os
 
 from absl import logging
-from etils import epath
 import numpy as np
 import tensorflow_datasets as tfds
 
+from data_builders import base
 from dendrax.data import preprocessing
-from dendrax.data import schema
 from dendrax.data import vasp
 from dendrax.physics import parameters
 
@@ -231,7 +230,7 @@ def convert_runs(manual_dir: str, c: DendriteVaspConfig) -> tuple[list, dict]:
   return examples, report
 
 
-class DendriteVasp(tfds.core.GeneratorBasedBuilder):
+class DendriteVasp(base.DendraxBuilder):
   """VASP runs as metal-occupancy trajectories (see module docstring)."""
 
   VERSION = tfds.core.Version('1.0.0')
@@ -240,22 +239,15 @@ class DendriteVasp(tfds.core.GeneratorBasedBuilder):
   DEFAULT_CONFIG_NAME = 'li'
   MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
 
-  # TFDS 4.9.10 finds a packaged builder's code through a backport it only declares for
-  # Python < 3.9; name the file directly (as dendrite_sim does).
-  @tfds.core.utils.classproperty
-  @classmethod
-  def code_path(cls) -> epath.Path:
-    return epath.Path(__file__)
+  CITATION = base.ZHAO_CITATION
+  HAS_METADATA = True                  # the conversion report
 
-  def _info(self) -> tfds.core.DatasetInfo:
+  def _description(self) -> str:
     c = self.builder_config
-    return tfds.core.DatasetInfo(
-        builder=self,
-        description=f'{__doc__}\nConfig {c.name}: {c.description} {dataclasses.asdict(c)}',
-        features=schema.trajectory_features(c.frame_size),
-        metadata=tfds.core.MetadataDict(),
-        citation='Zhao et al., Insights into dendritic growth mechanisms in batteries: a '
-                 'combined machine learning and computational study.')
+    return f'{__doc__}\nConfig {c.name}: {c.description} {dataclasses.asdict(c)}'
+
+  def _frame_size(self) -> int:
+    return self.builder_config.frame_size
 
   def _split_generators(self, dl_manager: tfds.download.DownloadManager):
     """Converts every run first, so a split left empty by skipped runs is left out (TFDS

@@ -21,10 +21,10 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from sklearn import ensemble, impute, pipeline, preprocessing, svm
 
-from dendrax.analysis import metrics
 from dendrax.data import normalization
 from dendrax.data import sources
 from dendrax.physics import parameters
+from dendrax.train import evaluation as ev
 
 METHODS: tuple[str, ...] = ('random_forest', 'svm')
 SIMULATED_SOURCE = 'sim'   # `source` of dendrite_sim trajectories (data_builders/dendrite_sim)
@@ -148,13 +148,28 @@ def predict(model, table: LengthTable) -> np.ndarray:
   return model.predict(x).reshape(n, t - 1)
 
 
+def as_rollouts(table: LengthTable, pred_um: np.ndarray, seconds: float = float('nan')
+                ) -> ev.Rollouts:
+  """Predicted lengths [N, T-1] at the marks after t = 0 as `ev.Rollouts` without frames, so
+  `ev.score` gives them the same length metrics and intervals as the surrogates."""
+  n = len(table)
+  pred = np.concatenate([table.length_um[:, :1], np.asarray(pred_um, np.float64)], axis=1)
+  return ev.Rollouts(
+      trajectory_id=table.trajectory_id, time_s=np.tile(table.time_s, (n, 1)),
+      stage=np.zeros(table.length_um.shape, np.int32), pred_xi=None, true_xi=None,
+      pred_len=pred, true_len=table.length_um, pixel_size_um=np.ones(n),
+      electrode_height_um=np.zeros(n), params=table.params, seconds=seconds)
+
+
 def evaluate(methods: Sequence[str], train: LengthTable, splits: Mapping[str, LengthTable],
-             hparams: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, dict]:
-  """Fits each method on `train` and scores it on `train` and every table in `splits`.
+             hparams: Mapping[str, Mapping[str, Any]] | None = None, *,
+             bootstrap_samples: int = 1000, seed: int = 0) -> dict[str, dict]:
+  """Fits each method on `train` and scores it (`ev.score`) on `train` and every table in
+  `splits`.
 
   Returns:
-    {method: {'fit_s': seconds, 'splits': {split: {'metrics': overall, 'per_mark': {...},
-    'predict_s_per_trajectory': s, 'pred_um': [N, T-1]}}}}.
+    {method: {'fit_s': seconds, 'splits': {split: {'score': ev.score result (length metrics
+    with intervals; no field metrics), 'predict_s_per_trajectory': s, 'pred_um': [N, T-1]}}}}.
   """
   hparams = dict(hparams or {})
   out = {}
@@ -167,10 +182,9 @@ def evaluate(methods: Sequence[str], train: LengthTable, splits: Mapping[str, Le
       start = time.perf_counter()
       pred = predict(model, table)
       elapsed = time.perf_counter() - start
-      truth = table.length_um[:, 1:]
       per_split[name] = {
-          'metrics': metrics.regression_metrics(truth, pred),
-          'per_mark': metrics.per_mark_metrics(truth, pred, table.time_s[1:]),
+          'score': ev.score([as_rollouts(table, pred, elapsed)],
+                            bootstrap_samples=bootstrap_samples, seed=seed),
           'predict_s_per_trajectory': elapsed / max(len(table), 1),
           'pred_um': pred,
       }

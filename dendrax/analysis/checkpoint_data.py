@@ -85,7 +85,7 @@ def load_sources(surrogates: Sequence[Any], splits: Sequence[str], *,
       raise FileNotFoundError(
           f'dataset {name!r} is not built in any of {candidates} (--data_dir, the checkpoint\'s '
           f'data.data_dir, $DENDRAX_DATA_DIR); pass --data_dir to where it is, or build it '
-          f'with --build_data or: {build_command(name, candidates[0])}')
+          f'with --config.build_data=true (experiments) or: {build_command(name, candidates[0])}')
     folder = candidates[0]
   return name, folder, {s: pipeline.load_source(name, s, folder, build_if_missing=build)
                         for s in splits}

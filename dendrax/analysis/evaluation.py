@@ -1,28 +1,27 @@
-"""Checkpoint evaluation: rollouts of trained surrogates on dataset splits, parity metrics.
+"""Trained checkpoints as surrogates for analysis: load them, evaluate them on dataset splits.
 
-A surrogate is rolled out autoregressively from each trajectory's first frame (t = 0) to its
-last (210 s), its conditioning taken from the dataset (`pipeline.rollout_examples`). Dendrite
-length is measured with `dendrax.physics.observables.dendrite_length_um` on the predicted and on
-the simulated frames alike, and compared at every 30 s mark (paper, Fig. 4: R, R^2, MSE).
-
-The rollout and metric definitions of training (`dendrax.train.evaluation`) are reused; this
-module keeps the predicted frames too, because the figures need them.
+Rolling out and scoring is `dendrax.train.evaluation`, the one evaluation module (the same
+rollout function, metrics and bootstrap intervals as training's own evaluation and checkpoint
+selection). This module loads checkpoints (`load_surrogate`, `load_pair`), prepares a split for
+a surrogate (its normaliser, input fields and masked parameters: `rollout_examples`) and applies
+that module to every surrogate and split (`evaluate`), keeping the rollouts for the figures.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
 from typing import Any, Callable, Mapping, Sequence
 
 import jax
 import ml_collections
 import numpy as np
 
-from dendrax.analysis import metrics
 from dendrax.data import normalization
 from dendrax.data import pipeline
 from dendrax.data import sources as sources_lib
+from dendrax.train import evaluation as ev
+
+MODEL_LABELS = {'cnn1': 'CNN-1', 'cnn2': 'CNN-2', 'concat': 'concat'}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,6 +35,7 @@ class Surrogate:
     params: model weights.
     normalizer: its input normaliser.
     rollout: jitted `rollout(params, first_frame, cond_per_step, extra_per_step=None)`.
+    step: the checkpoint step loaded (-1 if unknown).
   """
   name: str
   workdir: str
@@ -43,20 +43,17 @@ class Surrogate:
   params: Any
   normalizer: normalization.Normalizer
   rollout: Callable
+  step: int = -1
 
 
-def load_surrogate(workdir: str, name: str, which: str = 'best') -> Surrogate:
-  """Loads a checkpoint written by `train_and_evaluate` (`dendrax.train.checkpointing`)."""
+def load_surrogate(workdir: str, name: str = '', which: str = 'best') -> Surrogate:
+  """Loads a checkpoint written by `train_and_evaluate`; `name` defaults to the model's label."""
   from dendrax.train import checkpointing  # pylint: disable=g-import-not-at-top
-  from dendrax.train import evaluation as train_eval  # pylint: disable=g-import-not-at-top
   from dendrax.train import setup  # pylint: disable=g-import-not-at-top
-  config, params, normalizer = checkpointing.load_checkpoint(workdir, which)
-  model = setup.build_model(config)
-  rollout = jax.jit(train_eval.make_predict_fns(model).rollout)
-  return Surrogate(name, workdir, config, params, normalizer, rollout)
-
-
-MODEL_LABELS = {'cnn1': 'CNN-1', 'cnn2': 'CNN-2', 'concat': 'concat'}
+  step, config, params, normalizer = checkpointing.load_checkpoint_step(workdir, which)
+  rollout = jax.jit(ev.make_predict_fns(setup.build_model(config)).rollout)
+  return Surrogate(name or MODEL_LABELS.get(config.model_name, config.model_name), workdir,
+                   config, params, normalizer, rollout, int(step))
 
 
 def load_pair(checkpoint: str | None, cnn1_checkpoint: str | None = None,
@@ -75,138 +72,84 @@ def load_pair(checkpoint: str | None, cnn1_checkpoint: str | None = None,
     if s.config.model_name not in want:
       raise ValueError(f'{flag} {workdir!r} holds model_name={s.config.model_name!r}; '
                        f'expected one of {want}')
-    out.append(dataclasses.replace(s, name=MODEL_LABELS[s.config.model_name]))
+    out.append(s)
   return out
 
 
-@dataclasses.dataclass(frozen=True)
-class SplitPredictions:
-  """Rollouts of one surrogate on one split; arrays have a leading [N] trajectory axis.
-
-  Attributes:
-    trajectory_id: [N].
-    time_s: [T].
-    true_xi, pred_xi: [N, T, H, W].
-    true_length_um, pred_length_um: [N, T] (`dendrite_length_um` on each frame).
-    stage: [N, T].
-    pixel_size_um: [N].
-    rollout_s_per_trajectory: wall time of the rollouts (after compilation) / N.
-  """
-  trajectory_id: np.ndarray
-  time_s: np.ndarray
-  true_xi: np.ndarray
-  pred_xi: np.ndarray
-  true_length_um: np.ndarray
-  pred_length_um: np.ndarray
-  stage: np.ndarray
-  pixel_size_um: np.ndarray
-  rollout_s_per_trajectory: float
-
-
-def _length_fn():
-  from dendrax.physics import observables  # pylint: disable=g-import-not-at-top
-  return jax.jit(jax.vmap(jax.vmap(observables.dendrite_length_um, in_axes=(0, None, None))))
-
-
-def predict_split(surrogate: Surrogate, source: Any, *, max_trajectories: int = 0,
-                  batch_size: int = 16) -> SplitPredictions:
-  """Rolls `surrogate` out on the first `max_trajectories` (0: all) trajectories of `source`.
-
-  Parameters the surrogate was trained without (`config.data.masked_parameters`) enter its
-  conditioning as missing, as in training.
-  """
-  from dendrax.train import evaluation as train_eval  # pylint: disable=g-import-not-at-top
+def rollout_examples(surrogate: Surrogate, source: Any, max_trajectories: int = 0) -> list:
+  """The first `max_trajectories` (0: all) trajectories of `source` as the surrogate sees them:
+  its normaliser and input fields, and the parameters it was trained without
+  (`config.data.masked_parameters`) flagged missing, as in training."""
   masked = tuple(surrogate.config.data.get('masked_parameters', ()))
   examples = pipeline.rollout_examples(sources_lib.mask_parameters(source, masked),
                                        surrogate.normalizer,
                                        tuple(surrogate.config.data.input_fields))
   n = len(examples) if not max_trajectories else min(len(examples), max_trajectories)
   if n == 0:
-    raise ValueError('predict_split: the split holds no trajectories')
-  items = [examples[i] for i in range(n)]
-  traj = train_eval.stack_trajectories(items)
-  lengths = _length_fn()
-  preds, pred_len, true_len = [], [], []
-  # Compile for every batch shape first (a full batch and the remainder), then time rollouts.
-  for size in sorted({min(batch_size, n), n % batch_size} - {0}):
-    first = slice(0, size)
-    jax.block_until_ready(surrogate.rollout(surrogate.params, traj['fields'][first, 0],
-                                            traj['cond'][first], _extra(traj, first)))
-  elapsed = 0.0
-  for start in range(0, n, batch_size):
-    sl = slice(start, start + batch_size)
-    t0 = time.perf_counter()
-    xi = np.asarray(surrogate.rollout(surrogate.params, traj['fields'][sl, 0], traj['cond'][sl],
-                                      _extra(traj, sl)))
-    elapsed += time.perf_counter() - t0
-    ps, eh = traj['pixel_size_um'][sl], traj['electrode_height_um'][sl]
-    preds.append(xi)
-    pred_len.append(np.asarray(lengths(xi, ps, eh)))
-    true_len.append(np.asarray(lengths(traj['xi'][sl], ps, eh)))
-  return SplitPredictions(
-      trajectory_id=np.array([int(e['trajectory_id']) for e in items]),
-      time_s=traj['time_s'][0], true_xi=traj['xi'], pred_xi=np.concatenate(preds),
-      true_length_um=np.concatenate(true_len), pred_length_um=np.concatenate(pred_len),
-      stage=np.stack([np.asarray(e['stage']) for e in items]),
-      pixel_size_um=traj['pixel_size_um'],
-      rollout_s_per_trajectory=elapsed / n)
-
-
-def _extra(traj, sl):
-  """True non-xi input channels at each step (as training's evaluation feeds them), or None."""
-  fields = traj['fields'][sl]
-  return fields[:, :-1, ..., 1:] if fields.shape[-1] > 1 else None
-
-
-def length_metrics(pred: SplitPredictions) -> dict[str, Any]:
-  """{'all': pooled over marks after t = 0, 'per_mark': {'30s': ..., ...}} of dendrite length."""
-  truth, guess = pred.true_length_um[:, 1:], pred.pred_length_um[:, 1:]
-  return {'all': metrics.regression_metrics(truth, guess),
-          'per_mark': metrics.per_mark_metrics(truth, guess, pred.time_s[1:]),
-          'rollout_s_per_trajectory': pred.rollout_s_per_trajectory,
-          'num_trajectories': int(pred.trajectory_id.shape[0])}
+    raise ValueError('the split holds no trajectories')
+  return [examples[i] for i in range(n)]
 
 
 def evaluate(surrogates: Sequence[Surrogate], sources: Mapping[str, Any], *,
-             max_trajectories: int = 0, batch_size: int = 16
-             ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, SplitPredictions]]]:
-  """Length metrics and predictions of every surrogate on every split.
+             max_trajectories: int = 0, batch_size: int = 16, bootstrap_samples: int = 1000,
+             seed: int = 0, teacher_forcing: bool = False, return_replicates: bool = False
+             ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, list[ev.Rollouts]]]]:
+  """`ev.score` of every surrogate on every split (rollouts timed after compilation).
 
   Returns:
-    ({model name: {split: length_metrics}}, {model name: {split: SplitPredictions}}).
+    ({model name: {split: score}}, {model name: {split: [Rollouts]}}).
   """
-  results, preds = {}, {}
+  results, rollouts = {}, {}
   for s in surrogates:
-    results[s.name], preds[s.name] = {}, {}
+    results[s.name], rollouts[s.name] = {}, {}
     for split, source in sources.items():
-      p = predict_split(s, source, max_trajectories=max_trajectories, batch_size=batch_size)
-      preds[s.name][split] = p
-      results[s.name][split] = length_metrics(p)
-  return results, preds
+      r = ev.roll_out(s.rollout, s.params, rollout_examples(s, source, max_trajectories),
+                      batch_size=batch_size, teacher_forcing=teacher_forcing, timed=True)
+      rollouts[s.name][split] = r
+      results[s.name][split] = ev.score(
+          r, threshold=s.config.eval.get('mask_threshold', 0.5),
+          bootstrap_samples=bootstrap_samples, seed=seed, teacher_forcing=teacher_forcing,
+          return_replicates=return_replicates)
+  return results, rollouts
 
 
-def comparison_rows(results: Mapping[str, Mapping[str, Any]], splits: Sequence[str]
-                    ) -> list[dict[str, Any]]:
-  """Table rows (model, split, R, R^2, MSE, n, seconds per trajectory) from metric dicts."""
+def comparison_rows(results: Mapping[str, Mapping[str, Any]], splits: Sequence[str],
+                    mark: str = ev.ALL) -> list[dict[str, Any]]:
+  """Table rows (model, split, R, R^2, MSE, VRMSE, IoU with 95 % intervals, n, s/trajectory)."""
   rows = []
   for model, per_split in results.items():
     for split in splits:
       if split not in per_split:
         continue
-      m = per_split[split]
-      allm = m['all'] if 'all' in m else m['metrics']
-      rows.append({'model': model, 'split': split, 'R': allm['r'], 'R2': allm['r2'],
-                   'MSE_um2': allm['mse'], 'n': allm['n'],
-                   's_per_trajectory': m.get('rollout_s_per_trajectory',
-                                             m.get('predict_s_per_trajectory'))})
+      res = per_split[split]
+      m = res['marks'][mark]
+      rows.append({'model': model, 'split': split, 'R': ev.format_ci(m['length_r']),
+                   'R2': ev.format_ci(m['length_r2']),
+                   'MSE_um2': ev.format_ci(m['length_mse_um2']),
+                   'xi_VRMSE': ev.format_ci(m['xi_vrmse']),
+                   'deposit_IoU': ev.format_ci(m['deposit_iou']),
+                   'trajectories': res['num_trajectories'], 'n': m['n'],
+                   's_per_trajectory': res.get('seconds_per_trajectory')})
   return rows
 
 
-def pick_trajectory(pred: SplitPredictions, quantile: float = 0.5) -> int:
-  """Index of the trajectory whose final simulated length is nearest the given quantile."""
-  final = pred.true_length_um[:, -1]
-  target = np.nanquantile(final, quantile)
-  return int(np.nanargmin(np.abs(final - target)))
+def largest_group(rollouts: Sequence[ev.Rollouts]) -> ev.Rollouts:
+  """The group with the most trajectories (figures show one frame count)."""
+  return max(rollouts, key=lambda r: len(r.trajectory_id))
+
+
+def pick_trajectory(r: ev.Rollouts, *, trajectory_id: int = -1, quantile: float = 0.9) -> int:
+  """Index in `r` of the trajectory to show: `trajectory_id` if >= 0, else the one whose final
+  simulated length is nearest that quantile of the split (0.5: a median, often compact, layer;
+  0.9: a well-grown dendrite; 1.0: the longest)."""
+  if trajectory_id >= 0:
+    hits = np.flatnonzero(np.asarray(r.trajectory_id) == trajectory_id)
+    if not hits.size:
+      raise ValueError(f'trajectory_id {trajectory_id} is not among the evaluated ones: '
+                       f'{np.asarray(r.trajectory_id).tolist()}')
+    return int(hits[0])
+  final = np.asarray(r.true_len)[:, -1]
+  return int(np.nanargmin(np.abs(final - np.nanquantile(final, quantile))))
 
 
 def frame_index(time_s: np.ndarray, t: float) -> int:

@@ -1,9 +1,21 @@
 """Files of a checkpoint evaluation: parity plots (Fig. 4), morphology maps (Fig. 6), videos,
 metrics JSON and a Markdown summary.
 
-Inputs are the outputs of `evaluation.evaluate`: metric dicts and `SplitPredictions` per model
-and split. Morphology maps and videos are drawn by `plots` with `figures.show_frame` (deposit
-red, electrolyte blue, electrode at the bottom).
+Inputs are the outputs of `evaluation.evaluate`: `score` results and `Rollouts` per model and
+split. Morphology maps and videos are drawn by `plots` with `figures.show_frame` (deposit red,
+electrolyte blue, electrode at the bottom), titled with the simulated and predicted dendrite
+lengths, the trajectory's parameters and its id, with a colourbar.
+
+`metrics.json`:
+
+    {'settings': {...},
+     'model': <label of the first model>, 'checkpoint_step': ..., 'splits': {split: score},
+     'models': {label: {'workdir', 'checkpoint_step', 'splits': {split: score}}}}
+
+where a `score` (`dendrax.train.evaluation.score`) holds, for every mark ('t030s' ... 't210s',
+'all'), each metric (`length_r`, `length_r2`, `length_mse_um2`, `xi_vrmse`, `deposit_iou`, ...)
+as {'value', 'ci_low', 'ci_high'} (95 % bootstrap over trajectories); top-level `splits` is the
+first model's, in the layout of training's own `metrics.json`.
 """
 
 from __future__ import annotations
@@ -16,6 +28,7 @@ import numpy as np
 from dendrax.analysis import evaluation
 from dendrax.analysis import plots
 from dendrax.analysis import report
+from dendrax.train import evaluation as ev
 
 SUMMARY_FILE = 'summary.md'
 METRICS_FILE = 'metrics.json'
@@ -23,86 +36,103 @@ PARITY_FILE = 'parity.png'
 MORPHOLOGY_FILE = 'morphology.png'
 
 
-def parity_panels(results, preds, splits: Sequence[str]) -> dict[str, tuple]:
-  """{'<model> / <split>': (simulated, predicted, metrics)} over the marks after t = 0."""
+def parity_panels(results, rollouts, splits: Sequence[str]) -> dict[str, tuple]:
+  """{'<model> / <split>': (simulated, predicted, metrics of 'all', time)} over the marks after
+  t = 0 (one frame count per split: its largest group)."""
   panels = {}
-  for model, per_split in preds.items():
+  for model, per_split in rollouts.items():
     for split in splits:
       if split in per_split:
-        p = per_split[split]
-        panels[f'{model} / {split}'] = (p.true_length_um[:, 1:], p.pred_length_um[:, 1:],
-                                        results[model][split]['all'])
+        r = evaluation.largest_group(per_split[split])
+        time_s = np.broadcast_to(np.asarray(r.time_s), r.true_len.shape)[:, 1:]
+        panels[f'{model} / {split}'] = (r.true_len[:, 1:], r.pred_len[:, 1:],
+                                        results[model][split]['marks'][ev.ALL], time_s)
   return panels
 
 
-def _save(fig, path: str) -> str:
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  fig.savefig(path, dpi=120, bbox_inches='tight')
-  plt.close(fig)
-  return path
+def morphology_rows(rollouts: Mapping[str, Mapping[str, Sequence[ev.Rollouts]]], split: str,
+                    times_s: Sequence[float], *, trajectory_id: int = -1,
+                    quantile: float = 0.9, index: int | None = None) -> dict[str, Any]:
+  """Frames for Fig. 6 at `times_s`, one trajectory: {'frames': {'simulation': [k, H, W],
+  model: [k, H, W]}, 'lengths': {...: [k]}, 'times', 'trajectory_id', 'pixel_size_um',
+  'params'} (models in sorted label order: CNN-1, CNN-2, concat).
 
-
-def morphology_rows(preds: Mapping[str, Mapping[str, evaluation.SplitPredictions]], split: str,
-                    times_s: Sequence[float], index: int | None = None
-                    ) -> tuple[dict[str, np.ndarray], list[float], int, float]:
-  """Frames for Fig. 6: {'simulation': [k, H, W], model: [k, H, W]} at `times_s`, one trajectory
-  (models in sorted label order: CNN-1, CNN-2, concat).
-
-  All models must have been evaluated on the same trajectories of `split` (checked by id).
-  `index` defaults to the trajectory with the median final length. Returns (frames, times,
-  trajectory id, pixel size in um).
+  All models must have been evaluated on the same trajectories of `split` (checked by id). The
+  trajectory is `index` (position), else `evaluation.pick_trajectory(trajectory_id, quantile)`.
   """
-  names = [m for m in preds if split in preds[m]]
+  names = [m for m in rollouts if split in rollouts[m]]
   if not names:
     raise ValueError(f'no model was evaluated on split {split!r}')
-  ref = preds[names[0]][split]
+  ref = evaluation.largest_group(rollouts[names[0]][split])
+  groups = {m: evaluation.largest_group(rollouts[m][split]) for m in names}
   for m in names[1:]:
-    if not np.array_equal(preds[m][split].trajectory_id, ref.trajectory_id):
+    if not np.array_equal(groups[m].trajectory_id, ref.trajectory_id):
       raise ValueError(f'{m} and {names[0]} were evaluated on different {split} trajectories')
-  i = evaluation.pick_trajectory(ref) if index is None else index
-  idx = [evaluation.frame_index(ref.time_s, t) for t in times_s]
-  rows = {'simulation': ref.true_xi[i, idx]}
+  i = index if index is not None else evaluation.pick_trajectory(
+      ref, trajectory_id=trajectory_id, quantile=quantile)
+  time_i = np.broadcast_to(np.asarray(ref.time_s), ref.true_len.shape)[i]
+  idx = [evaluation.frame_index(time_i, t) for t in times_s]
+  frames = {'simulation': ref.true_xi[i, idx]}
+  lengths = {'simulation': ref.true_len[i, idx]}
   for m in sorted(names):                       # CNN-1 before CNN-2, as in the paper
-    rows[m] = preds[m][split].pred_xi[i, idx]
-  return (rows, [float(ref.time_s[k]) for k in idx], int(ref.trajectory_id[i]),
-          float(ref.pixel_size_um[i]))
+    frames[m] = groups[m].pred_xi[i, idx]
+    lengths[m] = groups[m].pred_len[i, idx]
+  return {'frames': frames, 'lengths': lengths, 'times': [float(time_i[k]) for k in idx],
+          'trajectory_id': int(ref.trajectory_id[i]), 'pixel_size_um': float(ref.pixel_size_um[i]),
+          'params': np.asarray(ref.params[i]), 'index': i}
 
 
-def write_figures(out_dir: str, results, preds, *, parity_splits: Sequence[str],
+def _title(split: str, rows: Mapping[str, Any]) -> str:
+  return (f'{split} trajectory {rows["trajectory_id"]}\n'
+          f'{plots.parameters_text(rows["params"])}')
+
+
+def write_figures(out_dir: str, results, rollouts, *, parity_splits: Sequence[str],
                   morphology_split: str, morphology_times_s: Sequence[float],
-                  video_start_s: float, video_format: str) -> dict[str, str]:
+                  trajectory_id: int = -1, quantile: float = 0.9, video_start_s: float = 0.0,
+                  video_format: str = 'gif') -> dict[str, str]:
   """Parity plot, morphology map and rollout video; returns the paths written."""
   paths = {}
-  panels = parity_panels(results, preds, parity_splits)
-  paths['parity'] = _save(plots.parity_figure(panels), os.path.join(out_dir, PARITY_FILE))
-  rows, times, tid, pixel = morphology_rows(preds, morphology_split, morphology_times_s)
-  fig = plots.morphology_figure(rows, times, pixel, title=f'{morphology_split} trajectory {tid}')
-  paths['morphology'] = _save(fig, os.path.join(out_dir, MORPHOLOGY_FILE))
-  ref = next(iter(preds.values()))[morphology_split]
-  start = evaluation.frame_index(ref.time_s, video_start_s)
-  frames, _, _, _ = morphology_rows(preds, morphology_split, list(ref.time_s[start:]))
-  video = os.path.join(out_dir, f'rollout_{morphology_split}_{tid}.{video_format}')
-  plots.comparison_video(frames, [float(t) for t in ref.time_s[start:]], pixel, video)
+  panels = parity_panels(results, rollouts, parity_splits)
+  paths['parity'] = plots.save(plots.parity_figure(panels), os.path.join(out_dir, PARITY_FILE))
+  pick = dict(trajectory_id=trajectory_id, quantile=quantile)
+  rows = morphology_rows(rollouts, morphology_split, morphology_times_s, **pick)
+  fig = plots.morphology_figure(rows['frames'], rows['times'], rows['pixel_size_um'],
+                                title=_title(morphology_split, rows), lengths_um=rows['lengths'])
+  paths['morphology'] = plots.save(fig, os.path.join(out_dir, MORPHOLOGY_FILE))
+  ref = evaluation.largest_group(next(iter(rollouts.values()))[morphology_split])
+  time_i = np.broadcast_to(np.asarray(ref.time_s), ref.true_len.shape)[rows['index']]
+  start = evaluation.frame_index(time_i, video_start_s)
+  video_rows = morphology_rows(rollouts, morphology_split, list(time_i[start:]),
+                               index=rows['index'])
+  video = os.path.join(out_dir, f'rollout_{morphology_split}_{rows["trajectory_id"]}.'
+                       f'{video_format}')
+  plots.comparison_video(video_rows['frames'], video_rows['times'], rows['pixel_size_um'], video,
+                         lengths_um=video_rows['lengths'], title=_title(morphology_split, rows))
   paths['video'] = video
   return paths
 
 
 def summary_markdown(results, settings: Mapping[str, Any], paths: Mapping[str, str],
                      splits: Sequence[str]) -> str:
-  """The short Markdown summary: comparison table, per-mark test R, files, settings."""
+  """The short Markdown summary: comparison table, per-mark R, files, settings."""
   rows = evaluation.comparison_rows(results, splits)
+  forced = any(r.get('teacher_forcing') for per in results.values() for r in per.values())
   lines = ['# Checkpoint evaluation', '',
-           'Autoregressive rollouts from t = 0; dendrite length (`dendrite_length_um` of the '
-           'predicted and the simulated frames) at every 30 s mark after t = 0, pooled. '
-           'R: Pearson; R^2: 1 - SS_res/SS_tot; MSE in um^2; seconds per trajectory of rollout '
-           'after compilation.', '', report.markdown_table(rows), '']
+           'Autoregressive rollouts from t = 0 (every field fed back; '
+           + ('TEACHER-FORCED non-xi input fields' if forced else 'no teacher forcing')
+           + '); dendrite length (`dendrite_length_um` of the predicted and the simulated '
+           'frames) at every 30 s mark after t = 0, pooled. R: Pearson; R^2: 1 - SS_res/SS_tot; '
+           'MSE in um^2; xi VRMSE: RMSE of the xi field over its standard deviation (1 = '
+           'predicting the frame mean); deposit IoU above the initial electrode. Brackets: 95 % '
+           'bootstrap interval over trajectories. Seconds per trajectory of rollout after '
+           'compilation.', '', report.markdown_table(rows), '']
   for model, per_split in results.items():
     for split in splits:
-      if split in per_split and split != 'train':
-        marks = per_split[split]['per_mark']
-        lines.append(f'- {model} / {split}, R per mark: ' + ', '.join(
-            f'{k} {report.format_value(v["r"], 3)}' for k, v in marks.items()))
+      if split in per_split:
+        marks = per_split[split]['marks']
+        lines.append(f'- {model} / {split}, length R per mark: ' + ', '.join(
+            f'{k} {ev.format_ci(v["length_r"])}' for k, v in marks.items() if k != ev.ALL))
   lines += ['', '## Files', '']
   lines += [f'- {k}: `{os.path.basename(v)}`' for k, v in paths.items()]
   lines += ['', '## Settings', '']
@@ -110,21 +140,27 @@ def summary_markdown(results, settings: Mapping[str, Any], paths: Mapping[str, s
   return '\n'.join(lines) + '\n'
 
 
-def write_evaluation(out_dir: str, results, preds, settings: Mapping[str, Any], *,
-                     parity_splits: Sequence[str] = ('train', 'test'),
-                     morphology_split: str = 'test',
-                     morphology_times_s: Sequence[float] = (30.0, 180.0),
-                     video_start_s: float = 30.0, video_format: str = 'gif',
-                     figures_too: bool = True) -> dict[str, str]:
+def metrics_json(results, settings: Mapping[str, Any],
+                 surrogates: Sequence[evaluation.Surrogate]) -> dict[str, Any]:
+  """The content of metrics.json (module docstring)."""
+  models = {s.name: {'workdir': s.workdir, 'checkpoint_step': s.step,
+                     'model_name': s.config.model_name, 'splits': results[s.name]}
+            for s in surrogates if s.name in results}
+  first = next(iter(models))
+  return {'settings': dict(settings), 'model': first,
+          'checkpoint_step': models[first]['checkpoint_step'], 'splits': models[first]['splits'],
+          'models': models}
+
+
+def write_evaluation(out_dir: str, results, rollouts, settings: Mapping[str, Any],
+                     surrogates: Sequence[evaluation.Surrogate], *,
+                     figures_too: bool = True, **figure_options) -> dict[str, str]:
   """Writes every evaluation file under `out_dir`; returns {name: path}."""
   paths = {}
   if figures_too:
-    paths.update(write_figures(out_dir, results, preds, parity_splits=parity_splits,
-                               morphology_split=morphology_split,
-                               morphology_times_s=morphology_times_s,
-                               video_start_s=video_start_s, video_format=video_format))
+    paths.update(write_figures(out_dir, results, rollouts, **figure_options))
   paths['metrics'] = os.path.join(out_dir, METRICS_FILE)
-  report.write_json(paths['metrics'], {'settings': settings, 'length': results})
+  report.write_json(paths['metrics'], metrics_json(results, settings, surrogates))
   paths['summary'] = os.path.join(out_dir, SUMMARY_FILE)
   splits = list(dict.fromkeys(s for r in results.values() for s in r))
   report.write_text(paths['summary'], summary_markdown(results, settings, paths, splits))

@@ -2,14 +2,13 @@
 
 Frames are `[H, W]` = `[y, x]` with y = 0 the electrode; every image uses `origin='lower'`, so the
 electrode is at the bottom. Axes are in um (`pixel_size_um`). Files are written atomically
-(temporary file in the same folder, then renamed). Used by `experiments.simulate` and by model
+(`dendrax.files.atomic_path`). Used by `experiments.simulate` and by model
 evaluation (predicted vs simulated frames).
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import Sequence
 
 import matplotlib
@@ -20,18 +19,15 @@ import matplotlib.colors as mcolors  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from dendrax import files  # noqa: E402
+
+# Resolution of saved figures (slides and papers) and of video frames.
+DPI = 200
+VIDEO_DPI = 120
+
 # Electrolyte (xi = 0) blue -> deposit (xi = 1) red.
 DEPOSIT_CMAP = mcolors.LinearSegmentedColormap.from_list(
     'dendrax_deposit', ['#1f3fbf', '#7f9fdf', '#f0f0f0', '#df7f6f', '#bf1f1f'])
-
-
-def _atomic_target(path: str):
-  folder = os.path.dirname(os.path.abspath(path)) or '.'
-  os.makedirs(folder, exist_ok=True)
-  suffix = os.path.splitext(path)[1]
-  fd, tmp = tempfile.mkstemp(dir=folder, suffix=suffix, prefix='.tmp_')
-  os.close(fd)
-  return tmp
 
 
 def show_frame(ax, xi_hw, pixel_size_um: float, title: str | None = None):
@@ -69,11 +65,9 @@ def growth_strip(xi_thw, time_s: Sequence[float], pixel_size_um: float, path: st
   fig.colorbar(im, ax=axes[0].tolist(), fraction=0.02, pad=0.01, label='xi (1 = metal)')
   if suptitle:
     fig.suptitle(suptitle, fontsize=10)
-  tmp = _atomic_target(path)
-  fig.savefig(tmp, dpi=110, format='png', bbox_inches='tight')
+  with files.atomic_path(path) as tmp:
+    fig.savefig(tmp, dpi=DPI, format='png', bbox_inches='tight')
   plt.close(fig)
-  os.chmod(tmp, 0o644)                     # mkstemp creates 0600
-  os.replace(tmp, path)
   return path
 
 
@@ -100,9 +94,7 @@ def growth_animation(xi_thw, time_s: Sequence[float], pixel_size_um: float, path
     import imageio_ffmpeg  # pylint: disable=g-import-not-at-top
     matplotlib.rcParams['animation.ffmpeg_path'] = imageio_ffmpeg.get_ffmpeg_exe()
     writer = animation.FFMpegWriter(fps=fps)
-  tmp = _atomic_target(path)
-  anim.save(tmp, writer=writer, dpi=90)
+  with files.atomic_path(path) as tmp:
+    anim.save(tmp, writer=writer, dpi=VIDEO_DPI)
   plt.close(fig)
-  os.chmod(tmp, 0o644)
-  os.replace(tmp, path)
   return path

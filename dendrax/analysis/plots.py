@@ -1,16 +1,17 @@
 """Plots of the analysis outputs: parity (Fig. 4), sensitivity bars (Fig. 5), side-by-side
 morphology maps and rollout videos of simulation and surrogates (Fig. 6), sweep summaries.
 
-Single-trajectory pictures and videos belong to `dendrax.analysis.figures`; this module adds
-the comparison chart types of the reports and draws every frame with `figures.show_frame`
-(deposit red, electrolyte blue, electrode at the bottom). Figure functions return a matplotlib
-Figure (Agg backend); `report.figure_html` embeds it.
+Made for slides: fonts of 11-13 pt, full parameter names (as in the tables), legends outside
+the data, colourbars on every image, and files at `figures.DPI` (200 dpi). Single-trajectory
+pictures and videos belong to `dendrax.analysis.figures`; this module adds the comparison chart
+types of the reports and draws every frame with `figures.show_frame` (deposit red, electrolyte
+blue, electrode at the bottom). Figure functions return a matplotlib Figure (Agg backend);
+`report.figure_html` embeds it, `save` writes it.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import Mapping, Sequence
 
 import matplotlib
@@ -21,46 +22,85 @@ import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from matplotlib import animation  # pylint: disable=g-import-not-at-top,wrong-import-position
 
+from dendrax import files  # pylint: disable=g-import-not-at-top
 from dendrax.analysis import figures  # pylint: disable=g-import-not-at-top
 from dendrax.physics import parameters  # pylint: disable=g-import-not-at-top
 
-_SHORT = {
-    'temperature_k': 'T',
-    'concentration_gradient_mol_m3_per_um': 'grad c',
-    'field_strength_kv_per_m': 'E field',
-    'ion_concentration_mol_m3': 'c0',
-    'surface_energy_j_m2': 'gamma',
-    'fluidity_per_pa_s': 'fluidity',
-    'n_defects': 'defects (FD)',
-}
+FONT = {'font.size': 11, 'axes.titlesize': 12, 'axes.labelsize': 11, 'xtick.labelsize': 10,
+        'ytick.labelsize': 10, 'legend.fontsize': 10, 'figure.titlesize': 13}
+plt.rcParams.update(FONT)
+
 # Colours of the two sides of Fig. 5 and of the finite-difference check.
 _COLOURS = {'physics': '#c0392b', 'model': '#2471a3', 'finite difference': '#7f8c8d'}
+# Units of the parameters, for figure titles.
+_UNITS = {'temperature_k': 'K', 'concentration_gradient_mol_m3_per_um': 'mol/m3/um',
+          'field_strength_kv_per_m': 'kV/m', 'ion_concentration_mol_m3': 'mol/m3',
+          'surface_energy_j_m2': 'J/m2', 'fluidity_per_pa_s': '1/(Pa s)', 'n_defects': ''}
 
 
 def short_name(parameter: str) -> str:
-  """A compact axis label for a parameter name."""
-  return _SHORT.get(parameter, parameter)
+  """The label of a parameter in figures and tables: its snake_case name, as in the CSV."""
+  return parameter
 
 
-def parity_figure(panels: Mapping[str, tuple[np.ndarray, np.ndarray, Mapping[str, float]]],
-                  *, unit: str = 'um', quantity: str = 'dendrite length'):
-  """Predicted vs simulated scatter, one panel per entry, with the identity line and metrics.
+def save(fig, path: str, dpi: int = figures.DPI) -> str:
+  """Writes `fig` to `path` atomically at `dpi`; closes it."""
+  with files.atomic_path(path) as tmp:
+    fig.savefig(tmp, dpi=dpi, bbox_inches='tight')
+  plt.close(fig)
+  return path
+
+
+def parameters_text(params: Sequence[float], per_line: int = 3) -> str:
+  """'temperature_k=300 K, ...' (missing ones left out), `per_line` parameters per line."""
+  out = []
+  for name, v in zip(parameters.PARAMETER_NAMES, params):
+    if v is not None and np.isfinite(v):
+      out.append(f'{name}={float(v):.4g}{(" " + _UNITS[name]) if _UNITS.get(name) else ""}')
+  return '\n'.join(', '.join(out[i:i + per_line]) for i in range(0, len(out), per_line))
+
+
+def _ci_text(m: Mapping, key: str, label: str, digits: int = 3) -> str:
+  v = m.get(key)
+  if isinstance(v, Mapping):
+    text = f'{label} = {v["value"]:.{digits}f}'
+    lo, hi = v.get('ci_low'), v.get('ci_high')
+    if lo is not None and hi is not None and np.isfinite(lo) and np.isfinite(hi):
+      text += f' [{lo:.{digits}f}, {hi:.{digits}f}]'
+    return text
+  return f'{label} = {np.nan if v is None else v:.{digits}g}'
+
+
+def parity_figure(panels: Mapping[str, tuple], *, unit: str = 'um',
+                  quantity: str = 'dendrite length'):
+  """Predicted vs simulated scatter, one panel per entry, points coloured by time.
 
   Args:
-    panels: {title: (simulated [n], predicted [n], metrics with 'r', 'r2', 'mse')}, e.g.
-      'CNN-2 / test'. Panels are laid out in rows of up to four.
+    panels: {title: (simulated [N, M], predicted [N, M], metrics[, time_s [N, M]])}, e.g.
+      'CNN-2 / test'. Metrics: `evaluation.score` marks entries ('length_r', 'length_r2',
+      'length_mse_um2' as {'value', 'ci_low', 'ci_high'}) or plain {'r', 'r2', 'mse'}. Rows of
+      up to four panels.
   """
   n = max(len(panels), 1)
   cols = min(n, 4)
   rows = -(-n // cols)
-  fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.5 * rows), squeeze=False)
+  fig, axes = plt.subplots(rows, cols, figsize=(4.4 * cols + 0.8, 4.2 * rows), squeeze=False,
+                           layout='constrained')
   for ax in axes.flat[n:]:
     ax.axis('off')
-  for ax, (title, (truth, pred, m)) in zip(axes.flat, panels.items()):
+  sc = None
+  for ax, (title, panel) in zip(axes.flat, panels.items()):
+    truth, pred, m = panel[:3]
+    time_s = panel[3] if len(panel) > 3 else None
     truth = np.asarray(truth, np.float64).ravel()
     pred = np.asarray(pred, np.float64).ravel()
     ok = np.isfinite(truth) & np.isfinite(pred)
-    ax.scatter(truth[ok], pred[ok], s=9, alpha=0.6, color='#2471a3', edgecolors='none')
+    if time_s is not None:
+      c = np.broadcast_to(np.asarray(time_s, np.float64), np.shape(panel[0])).ravel()[ok]
+      sc = ax.scatter(truth[ok], pred[ok], s=14, c=c, cmap='viridis', alpha=0.8,
+                      edgecolors='none', vmin=0)
+    else:
+      ax.scatter(truth[ok], pred[ok], s=14, alpha=0.7, color='#2471a3', edgecolors='none')
     if np.any(ok):
       lo = min(truth[ok].min(), pred[ok].min())
       hi = max(truth[ok].max(), pred[ok].max())
@@ -68,56 +108,68 @@ def parity_figure(panels: Mapping[str, tuple[np.ndarray, np.ndarray, Mapping[str
       ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], 'k--', lw=0.8)
       ax.set_xlim(lo - pad, hi + pad)
       ax.set_ylim(lo - pad, hi + pad)
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title)
     ax.set_xlabel(f'simulated {quantity} ({unit})')
     ax.set_ylabel(f'predicted ({unit})')
-    ax.text(0.04, 0.96, f"R = {m.get('r', np.nan):.3f}\nR$^2$ = {m.get('r2', np.nan):.3f}\n"
-            f"MSE = {m.get('mse', np.nan):.3g}", transform=ax.transAxes, va='top', fontsize=8,
-            bbox=dict(facecolor='white', alpha=0.8, lw=0))
-  fig.tight_layout()
+    if 'length_r' in m:
+      text = '\n'.join([_ci_text(m, 'length_r', 'R'), _ci_text(m, 'length_r2', 'R$^2$'),
+                        _ci_text(m, 'length_mse_um2', 'MSE', 3)])
+    else:
+      text = (f"R = {m.get('r', np.nan):.3f}\nR$^2$ = {m.get('r2', np.nan):.3f}\n"
+              f"MSE = {m.get('mse', np.nan):.3g}")
+    ax.text(0.03, 0.97, text, transform=ax.transAxes, va='top', fontsize=9,
+            bbox=dict(facecolor='white', alpha=0.85, lw=0))
+  if sc is not None:
+    fig.colorbar(sc, ax=axes, shrink=0.8, label='time (s)')
   return fig
 
 
 def sensitivity_figure(table: Mapping[str, Mapping[str, Mapping[str, Mapping[str, float]]]],
                        observable: str, summaries: Sequence[str],
-                       names: Sequence[str] = parameters.PARAMETER_NAMES):
+                       names: Sequence[str] = parameters.PARAMETER_NAMES, *,
+                       label: str | None = None):
   """Grouped bars of elasticities per parameter, one panel per summary (overall, stages).
+
+  Summaries without a finite value in any series (a stage the protocol never reached) get no
+  panel; the caller says which were left out (`sensitivity_report`). The legend sits below the
+  panels, clear of the bars.
 
   Args:
     table: {series label: {parameter: {observable: {summary: value}}}}, e.g. labels 'physics',
       'model', 'finite difference'; a missing or NaN value draws no bar.
     observable: which observable to draw.
     summaries: e.g. ('overall', 'trickle', 'constant_current', 'constant_voltage').
+    label: the observable's name in the titles (default `observable`).
   """
   labels = list(table)
-  fig, axes = plt.subplots(1, len(summaries), figsize=(4.2 * len(summaries), 3.6),
-                           squeeze=False, sharey=False)
+  shown = [s for s in summaries
+           if any(np.isfinite(_lookup(table[l], n, observable, s)) for l in labels for n in names)]
+  shown = shown or list(summaries[:1])
+  fig, axes = plt.subplots(1, len(shown), figsize=(5.2 * len(shown), 5.0), squeeze=False,
+                           sharey=True, layout='constrained')
   x = np.arange(len(names))
   width = 0.8 / max(len(labels), 1)
-  for ax, summary in zip(axes[0], summaries):
-    for k, label in enumerate(labels):
-      vals = [_lookup(table[label], n, observable, summary) for n in names]
-      ax.bar(x + (k - (len(labels) - 1) / 2) * width, np.nan_to_num(vals, nan=0.0), width,
-             label=label, color=_COLOURS.get(label, f'C{k}'),
-             hatch='//' if label == 'finite difference' else None)
+  for ax, summary in zip(axes[0], shown):
+    for k, series in enumerate(labels):
+      vals = np.array([_lookup(table[series], n, observable, summary) for n in names])
+      ax.bar(x + (k - (len(labels) - 1) / 2) * width, np.where(np.isfinite(vals), vals, 0.0),
+             width, label=series, color=_COLOURS.get(series, f'C{k}'),
+             hatch='//' if series == 'finite difference' else None)
     ax.axhline(0, color='k', lw=0.6)
-    if all(not np.isfinite(_lookup(table[l], n, observable, summary))
-           for l in labels for n in names):
-      ax.text(0.5, 0.5, 'no frames in this stage', transform=ax.transAxes, ha='center',
-              color='#555')
     ax.set_xticks(x)
-    ax.set_xticklabels([short_name(n) for n in names], rotation=45, ha='right', fontsize=8)
-    ax.set_title(f'{observable}: {summary}', fontsize=10)
-    ax.set_ylabel('d ln O / d ln P')
-  axes[0][0].legend(fontsize=8)
-  fig.tight_layout()
+    ax.set_xticklabels(names, rotation=40, ha='right', fontsize=9)
+    ax.set_title(f'{label or observable}: {summary}')
+    ax.grid(axis='y', lw=0.4, alpha=0.5)
+  axes[0][0].set_ylabel('elasticity d ln O / d ln P')
+  handles, texts = axes[0][0].get_legend_handles_labels()
+  fig.legend(handles, texts, loc='outside lower center', ncol=len(labels), frameon=False)
   return fig
 
 
 def _lookup(per_param, name, observable, summary) -> float:
   try:
     return float(per_param[name][observable][summary])
-  except (KeyError, TypeError):
+  except (KeyError, TypeError, ValueError):
     return float('nan')
 
 
@@ -130,35 +182,40 @@ def sweep_figure(rows: Sequence[Mapping[str, float]], metric: str):
   names = [str(r['setting']) for r in rows]
   means = np.array([float(r.get(f'{metric}_mean', np.nan)) for r in rows])
   stds = np.array([float(r.get(f'{metric}_std', np.nan)) for r in rows])
-  fig, ax = plt.subplots(figsize=(6.5, 0.35 * len(rows) + 1.2))
+  fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(rows) + 1.6))
   y = np.arange(len(rows))
   ax.barh(y, np.nan_to_num(means), xerr=np.nan_to_num(stds), color='#2471a3', alpha=0.8,
           capsize=3)
   ax.set_yticks(y)
-  ax.set_yticklabels(names, fontsize=8)
+  ax.set_yticklabels(names)
   ax.invert_yaxis()
-  ax.set_xlabel(f'{metric} (mean +- std over folds)')
+  ax.set_xlabel(f'{metric}\n(mean +- std over folds)')
   fig.tight_layout()
   return fig
 
 
 def morphology_figure(rows: Mapping[str, np.ndarray], times_s: Sequence[float],
-                      pixel_size_um: float, *, title: str = ''):
+                      pixel_size_um: float, *, title: str = '',
+                      lengths_um: Mapping[str, Sequence[float]] | None = None):
   """Frames side by side: one column per source ('simulation', 'CNN-1', ...), one row per time.
 
   Args:
     rows: {label: [k, H, W]} frames at `times_s` (k of them), in column order.
+    lengths_um: {label: [k]} dendrite lengths, shown in the panel titles.
   """
   labels = list(rows)
   k = len(times_s)
-  fig, axes = plt.subplots(k, len(labels), figsize=(2.7 * len(labels) + 1.0, 2.8 * k),
+  fig, axes = plt.subplots(k, len(labels), figsize=(3.2 * len(labels) + 1.2, 3.3 * k),
                            squeeze=False, layout='constrained')
   im = None
   for c, label in enumerate(labels):
     for r, t in enumerate(times_s):
-      im = figures.show_frame(axes[r][c], rows[label][r], pixel_size_um, f'{label}, {t:g} s')
+      text = f'{label}, {t:g} s'
+      if lengths_um is not None and label in lengths_um:
+        text += f'\nL = {float(lengths_um[label][r]):.1f} um'
+      im = figures.show_frame(axes[r][c], rows[label][r], pixel_size_um, text)
       if c == 0:
-        axes[r][c].set_ylabel('y (um)', fontsize=8)
+        axes[r][c].set_ylabel('y (um)')
   fig.colorbar(im, ax=axes, shrink=0.8, label='xi (1 deposit, 0 electrolyte)')
   if title:
     fig.suptitle(title)
@@ -166,40 +223,50 @@ def morphology_figure(rows: Mapping[str, np.ndarray], times_s: Sequence[float],
 
 
 def comparison_video(frames: Mapping[str, np.ndarray], times_s: Sequence[float],
-                     pixel_size_um: float, path: str, *, fps: float = 2.0) -> str:
+                     pixel_size_um: float, path: str, *, fps: float = 2.0,
+                     lengths_um: Mapping[str, Sequence[float]] | None = None,
+                     title: str = '') -> str:
   """Writes a GIF or MP4 (by `path`'s extension) of sources side by side over time.
 
   Args:
     frames: {label: [T, H, W]} frames at `times_s`.
     path: ends in '.gif' (Pillow) or '.mp4' (ffmpeg from imageio-ffmpeg).
+    lengths_um: {label: [T]} dendrite lengths, shown in the titles.
   """
   ext = os.path.splitext(path)[1].lower()
   if ext not in ('.gif', '.mp4'):
     raise ValueError(f'video path {path!r} must end in .gif or .mp4')
   labels = list(frames)
-  fig, axes = plt.subplots(1, len(labels), figsize=(2.8 * len(labels), 3.0), squeeze=False)
-  images = [figures.show_frame(ax, frames[l][0], pixel_size_um, f'{l}, {times_s[0]:g} s')
+
+  def caption(label, i):
+    text = f'{label}, {times_s[i]:g} s'
+    if lengths_um is not None and label in lengths_um:
+      text += f'\nL = {float(lengths_um[label][i]):.1f} um'
+    return text
+
+  fig, axes = plt.subplots(1, len(labels), figsize=(3.3 * len(labels) + 1.2, 3.9),
+                           squeeze=False, layout='constrained')
+  images = [figures.show_frame(ax, frames[l][0], pixel_size_um, caption(l, 0))
             for ax, l in zip(axes[0], labels)]
+  axes[0][0].set_ylabel('y (um)')
+  fig.colorbar(images[-1], ax=axes, shrink=0.8, label='xi')
+  if title:
+    fig.suptitle(title, fontsize=10)
 
   def update(i):
     for ax, im, l in zip(axes[0], images, labels):
       im.set_data(np.asarray(frames[l][i]))
-      ax.set_title(f'{l}, {times_s[i]:g} s', fontsize=9)
+      ax.set_title(caption(l, i), fontsize=10)
     return images
 
   anim = animation.FuncAnimation(fig, update, frames=len(times_s), blit=False)
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   if ext == '.gif':
     writer = animation.PillowWriter(fps=fps)
   else:
     import imageio_ffmpeg  # pylint: disable=g-import-not-at-top
     matplotlib.rcParams['animation.ffmpeg_path'] = imageio_ffmpeg.get_ffmpeg_exe()
     writer = animation.FFMpegWriter(fps=fps)
-  folder = os.path.dirname(os.path.abspath(path))
-  fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-', suffix=ext)
-  os.close(fd)
-  anim.save(tmp, writer=writer, dpi=100)
+  with files.atomic_path(path) as tmp:      # a reader never sees half a video
+    anim.save(tmp, writer=writer, dpi=figures.VIDEO_DPI)
   plt.close(fig)
-  os.chmod(tmp, 0o644)
-  os.replace(tmp, path)      # a reader never sees half a video
   return path

@@ -2,7 +2,7 @@
 
 An HTML report is a list of `(title, body_html)` sections; figures are embedded as base64 PNG
 (`figure_html`), so the single file can be mailed or attached to a paper's supplement. Every
-writer goes through a temporary file and `os.replace`, so a reader never sees half a file.
+writer goes through `dendrax.files.atomic_write`, so a reader never sees half a file.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ import io
 import json
 import math
 import os
-import tempfile
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
+
+from dendrax import files
 
 Section = tuple[str, str]   # (title, body as HTML)
 
@@ -33,14 +34,8 @@ img { max-width: 100%; } .note { color: #555; font-size: 0.9em; }
 
 
 def write_text(path: str, text: str) -> None:
-  """Writes `text` to `path` atomically, creating the folder."""
-  folder = os.path.dirname(os.path.abspath(path))
-  os.makedirs(folder, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-')
-  with os.fdopen(fd, 'w') as f:
-    f.write(text)
-  os.chmod(tmp, 0o644)   # mkstemp creates 0600; reports are meant to be shared
-  os.replace(tmp, path)
+  """Writes `text` to `path` atomically (`dendrax.files`), creating the folder."""
+  files.write_text(path, text)
 
 
 def to_jsonable(obj: Any) -> Any:

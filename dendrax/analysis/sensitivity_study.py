@@ -224,70 +224,9 @@ def disagreement_warnings(results, threshold: float = 0.1) -> list[str]:
 
 def build_sections(results: Mapping[str, Mapping[str, Any]], settings: Mapping[str, Any]
                    ) -> list[report.Section]:
-  """HTML sections of the sensitivity report (titles are what the tests look for)."""
-  summaries = sensitivity.SUMMARY_KEYS
-  observables = [o for o in SMOOTH_OBSERVABLES + DISCRETE_OBSERVABLES
-                 if o in next(iter(results.values()))['fd'][parameters.PARAMETER_NAMES[0]]]
-  intro = report.paragraph(
-      'Elasticity E = d ln O / d ln P of each observable O to each physical parameter P, the '
-      'exact limit of the paper\'s S = (dO/O0)(P/dP), computed with jax.jvp through the '
-      'simulator (physics) and through the trained CNN-2 rollout (model). "overall" is O at the '
-      'last frame; a stage entry is the mean of O over the frames of that charging stage. The '
-      'number of lattice defects and the integer branch count have no derivative: their '
-      'entries are finite differences (one defect; the paper\'s formula) and are marked.')
-  warnings = ''.join(report.paragraph(w) for w in disagreement_warnings(results))
-  sections = [('Summary', intro + warnings + report.table_html(
-      [{'source': k, 'one run (s)': r['timing']['one_run_s'],
-        'exact, all parameters (s)': r['timing']['exact_all_params_s'],
-        'finite differences (s)': r['timing']['fd_all_params_s'],
-        'FD runs': r['timing']['fd_runs'],
-        'max |exact - FD| / max(|exact|, |FD|, 0.01)': max_disagreement(r)}
-       for k, r in results.items()]))]
-  for o in observables:
-    series = {('physics' if k == 'physics' else 'model' if k == 'model' else k): r['combined']
-              for k, r in results.items()}
-    fig = plots.sensitivity_figure(series, o, summaries)
-    sections.append((f'Bar charts: {OBSERVABLE_LABELS.get(o, o)}',
-                     report.figure_html(fig, alt=f'elasticities of {o}')))
-  rank_rows = []
-  for source, r in results.items():
-    for o in observables:
-      for p in parameters.PARAMETER_NAMES:
-        row = {'source': source, 'observable': o, 'parameter': p,
-               'method': r['method'][p][o]}
-        row.update({s: r['combined'][p][o][s] for s in summaries})
-        rank_rows.append(row)
-  sections.append(('Ranking table', report.table_html(rank_rows)))
-  sections.append(('Agreement of the rankings (Spearman)', report.paragraph(
-      "Spearman's rho between the physics and model |elasticities| over the seven parameters; "
-      '1 = same order.') + report.table_html(agreement_rows(results, observables, summaries))))
-  sections.append(('Finite differences against exact derivatives', report.table_html(
-      fd_check_rows(results))))
-  acc_rows = []
-  for source, r in results.items():
-    acc_rows.append({'source': source, 'method': 'exact, forward mode (jvp, 6 tangents)',
-                     'seconds': r['timing']['exact_all_params_s'],
-                     'max_abs_error': 0.0, 'simulations': 1})
-    if r.get('reverse'):
-      rv = r['reverse']
-      acc_rows.append({'source': source,
-                       'method': f"exact, reverse mode (vjp) of {rv['observable']} "
-                                 f"{rv['summary']} only",
-                       'seconds': rv['seconds'], 'max_abs_error': rv['max_abs_diff_to_forward'],
-                       'simulations': 1})
-    for a in r['accuracy']:
-      acc_rows.append({'source': source, 'method': f"FD {a['scheme']} h={a['rel_step']:g}",
-                       'seconds': a['seconds'], 'max_abs_error': a['max_abs_error'],
-                       'simulations': a['simulations']})
-  sections.append(('Cost at equal accuracy', report.paragraph(
-      'Time for the six continuous elasticities, after compilation; "one run" in the summary is '
-      'the unit. The exact pass is accurate to round-off; the error of each finite-difference '
-      'row is its largest deviation from it over all smooth outputs, so a finite difference '
-      'reaches at best the accuracy shown, at the cost shown. The reverse-mode row (if any) '
-      'differentiates a single output and is compared with the forward-mode values.')
-      + report.table_html(acc_rows)))
-  sections.append(('Settings', report.settings_html(settings)))
-  return sections
+  """HTML sections of the sensitivity report (`sensitivity_report.build_sections`)."""
+  from dendrax.analysis import sensitivity_report  # pylint: disable=g-import-not-at-top
+  return sensitivity_report.build_sections(results, settings)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -394,12 +333,23 @@ def run_study(settings: StudySettings, *, checkpoint: str | None = None,
         frame_interval_s=sim_config.save_every_s,
         observables_fn=lambda xi: obs.all_observables(xi, dx, eh, softness_um=softness),
         keys=keys, masked=tuple(surrogate.config.data.get('masked_parameters', ())))
+    # How well the model reproduces this run, by the shared evaluator's metrics.
+    from dendrax.analysis import sensitivity_report  # pylint: disable=g-import-not-at-top
+    accuracy = sensitivity_report.model_accuracy(
+        surrogate, traj, output_fns.cond_sequence(
+            params, surrogate.normalizer, chemistry=parameters.CHEMISTRIES.index(
+                settings.chemistry), stage_T=np.asarray(traj.stage),
+            time_s_T=np.asarray(traj.time_s), frame_interval_s=sim_config.save_every_s,
+            masked=tuple(surrogate.config.data.get('masked_parameters', ()))),
+        pixel_size_um=dx, electrode_height_um=eh)
   results = {name: analyse_source(fn, params, rel_step=settings.fd_rel_step,
                                   scheme=settings.fd_scheme,
                                   accuracy_steps=settings.accuracy_steps,
                                   reverse_output=(('length_um', 'overall')
                                                   if settings.time_reverse else None))
              for name, fn in fns.items()}
+  if 'model' in results:
+    results['model']['accuracy_at_point'] = accuracy
   used = {'parameters': dict(zip(parameters.PARAMETER_NAMES, settings.params)),
           'chemistry': settings.chemistry, 'protocol': settings.protocol,
           'noise_seed': settings.seed,
@@ -407,6 +357,7 @@ def run_study(settings: StudySettings, *, checkpoint: str | None = None,
                                  'defect_step': sensitivity.INTEGER_STEP,
                                  'accuracy_steps': list(settings.accuracy_steps)},
           'float64': settings.float64, 'checkpoint': getattr(surrogate, 'workdir', None),
+          'checkpoint_step': getattr(surrogate, 'step', None),
           'model_name': surrogate.config.model_name if surrogate is not None else None,
           'dataset': surrogate.config.data.name if surrogate is not None else None,
           'simulation': sim_config.to_dict(),
@@ -417,11 +368,5 @@ def run_study(settings: StudySettings, *, checkpoint: str | None = None,
 def write_report(out_dir: str, results: Mapping[str, Any], settings: Mapping[str, Any]
                  ) -> dict[str, str]:
   """Writes sensitivity.html, sensitivities.csv and sensitivities.json; returns their paths."""
-  paths = {'html': os.path.join(out_dir, 'sensitivity.html'),
-           'csv': os.path.join(out_dir, 'sensitivities.csv'),
-           'json': os.path.join(out_dir, 'sensitivities.json')}
-  report.write_html(paths['html'], 'dendrax sensitivity report',
-                    build_sections(results, settings))
-  report.write_csv(paths['csv'], value_rows(results))
-  report.write_json(paths['json'], {'settings': settings, 'results': results})
-  return paths
+  from dendrax.analysis import sensitivity_report  # pylint: disable=g-import-not-at-top
+  return sensitivity_report.write_report(out_dir, results, settings)

@@ -13,11 +13,16 @@ command skips finished runs and lets `train_fn` resume an interrupted one from i
 checkpoints in the same workdir. `summarize` then gives mean and spread per setting.
 
 Folds are by trajectory (one dataset record is one trajectory): the pool of train +
-validation trajectories is cut into k parts; fold k validates on part k and trains on the
-others. The fold reaches training through config fields named in `sweep.fold_fields` (see
-`fold_overrides`): TFDS split expressions (`fold_split_expressions`) for a training config that
-reads its split names from the config, or (fold index, count, seed) for one that assigns
-trajectory ids itself (`assign_folds`). No trajectory is ever in both halves of a run.
+validation trajectories is cut into k parts, and fold k holds part k out. With
+`sweep.inner_validation_percent` > 0 (nested cross-validation, `nested_fold_split_expressions`)
+the run trains on the rest minus an inner validation slice, early-stops and selects its
+checkpoint on that slice, and scores the held-out part (rollout role 'heldout') only once, at the
+end: that score is unbiased. Without it (`fold_split_expressions`) the held-out part is also the
+validation split that selected the checkpoint, and its score is optimistic; tables say which.
+The fold reaches training through config fields named in `sweep.fold_fields` (see
+`fold_overrides`): TFDS split expressions for a training config that reads its split names from
+the config, or (fold index, count, seed) for one that assigns trajectory ids itself
+(`assign_folds`). No trajectory is ever in two parts of a run.
 
 Several machines or devices: runs are dealt round-robin by index, so `--shard_index=i
 --num_shards=n` on n workers (one per GPU via CUDA_VISIBLE_DEVICES, or one per machine sharing
@@ -160,21 +165,71 @@ def fold_split_expressions(fold: int, num_folds: int,
   return '+'.join(train), '+'.join(val)
 
 
-FOLD_ROLES = ('train_split', 'validation_split', 'index', 'count', 'seed')
+def _segments(start: int, length: int) -> list[tuple[int, int]]:
+  """Percent ranges of the `length` % of [0, 100) that follow `start`, cyclically."""
+  start %= 100
+  end = start + length
+  return [(start, end)] if end <= 100 else [(start, 100), (0, end - 100)]
+
+
+def _expression(pool: Sequence[str], segments: Sequence[tuple[int, int]]) -> str:
+  parts = []
+  for split in pool:
+    for a, b in sorted(segments):
+      if b > a:
+        parts.append(f'{split}[{a}%:{b}%]' if (a, b) != (0, 100) else split)
+  return '+'.join(parts)
+
+
+def nested_fold_split_expressions(fold: int, num_folds: int, inner_percent: int,
+                                  pool: Sequence[str] = ('train', 'validation')
+                                  ) -> tuple[str, str, str]:
+  """(train, inner validation, held out) TFDS split expressions of fold `fold` of a nested
+  cross-validation over the splits in `pool`.
+
+  Fold k holds out the k-th of `num_folds` contiguous percent slices of every pool split; the
+  inner validation split is the `inner_percent` % that follow it (cyclically), and the run
+  trains on the rest. E.g. fold 1 of 5 with 20 %: held out `train[20%:40%]+...`, inner
+  validation `train[40%:60%]+...`, train `train[0%:20%]+train[60%:100%]+...`. The three
+  partition the pool (TFDS rounds a percent boundary the same way wherever it appears).
+  """
+  if num_folds < 2 or not 0 <= fold < num_folds:
+    raise ValueError(f'need num_folds >= 2 and 0 <= fold < num_folds; got {fold}, {num_folds}')
+  lo, hi = round(100 * fold / num_folds), round(100 * (fold + 1) / num_folds)
+  if not 0 < inner_percent < 100 - (hi - lo):
+    raise ValueError(f'sweep.inner_validation_percent={inner_percent} must be in (0, '
+                     f'{100 - (hi - lo)}): the held-out fold is {hi - lo} % of the pool')
+  inner = _segments(hi, inner_percent)
+  train = _segments(hi + inner_percent, 100 - (hi - lo) - inner_percent)
+  return (_expression(pool, train), _expression(pool, inner),
+          _expression(pool, [(lo, hi)]))
+
+
+FOLD_ROLES = ('train_split', 'validation_split', 'heldout_split', 'index', 'count', 'seed')
 
 
 def fold_overrides(fold: int, num_folds: int, seed: int,
-                   fold_fields: Mapping[str, str]) -> dict[str, Any]:
+                   fold_fields: Mapping[str, str], inner_percent: int = 0) -> dict[str, Any]:
   """Nested overrides telling the training config which fold to train on.
 
-  `fold_fields` maps roles to dotted config paths. Roles: 'train_split' / 'validation_split'
-  (TFDS split expressions of `fold_split_expressions`, for a training config that reads its
-  splits from the config), or 'index' / 'count' / 'seed' (for one that applies
-  `assign_folds` itself). Only the roles named are set.
+  `fold_fields` maps roles to dotted config paths. Roles: 'train_split' / 'validation_split' /
+  'heldout_split' (TFDS split expressions, for a training config that reads its splits from the
+  config: with `inner_percent` > 0 those of `nested_fold_split_expressions`, else
+  `fold_split_expressions`, whose held-out part is the validation split), or 'index' /
+  'count' / 'seed' (for one that applies `assign_folds` itself). Only the roles named are set.
   """
-  train_expr, val_expr = fold_split_expressions(fold, num_folds)
-  values = {'train_split': train_expr, 'validation_split': val_expr, 'index': fold,
-            'count': num_folds, 'seed': seed}
+  if inner_percent:
+    train_expr, val_expr, heldout_expr = nested_fold_split_expressions(fold, num_folds,
+                                                                       inner_percent)
+  else:
+    train_expr, val_expr = fold_split_expressions(fold, num_folds)
+    heldout_expr = val_expr
+    if 'heldout_split' in fold_fields:
+      raise ValueError("sweep.fold_fields names 'heldout_split' but "
+                       'sweep.inner_validation_percent is 0: the held-out fold would be the '
+                       'validation split that selects the checkpoint')
+  values = {'train_split': train_expr, 'validation_split': val_expr,
+            'heldout_split': heldout_expr, 'index': fold, 'count': num_folds, 'seed': seed}
   out: dict[str, Any] = {}
   for role, dotted in fold_fields.items():
     if role not in values:
@@ -237,7 +292,8 @@ def plan(sweep: ml_collections.ConfigDict, *, base_dir: str = '.') -> list[Run]:
       run_overrides = overrides
       if fold >= 0:
         run_overrides = _deep_merge(overrides, fold_overrides(
-            fold, num_folds, int(sweep.fold_seed), _to_dict(sweep.fold_fields)))
+            fold, num_folds, int(sweep.fold_seed), _to_dict(sweep.fold_fields),
+            int(sweep.get('inner_validation_percent', 0))))
       try:
         config = apply_overrides(bases[path], run_overrides)
       except ValueError as e:
@@ -386,15 +442,20 @@ def write_outputs(sweep: ml_collections.ConfigDict, runs: Sequence[Run]) -> dict
   report.write_json(paths['summary_json'], {'sweep': sweep.to_dict(), 'summary': summary,
                                             'runs': rows, 'planned_runs': len(runs)})
   columns = ['setting', 'folds'] + [f'{m}_{s}' for m in metrics for s in ('mean', 'std')]
+  labels = dict(sweep.get('metric_labels') or {})
+  legend = ''.join(f'- `{m}`: {labels[m]}\n' for m in metrics if m in labels)
+  kind = ('Nested cross-validation: each run early-stops and selects its checkpoint on an inner '
+          'validation split; the held-out fold (`heldout`) is scored once, at the end, and its '
+          'numbers are unbiased.' if sweep.get('inner_validation_percent', 0) else
+          'Cross-validation without an inner split: the fold held out is also the validation '
+          'split that early-stopped and selected each run, so its numbers are optimistic.'
+          if int(sweep.num_folds) >= 2 else 'No cross-validation: one run per setting.')
   report.write_text(paths['summary_md'],
                     f'# Sweep {os.path.basename(os.path.normpath(root))}\n\n'
                     f'{len(rows)} of {len(runs)} runs finished; mean and standard deviation '
-                    f'over folds.\n\n{report.markdown_table(summary, columns)}\n')
+                    f'over folds. {kind}\n\n{legend}\n'
+                    f'{report.markdown_table(summary, columns)}\n')
   for m in metrics:
-    fig = plots.sweep_figure(summary, m)
     path = os.path.join(root, f'summary_{m.replace("/", "_")}.png')
-    fig.savefig(path, dpi=110, bbox_inches='tight')
-    import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
-    plt.close(fig)
-    paths[f'plot_{m}'] = path
+    paths[f'plot_{m}'] = plots.save(plots.sweep_figure(summary, m), path)
   return paths

@@ -110,7 +110,8 @@ def total_loss(pred: jax.Array, target: jax.Array, cfg: Mapping[str, Any],
                pixel_size_um: jax.Array | None = None,
                electrode_height_um: jax.Array | None = None
                ) -> tuple[jax.Array, dict[str, jax.Array]]:
-  """The configured loss and its parts ({'mse', 'pixel', 'morph', 'length', 'loss'}).
+  """The configured loss and its parts ({'mse', 'morph', 'loss'}, + 'pixel' when it is not the
+  MSE, i.e. Barron's loss, + 'length' when its weight is > 0).
 
   Args:
     pred, target: xi [B, H, W, 1].
@@ -129,7 +130,9 @@ def total_loss(pred: jax.Array, target: jax.Array, cfg: Mapping[str, Any],
   else:
     morph = jnp.zeros((), pred.dtype)
   loss = cfg['pixel_weight'] * pixel + cfg['morph_weight'] * morph
-  parts = {'mse': mse(pred, target), 'pixel': pixel, 'morph': morph}
+  parts = {'mse': mse(pred, target), 'morph': morph}
+  if cfg['pixel'] != 'mse':            # with 'mse' the pixel term is `mse` itself: logged once
+    parts['pixel'] = pixel
   if cfg['length_weight'] > 0:
     if pixel_size_um is None or electrode_height_um is None:
       raise ValueError('loss.length_weight > 0 needs pixel_size_um and electrode_height_um')

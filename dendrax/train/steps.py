@@ -1,6 +1,7 @@
 """Train and eval steps, and their data-parallel compilation over a ('data',) device mesh.
 
-Data parallelism is `jax.jit` over `jax.make_mesh((n,), ('data',))`: the batch is sharded
+Data parallelism is `jax.jit` over a 1-D ('data',) mesh (`dendrax.data.sharding.data_mesh`, the
+one mesh constructor of dendrax; `make_mesh` picks its devices): the batch is sharded
 `P('data')` along its leading axis, the train state is replicated and donated. The loss is a
 mean over the global batch, so XLA inserts the cross-device reduction of the gradient itself and
 the update equals the single-device update up to float summation order (tests check this with
@@ -17,6 +18,7 @@ from typing import Any, Callable, Mapping
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 from flax.training import train_state
 from jax.sharding import NamedSharding, PartitionSpec as P
 
@@ -63,8 +65,7 @@ def train_step(state: train_state.TrainState, batch: Mapping[str, jax.Array],
   """One optimiser step on the batch; returns the new state and the loss parts (+ grad norm)."""
   grads, metrics = jax.grad(batch_loss, has_aux=True)(state.params, state.apply_fn, batch,
                                                       loss_cfg)
-  metrics = dict(metrics, grad_norm=jnp.sqrt(sum(jnp.sum(jnp.square(g))
-                                                 for g in jax.tree.leaves(grads))))
+  metrics = dict(metrics, grad_norm=optax.global_norm(grads))
   return state.apply_gradients(grads=grads), metrics
 
 
@@ -76,12 +77,13 @@ def eval_step(params, batch: Mapping[str, jax.Array], apply_fn: Callable,
 
 
 def make_mesh(num_devices: int | None = None) -> jax.sharding.Mesh:
-  """A 1-D ('data',) mesh over the first `num_devices` devices (default: all)."""
+  """`data_sharding.data_mesh` over the first `num_devices` of `jax.devices()` (default: all,
+  of every process)."""
   devices = jax.devices()
   n = len(devices) if num_devices is None else num_devices
   if not 1 <= n <= len(devices):
     raise ValueError(f'num_devices={n} must be in [1, {len(devices)}] (jax.devices())')
-  return jax.make_mesh((n,), (data_sharding.DATA_AXIS,), devices=devices[:n])
+  return data_sharding.data_mesh(devices[:n])
 
 
 def replicate(tree, mesh: jax.sharding.Mesh):

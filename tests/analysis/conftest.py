@@ -15,13 +15,11 @@ def save_checkpoint(workdir: str, model_name: str, *, seed: int = 0, noise: floa
   The UNet's output convolution starts at zero (an untrained model is the identity); `noise`
   adds a random offset to every weight, so rollouts change frames and depend on `cond`.
   """
-  from configs import tiny  # pylint: disable=g-import-not-at-top
   from dendrax.data import normalization  # pylint: disable=g-import-not-at-top
   from dendrax.train import checkpointing, setup  # pylint: disable=g-import-not-at-top
-  config = tiny.get_config()
-  config.model_name = model_name
+  from tests.conftest import small_train_config  # pylint: disable=g-import-not-at-top
+  config = small_train_config(model_name=model_name)
   config.model.features = (4, 8)
-  config.model.film_hidden = (8,)
   config.model.film_init_scale = 1.0
   state = setup.initial_state(config, jax.random.key(seed))
   leaves, treedef = jax.tree.flatten(state.params)
@@ -33,11 +31,11 @@ def save_checkpoint(workdir: str, model_name: str, *, seed: int = 0, noise: floa
       param_mean=tuple(float(v) for v in g * 0.9),
       param_std=tuple(float(v) for v in np.abs(g) * 0.2 + 0.5),
       field_mean=(0.0, 0.9, -0.1), field_std=(1.0, 0.1, 0.1), num_trajectories=1)
-  managers = checkpointing.open_managers(workdir, 1)
-  for m in managers:
-    checkpointing.save(m, state, normalizer=normalizer, config=config, loop={'best_step': 0})
-    m.wait_until_finished()
-    m.close()
+  manager = checkpointing.open_manager(workdir, 1)
+  checkpointing.save(manager, state, normalizer=normalizer, config=config, loop={},
+                     metrics={checkpointing.SELECT_KEY: 1.0})
+  manager.wait_until_finished()
+  manager.close()
   return workdir
 
 

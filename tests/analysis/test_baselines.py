@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from dendrax.analysis import baselines
-from dendrax.analysis import metrics
 from dendrax.data import sources
 from dendrax.physics import parameters
+from dendrax.train import evaluation
 
 
 def make_table(n, seed, noise=0.0):
@@ -20,7 +20,7 @@ def make_table(n, seed, noise=0.0):
 
 
 def test_regression_metrics_reference_values():
-  m = metrics.regression_metrics([1.0, 2.0, 3.0, np.nan], [2.0, 3.0, 4.0, 1.0])
+  m = evaluation.regression_metrics([1.0, 2.0, 3.0, np.nan], [2.0, 3.0, 4.0, 1.0])
   assert m['n'] == 3 and m['n_dropped'] == 1
   assert m['r'] == pytest.approx(1.0)
   assert m['mse'] == pytest.approx(1.0)
@@ -31,12 +31,19 @@ def test_baselines_learn_a_smooth_law_and_beat_the_mean():
   train, test = make_table(120, 0, noise=0.05), make_table(40, 1)
   result = baselines.evaluate(baselines.METHODS, train, {'test': test})
   for method in baselines.METHODS:
-    m = result[method]['splits']['test']['metrics']
-    assert m['n'] == 40 * 7
-    assert m['r2'] > 0.9, (method, m)
-    per_mark = result[method]['splits']['test']['per_mark']
-    assert list(per_mark) == ['30s', '60s', '90s', '120s', '150s', '180s', '210s']
-    assert result[method]['splits']['test']['pred_um'].shape == (40, 7)
+    score = result[method]['splits']['test']['score']
+    m = score['marks']['all']
+    assert m['n'] == 40 * 7 and score['num_trajectories'] == 40
+    assert m['length_r2']['value'] > 0.9, (method, m)
+    assert m['length_r2']['ci_low'] <= m['length_r2']['value'] <= m['length_r2']['ci_high']
+    assert np.isnan(m['xi_vrmse']['value'])           # a length model has no field to score
+    assert list(score['marks']) == [f't{t:03d}s' for t in range(30, 211, 30)] + ['all']
+    pred = result[method]['splits']['test']['pred_um']
+    assert pred.shape == (40, 7)
+    # The same numbers as the evaluation module's regression metrics of the predictions.
+    ref = evaluation.regression_metrics(test.length_um[:, 1:], pred)
+    assert m['length_r']['value'] == pytest.approx(ref['r'])
+    assert m['length_mse_um2']['value'] == pytest.approx(ref['mse'])
 
 
 def test_features_layout_and_missing_values_are_imputed():

@@ -40,7 +40,7 @@ def test_reads_the_checkpoints_data_dir_and_never_builds_silently(fixture_data_d
 
   # Not built where the checkpoint says, nor in $DENDRAX_DATA_DIR: an error with the command.
   moved = surrogate('dendrite_fixture/a', str(tmp_path / 'moved'))
-  with pytest.raises(FileNotFoundError, match='--build_data') as info:
+  with pytest.raises(FileNotFoundError, match='build_data') as info:
     checkpoint_data.load_sources([moved], ['train'])
   assert 'download_and_prepare' in str(info.value) and 'tests.data.fixture_datasets' in str(
       info.value)
@@ -59,7 +59,7 @@ def test_experiments_refuse_another_dataset_or_a_missing_build(cnn1_checkpoint, 
   root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
   env = dict(os.environ, PYTHONPATH=root, JAX_PLATFORMS='cpu',
              DENDRAX_DATA_DIR=str(tmp_path / 'empty'))
-  runs = {'baselines': (['--cnn1_checkpoint', cnn1_checkpoint, '--dataset', 'dendrite_sim/small'],
+  runs = {'baselines': (['--cnn1_checkpoint', cnn1_checkpoint, '--config.dataset=dendrite_sim/small'],
                         'trained on'),
           'evaluate': (['--checkpoint', cnn2_checkpoint], 'is not built')}
   for script, (flags, expected) in runs.items():

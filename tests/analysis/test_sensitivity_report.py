@@ -11,6 +11,7 @@ import csv
 import dataclasses
 import json
 import os
+import re
 
 import jax
 import numpy as np
@@ -71,14 +72,25 @@ def test_defects_and_branch_count_are_labelled_finite_differences(study):
 def test_report_has_every_section_and_the_numbers(study):
   results, used, paths = study
   html = open(paths['html']).read()
-  for title in ('Summary', 'Bar charts: dendrite length', 'Ranking table',
+  for title in ('Conclusion', 'Summary', 'Bar charts: dendrite length', 'Ranking table',
                 'Agreement of the rankings (Spearman)',
                 'Finite differences against exact derivatives', 'Cost at equal accuracy',
                 'Settings'):
     assert f'>{title}</h2>' in html, title
-  assert html.count('data:image/png;base64,') == len(SMOOTH) + 1
+  assert html.index('>Conclusion</h2>') < html.index('>Summary</h2>')
+  charts = len(re.findall(r'>Bar charts: [^<]*</h2>', html))
+  assert charts >= len(SMOOTH) and html.count('data:image/png;base64,') == charts
   assert 'spearman_rho' in html and 'three_stage' in html
-  assert 'WARNING' not in html        # exact and FD agree on this smooth, short rollout
+  # The conclusion says what each side finds, names the checkpoint step, and scores the model's
+  # rollout at this point with the shared evaluator.
+  assert 'Physics: the dendrite length (overall) is most sensitive to' in html
+  assert 'The model (checkpoint step 0) ranks' in html
+  assert "At this point the model&#x27;s rollout ends at" in html
+  acc = results['model']['accuracy_at_point']
+  assert np.isfinite(acc['xi_vrmse']) and acc['true_final_length_um'] >= 0
+  assert used['checkpoint_step'] == 0
+  # Snake_case names as in the CSV, no abbreviations.
+  assert 'field_strength_kv_per_m' in html and 'E field' not in html
   rows = list(csv.DictReader(open(paths['csv'])))
   assert {r['source'] for r in rows} == {'physics', 'model'}
   one = next(r for r in rows if r['source'] == 'physics' and r['method'] == 'exact'

@@ -31,8 +31,10 @@ def test_tiny_sweep_completes_and_resumes(fixture_data_dir, tmp_path, capfd):
   assert [(r.setting, r.fold) for r in runs] == [('cnn2', 0), ('cnn2', 1), ('cnn1', 0),
                                                  ('cnn1', 1)]
   assert runs[2].config.model_name == 'cnn1' and runs[0].config.train.num_steps == 4
-  assert (runs[1].config.data.train_split, runs[1].config.data.validation_split) == (
-      'train[:50%]+validation[:50%]', 'train[50%:100%]+validation[50%:100%]')
+  data = runs[1].config.data          # fold 1 of 2: the second half held out
+  assert (data.train_split, data.validation_split, data.heldout_split) == (
+      'train[20%:50%]+validation[20%:50%]', 'train[0%:20%]+validation[0%:20%]',
+      'train[50%:100%]+validation[50%:100%]')
 
   def interrupted(config, workdir):
     if config.model_name == 'cnn1':
@@ -51,11 +53,13 @@ def test_tiny_sweep_completes_and_resumes(fixture_data_dir, tmp_path, capfd):
   assert 'Resuming from step 2' in capfd.readouterr().out
   result = json.load(open(os.path.join(runs[2].workdir, sweeps.RESULT_FILE)))
   assert result['metrics']['trained_steps'] == 4.0
-  assert result['metrics']['best_val_loss'] > 0
-  for run in runs:                       # each run trained and validated on its own fold
+  assert result['metrics']['validation_at_checkpoint/loss'] > 0
+  for run in runs:      # each run trained, selected and was scored on its own parts of the pool
     written = json.load(open(os.path.join(run.workdir, 'metrics.json')))
     assert written['split_expressions'] == {'train': run.config.data.train_split,
-                                            'validation': run.config.data.validation_split}
+                                            'validation': run.config.data.validation_split,
+                                            'heldout': run.config.data.heldout_split}
+    assert set(written['splits']) == {'validation', 'heldout'}
 
   # The command line writes the table from the finished runs.
   out = subprocess.run(
@@ -63,6 +67,7 @@ def test_tiny_sweep_completes_and_resumes(fixture_data_dir, tmp_path, capfd):
        f'--config.workdir={sweep.workdir}', '--aggregate_only'],
       cwd=ROOT, capture_output=True, text=True, timeout=300, check=True).stdout
   assert '| cnn2 | 2 |' in out and '| cnn1 | 2 |' in out
+  assert 'Nested cross-validation' in out and 'held-out fold' in out
   summary = json.load(open(os.path.join(sweep.workdir, 'summary.json')))
   assert [r['setting'] for r in summary['summary']] == ['cnn2', 'cnn1']
-  assert os.path.isfile(os.path.join(sweep.workdir, 'summary_best_val_loss.png'))
+  assert os.path.isfile(os.path.join(sweep.workdir, 'summary_validation_at_checkpoint_loss.png'))

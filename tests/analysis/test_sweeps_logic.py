@@ -119,6 +119,30 @@ def test_fold_split_expressions_partition_the_pool():
                                               'index': 'data.fold_index'})
   assert overrides == {'data': {'train_split': 'train[:67%]+validation[:67%]',
                                 'fold_index': 2}}
+  # Without an inner split the held-out fold would select the checkpoint: refused.
+  with pytest.raises(ValueError, match='inner_validation_percent is 0'):
+    sweeps.fold_overrides(0, 3, 0, {'heldout_split': 'data.heldout_split'})
+
+
+@pytest.mark.parametrize('num_folds,inner', [(2, 15), (3, 20), (5, 20)])
+def test_nested_folds_keep_the_held_out_part_out_of_training_and_selection(num_folds, inner):
+  covered = lambda expr: sorted(p for part in expr.split('+')
+                                for p in range(*map(int, part[len('train['):-2].split('%:'))))
+  heldout_all = []
+  for fold in range(num_folds):
+    train, val, heldout = sweeps.nested_fold_split_expressions(fold, num_folds, inner,
+                                                               pool=('train',))
+    t, v, h = covered(train), covered(val), covered(heldout)
+    assert not set(t) & set(v) and not set(t) & set(h) and not set(v) & set(h)
+    assert sorted(t + v + h) == list(range(100))            # a partition of the pool
+    assert len(v) == inner
+    heldout_all += h
+  assert sorted(heldout_all) == list(range(100))            # every part is held out once
+  assert sweeps.nested_fold_split_expressions(1, 5, 20) == (
+      'train[0%:20%]+train[60%:100%]+validation[0%:20%]+validation[60%:100%]',
+      'train[40%:60%]+validation[40%:60%]', 'train[20%:40%]+validation[20%:40%]')
+  with pytest.raises(ValueError, match='inner_validation_percent=60'):
+    sweeps.nested_fold_split_expressions(0, 2, 60)
 
 
 def test_unknown_override_names_the_field(tmp_path):
@@ -139,4 +163,7 @@ def test_ablation_sweep_plans_valid_training_configs():
     setup.validate_config(run.config)
   loo = [r for r in runs if r.setting == 'loo_n_defects' and r.fold == 1][0]
   assert tuple(loo.config.data.masked_parameters) == ('n_defects',)
-  assert loo.config.data.validation_split == 'train[20%:40%]+validation[20%:40%]'
+  # Nested: fold 1 is held out, fold 2 selects, the other three train.
+  assert loo.config.data.heldout_split == 'train[20%:40%]+validation[20%:40%]'
+  assert loo.config.data.validation_split == 'train[40%:60%]+validation[40%:60%]'
+  assert 'heldout' in loo.config.eval.rollout_splits

@@ -31,13 +31,13 @@ def test_bad_config_fails_naming_the_key(tmp_path, override, message):
   assert not os.path.exists(tmp_path / 'w' / 'checkpoints')   # failed before any training
 
 
-def test_launch_tiny_end_to_end_and_resume(tmp_path_factory, tmp_path):
-  """Builds (or reuses) dendrite_sim/tiny, trains a few steps, evaluates; the rerun resumes."""
-  data_dir = str(tmp_path_factory.getbasetemp() / 'tfds_tiny')   # shared with tests/data
+def test_launch_tiny_end_to_end_and_resume(tfds_tiny, tmp_path):
+  """On the session's dendrite_sim/tiny: trains a few steps, evaluates; the rerun resumes."""
+  data_dir = tfds_tiny
   workdir = str(tmp_path / 'tiny')
   common = ('--workdir', workdir, '--config.model.features=(4, 4, 8, 8, 8)',
             '--config.train.num_steps=12', '--config.eval.every_steps=6',
-            '--config.checkpoint.every_steps=6', '--config.train.log_every_steps=6',
+            '--config.train.log_every_steps=6',
             '--config.train.warmup_steps=2')
   env = {'DENDRAX_DATA_DIR': data_dir}
   first = launch(*common, env=env, timeout=900)
@@ -46,6 +46,37 @@ def test_launch_tiny_end_to_end_and_resume(tmp_path_factory, tmp_path):
   with open(os.path.join(workdir, 'metrics.json')) as f:
     metrics = json.load(f)
   assert set(metrics['splits']) == {'train', 'validation', 'test', 'ood'}
+  for split in metrics['splits'].values():         # length R with its interval, xi VRMSE
+    for mark in [f't{30 * k:03d}s' for k in range(1, 8)] + ['all']:
+      assert {'value', 'ci_low', 'ci_high'} <= set(split['marks'][mark]['length_r'])
+      assert split['marks'][mark]['xi_vrmse']['value'] >= 0
   second = launch(*common[:3], '--config.train.num_steps=18', *common[4:], env=env, timeout=900)
   assert second.returncode == 0, second.stderr[-3000:]
   assert 'Resuming from step 12' in second.stdout
+
+
+def test_one_prng_for_data_and_one_explicit_key_for_the_weights(tmp_path):
+  """launch.py leaves JAX's default PRNG (threefry) alone, as the tests and load_source do, so
+  the dataset it builds is the same; the model's initial weights use an explicit 'rbg' key,
+  whatever the default, so they are the same in launch.py and in-process."""
+  script = ('import jax, launch\n'
+            'launch.configure_jax(0, 8)\n'
+            'print(jax.config.jax_default_prng_impl)\n')
+  out = subprocess.run([sys.executable, '-c', script], cwd=ROOT, capture_output=True, text=True,
+                       timeout=120, env=dict(os.environ, JAX_PLATFORMS='cpu', PYTHONPATH=ROOT))
+  assert out.returncode == 0, out.stderr[-2000:]
+  assert out.stdout.strip().splitlines()[-1] == 'threefry2x32'
+
+  import jax  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from dendrax.train import setup  # pylint: disable=g-import-not-at-top
+  from tests.conftest import small_train_config  # pylint: disable=g-import-not-at-top
+  config = small_train_config(seed=3)
+  assert jax.config.jax_default_prng_impl == 'threefry2x32'
+  default = jax.tree.leaves(setup.initial_state(config).params)
+  with jax.default_prng_impl('rbg'):
+    other = jax.tree.leaves(setup.initial_state(config).params)
+  for a, b in zip(default, other):
+    np.testing.assert_array_equal(a, b)
+  assert jax.random.key_impl(setup.init_key(3)) == jax.random.key_impl(
+      jax.random.key(0, impl='rbg'))

@@ -63,10 +63,12 @@ def test_total_loss_combines_the_terms():
   assert float(parts['mse']) == pytest.approx(mse)
   assert float(parts['morph']) == pytest.approx(dice, rel=1e-6)
   assert float(loss) == pytest.approx(mse + 0.5 * dice, rel=1e-6)
+  assert 'pixel' not in parts           # the pixel term is the MSE: logged once, as 'mse'
   barron_cfg = dict(CFG, pixel='barron', morph='none')
   loss, parts = losses.total_loss(pred, target, barron_cfg)
   assert float(loss) == pytest.approx(np.sqrt(25 + 1) - 1, rel=1e-5)
   assert float(parts['mse']) == pytest.approx(mse)
+  assert float(parts['pixel']) == pytest.approx(float(loss))
 
 
 def test_length_term_of_flat_fronts():

@@ -4,6 +4,7 @@
 (tests/train/synthetic_dendrites.py), so these tests do not wait for the simulator.
 """
 
+import dataclasses
 import json
 import os
 import signal
@@ -16,7 +17,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from configs import tiny
 from dendrax.data import normalization
 from dendrax.data import pipeline
 from dendrax.data import sources as sources_lib
@@ -24,6 +24,7 @@ from dendrax.train import checkpointing
 from dendrax.train import evaluation
 from dendrax.train import loop
 from dendrax.train import setup
+from tests.conftest import small_train_config
 from tests.train import synthetic_dendrites
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -31,16 +32,7 @@ NUM_STEPS = 40
 
 
 def make_config():
-  config = tiny.get_config()
-  config.model.features = (4, 4, 8, 8, 8)
-  config.model.film_hidden = (8,)
-  config.train.batch_size = 8
-  config.train.num_steps = NUM_STEPS
-  config.train.log_every_steps = 10
-  config.eval.every_steps = 10
-  config.eval.patience = 100
-  config.checkpoint.every_steps = 5
-  return config
+  return small_train_config(train={'num_steps': NUM_STEPS})
 
 
 def fake_load_source(name, split, data_dir=None, build_if_missing=True):
@@ -82,26 +74,56 @@ def test_outputs_of_a_run(finished_run):
   assert set(written['splits']) == {'train', 'validation', 'test', 'ood'}
   marks = [f't{30 * k:03d}s' for k in range(1, 8)] + ['all']
   for split, result in written['splits'].items():
-    assert list(result['length']) == marks
-    for group in ('mask', 'growth_mask'):
-      m = result[group]['all']
-      assert 0.0 <= m['iou'] <= m['f1'] <= 1.0        # F1 = 2 IoU / (1 + IoU) >= IoU
-    assert np.isfinite(result['length']['all']['mse'])
+    assert list(result['marks']) == marks
+    assert result['teacher_forcing'] is False and result['bootstrap']['samples'] == 200
+    for mark, m in result['marks'].items():
+      assert set(evaluation.METRICS) <= set(m)
+      for name in evaluation.METRICS:
+        lo, v, hi = m[name]['ci_low'], m[name]['value'], m[name]['ci_high']
+        if name in ('length_r', 'length_r2') and mark != 'all':
+          continue                      # a mark of few trajectories may have no R
+        assert lo <= v <= hi, (split, mark, name, m[name])
+      assert 0.0 <= m['deposit_iou']['value'] <= m['deposit_f1']['value'] <= 1.0
+    assert np.isfinite(result['marks']['all']['length_mse_um2']['value'])
+    assert 0.0 < result['marks']['all']['xi_vrmse']['value'] < 2.0
   assert written['splits']['test']['num_trajectories'] == 6
   # Logs: every train log step and every validation step, in JSON lines and CSV, and TB events.
   with open(os.path.join(workdir, 'metrics.jsonl')) as f:
     records = [json.loads(line) for line in f]
   assert [r['step'] for r in records if r['group'] == 'train'] == [10, 20, 30, 40]
   assert [r['step'] for r in records if r['group'] == 'validation'] == [10, 20, 30, 40]
+  train = next(r for r in records if r['group'] == 'train')
+  assert 'mse' in train and 'pixel' not in train        # loss.pixel='mse': logged once
   with open(os.path.join(workdir, 'metrics.csv')) as f:
     assert f.readline().strip() == 'step,group,name,value'
   assert any(n.startswith('events.out.tfevents')
              for n in os.listdir(os.path.join(workdir, 'tensorboard')))
-  # The best checkpoint is the step with the lowest validation rollout length MSE (the default
-  # eval.select_metric), logged with every validation step.
+  # The selected checkpoint is the step with the lowest validation rollout length MSE (the
+  # default eval.select_metric), logged with every validation step; orbax kept it and the
+  # newest checkpoint.max_to_keep steps.
   val = [r for r in records if r['group'] == 'validation']
   assert all(np.isfinite(r['rollout_length_mse']) for r in val)
-  assert final['checkpoint_step'] == min(val, key=lambda r: r['rollout_length_mse'])['step']
+  best = min(val, key=lambda r: r['rollout_length_mse'])
+  assert final['checkpoint_step'] == best['step']
+  assert written['selection']['metric'] == 'rollout_length_mse'
+  assert written['selection']['score'] == pytest.approx(best['rollout_length_mse'])
+  assert written['validation_at_checkpoint']['loss'] == pytest.approx(best['loss'])
+  assert 'best_val_loss' not in written
+  kept = sorted(int(n) for n in os.listdir(os.path.join(workdir, 'checkpoints')) if n.isdigit())
+  assert kept == sorted({best['step'], 30, 40}), kept
+
+
+def test_loop_state_counts_validations_without_improvement():
+  state = loop.LoopState()
+  state = state.after_validation(10, 5.0, min_delta=0.0, patience=2)
+  assert (state.best_step, state.best_score, state.bad_evals) == (10, 5.0, 0)
+  state = state.after_validation(20, 5.0, min_delta=0.0, patience=2)   # equal: no improvement
+  assert (state.best_step, state.bad_evals, state.stopped_early) == (10, 1, False)
+  state = state.after_validation(30, 4.95, min_delta=0.1, patience=2)  # below min_delta
+  assert (state.best_step, state.bad_evals, state.stopped_early) == (10, 2, True)
+  assert loop.LoopState.from_json(state.to_json()) == state
+  with pytest.raises(dataclasses.FrozenInstanceError):
+    state.bad_evals = 0
 
 
 def test_load_checkpoint_and_predict_fns(finished_run):
@@ -125,7 +147,7 @@ def test_load_checkpoint_and_predict_fns(finished_run):
   _, dx = jax.jvp(lambda c: fns.rollout(params, first, c)[-1], (cond,), (tangent,))
   assert dx.shape == (32, 32) and bool(jnp.all(jnp.isfinite(dx)))
   assert float(jnp.max(jnp.abs(dx))) > 0.0
-  # 'latest' is the end of training, 'best' the lowest validation loss.
+  # 'latest' is the end of training, 'best' the lowest validation rollout length MSE.
   _, latest_params, _ = checkpointing.load_checkpoint(workdir, 'latest')
   assert jax.tree.structure(latest_params) == jax.tree.structure(params)
   with pytest.raises(FileNotFoundError, match='no'):
@@ -133,7 +155,7 @@ def test_load_checkpoint_and_predict_fns(finished_run):
 
 
 def _finished_steps(workdir):
-  d = os.path.join(workdir, 'checkpoints', 'latest')
+  d = os.path.join(workdir, 'checkpoints')
   return sorted(int(n) for n in os.listdir(d) if n.isdigit()) if os.path.isdir(d) else []
 
 
@@ -183,21 +205,13 @@ def test_split_expressions_mix_and_masked_parameters_reach_training(fixture_data
   """A fold-like split of a two-dataset mix with a masked parameter, on real array_record data
   (tests/data/fixture_datasets.py): disjoint sources, masked cond everywhere, normaliser of the
   train expression only, rollouts on the validation expression."""
-  config = make_config()
-  config.model.features = (4, 8)
-  config.data.name = 'dendrite_fixture/a+dendrite_fixture/b'
-  config.data.data_dir = fixture_data_dir
-  config.data.train_split = 'train[:60%]'
-  config.data.validation_split = 'train[60%:]+validation'
-  config.data.masked_parameters = ('field_strength_kv_per_m',)
-  config.data.prefetch_threads = 0
-  config.train.batch_size = 4
-  config.train.num_steps = 2
-  config.train.warmup_steps = 1
-  config.train.log_every_steps = 1
-  config.eval.every_steps = 2
-  config.eval.rollout_splits = ('validation', 'test')
-  config.checkpoint.every_steps = 2
+  config = small_train_config(
+      model={'features': (4, 8)},
+      data={'name': 'dendrite_fixture/a+dendrite_fixture/b', 'data_dir': fixture_data_dir,
+            'train_split': 'train[:60%]', 'validation_split': 'train[60%:]+validation',
+            'masked_parameters': ('field_strength_kv_per_m',), 'prefetch_threads': 0},
+      train={'batch_size': 4, 'num_steps': 2, 'warmup_steps': 1, 'log_every_steps': 1},
+      eval={'every_steps': 2, 'rollout_splits': ('validation', 'test')})
   assert loop.split_expressions(config) == {
       'train': 'train[:60%]', 'validation': 'train[60%:]+validation', 'test': 'test'}
   sources = loop._sources(config)

@@ -23,15 +23,13 @@ import jax
 jax.config.update('jax_compilation_cache_dir', sys.argv[1])
 jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.5)
 import numpy as np
-from configs import tiny
+from tests.conftest import small_train_config
 from dendrax.data import normalization, pipeline
 from dendrax.train import checkpointing, setup, steps
 from tests.train import synthetic_dendrites
 
 assert len(jax.devices()) == 2, jax.devices()
-config = tiny.get_config()
-config.model.features = (4, 4, 8, 8, 8)
-config.model.film_hidden = (8,)
+config = small_train_config()
 source = synthetic_dendrites.source('train')
 normalizer = normalization.Normalizer.fit(source)
 batches = list(pipeline.next_state_batches(source, normalizer, batch_size=8, seed=0,
@@ -51,9 +49,9 @@ for n in (1, 2):
     losses.append(float(m['loss']))
   results[n] = (losses, jax.device_get(state.params))
 # A checkpoint written from the 2-device mesh, to be loaded by the 1-device parent process.
-managers = checkpointing.open_managers(sys.argv[2], 1)
-checkpointing.save(managers.latest, state, normalizer=normalizer, config=config, loop={})
-managers.latest.wait_until_finished()
+manager = checkpointing.open_manager(sys.argv[2], 1)
+checkpointing.save(manager, state, normalizer=normalizer, config=config, loop={})
+manager.wait_until_finished()
 diff = max(float(np.max(np.abs(a - b))) for a, b in zip(jax.tree.leaves(results[1][1]),
                                                           jax.tree.leaves(results[2][1])))
 scale = max(float(np.max(np.abs(a))) for a in jax.tree.leaves(results[1][1]))

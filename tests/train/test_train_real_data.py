@@ -13,7 +13,6 @@ import os
 import pytest
 
 from configs import cnn2_mix
-from configs import tiny
 from data_builders import dendrite_lit
 from data_builders import dendrite_sim
 from data_builders import dendrite_vasp
@@ -21,6 +20,7 @@ from dendrax.data import pipeline
 from dendrax.data import preprocessing
 from dendrax.train import loop
 from dendrax.train import setup
+from tests.conftest import small_train_config
 from tests.data import test_dendrite_lit as lit
 
 # A third drawn process (Li, 30 s apart) whose explicit group puts it in the validation split.
@@ -52,19 +52,10 @@ def _add_processes(root, rows):
 
 
 def make_config(data_dir):
-  config = tiny.get_config()
-  config.model.features = (4, 4, 8, 8, 8)
-  config.model.film_hidden = (8,)
-  config.data.name = 'dendrite_lit'
-  config.data.data_dir = data_dir
-  config.data.prefetch_threads = 0
-  config.train.batch_size = 4
-  config.train.num_steps = 4
-  config.train.warmup_steps = 1
-  config.train.log_every_steps = 2
-  config.eval.every_steps = 2
-  config.eval.batch_size = 4
-  config.checkpoint.every_steps = 2
+  config = small_train_config(
+      data={'name': 'dendrite_lit', 'data_dir': data_dir, 'prefetch_threads': 0},
+      train={'batch_size': 4, 'num_steps': 4, 'warmup_steps': 1, 'log_every_steps': 2},
+      eval={'every_steps': 2, 'batch_size': 4})
   assert tuple(config.eval.rollout_splits) == ('train', 'validation', 'test', 'ood')
   return config
 
@@ -87,10 +78,10 @@ def test_literature_dataset_trains_and_skips_the_splits_it_lacks(tmp_path, monke
   assert written['splits']['train']['num_trajectories'] == 3       # processes A, B and D
   assert written['splits']['validation']['num_trajectories'] == 1  # process C
   # Marks at the times of the frames after each process's first, pooled where shared.
-  train = written['splits']['train']['length']
-  assert {m: v['count'] for m, v in train.items()} == {
+  train = written['splits']['train']['marks']
+  assert {m: v['n'] for m, v in train.items()} == {
       't075s': 1, 't090s': 1, 't120s': 1, 't150s': 1, 't180s': 1, 'all': 5}
-  assert list(written['splits']['validation']['length']) == ['t060s', 't090s', 'all']
+  assert list(written['splits']['validation']['marks']) == ['t060s', 't090s', 'all']
   skips = [l for l in lines if 'skips' in l]
   assert skips == ["rollout evaluation skips split(s) test, ood of eval.rollout_splits: "
                    "dataset 'dendrite_lit' has no such split"], lines

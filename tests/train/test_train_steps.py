@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.train import synthetic_dendrites
-from configs import tiny
+from tests.conftest import small_train_config
 from dendrax.data import normalization
 from dendrax.data import pipeline
 from dendrax.train import setup
@@ -15,12 +15,7 @@ from dendrax.train import steps
 
 
 def small_config():
-  config = tiny.get_config()
-  config.model.features = (4, 4, 8, 8, 8)
-  config.model.film_hidden = (8,)
-  config.train.num_steps = 40
-  config.train.lr = 3e-3
-  return config
+  return small_train_config(train={'num_steps': 40, 'lr': 3e-3})
 
 
 def test_training_decreases_the_loss():
