@@ -119,7 +119,7 @@ def balanced_labels(n: int, chemistry_weights: Sequence[float],
 def sobol_design(n: int, seed: int, *,
                  ranges: Mapping[str, Sequence[float]] | None = None,
                  chemistry_weights: Sequence[float] = (0.5, 0.5),
-                 protocol_weights: Sequence[float] = (1 / 3, 1 / 3, 1 / 3)) -> Design:
+                 protocol_weights: Sequence[float] = (0.25, 0.25, 0.25, 0.25)) -> Design:
   """`n` scrambled-Sobol growth processes over the parameter box (see module docstring).
 
   Args:

@@ -20,7 +20,7 @@ import pytest
 from dendrax.analysis import sensitivity_study
 from dendrax.physics import parameters
 
-P0 = (300.0, 1.0, 2.25, 1000.0, 0.5, 316.2, 3.0)   # the point of conftest.py's normaliser
+P0 = (300.0, 1.0, 0.1, 1000.0, 0.5, 316.2, 3.0)   # the point of conftest.py's normaliser
 
 # A 16 x 16 cell, 3 s of charge (60 steps), frames every 0.5 s, trickle for the first second.
 SIM = dict(nx=16, ny=16, t_end_s=3.0, save_every_s=0.5, trickle_end_s=1.0, max_voltage_v=0.3,
@@ -51,9 +51,11 @@ def test_exact_elasticities_match_central_differences(study, source):
         if not np.isfinite(e):
           assert not np.isfinite(f), (p, o, s)    # a stage without frames is NaN in both
           continue
-        # Central differences at h = 1e-5 in float64: truncation ~h^2 (the model's error falls
-        # 100x per 10x smaller step down to h = 1e-5), round-off ~1e-16/h.
-        assert abs(e - f) <= 1e-5 * max(abs(e), 1e-2), (source, p, o, s, e, f)
+        # Central differences at h = 1e-5 in float64 against exact forward mode: 1e-4 relative
+        # (issue 10's per-parameter tolerance). The electroneutral model's per-step Newton solve
+        # for V and its bounded exponentials leave central differences ~2e-5 from the exact
+        # value (measured 1.8e-5: temperature, constant voltage); the hong2018 model met 1e-5.
+        assert abs(e - f) <= 1e-4 * max(abs(e), 1e-2), (source, p, o, s, e, f)
         checked += 1
   assert checked >= 6 * 3 * 3
   # The derivatives are not all trivially zero.
@@ -121,7 +123,8 @@ def test_study_solves_the_potential_well_enough_to_differentiate():
   from dendrax.analysis import sensitivity_study
   from dendrax.physics import simulate
   settings = sensitivity_study.StudySettings(params=(300.0, 1.0, 2.25, 1000.0, 0.5, 316.0, 3.0))
-  dataset = simulate.SimulationConfig.for_dataset().to_dict()
+  # A preset that iterates once (dendrite_sim 1.x's, the hong2018 model).
+  dataset = simulate.SimulationConfig.hong2018_dataset().to_dict()
   assert dataset['potential_iterations'] == 1
   config = sensitivity_study.simulation_config(settings, dataset)
   assert config.potential_iterations == sensitivity_study.MIN_POTENTIAL_ITERATIONS_FOR_DERIVATIVES
