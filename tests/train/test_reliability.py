@@ -28,8 +28,7 @@ def make_config():
   config = base.make_config()
   config.train.num_steps = NUM_STEPS
   config.train.warmup_steps = 2
-  config.eval.every_steps = 10
-  config.checkpoint.every_steps = 5
+  config.eval.every_steps = 5        # a checkpoint at every validation
   config.checkpoint.max_to_keep = 3
   return config
 
@@ -105,7 +104,7 @@ def test_divergence_stops_at_the_first_nonfinite_loss_keeping_the_last_good_chec
   with pytest.raises(divergence.DivergenceError, match=rf'step {first_bad}\b') as info:
     loop.train_and_evaluate(make_config(), workdir)
   assert info.value.step == first_bad
-  manager = checkpointing.open_managers(workdir, 3).latest
+  manager = checkpointing.open_manager(workdir, 3)
   assert manager.all_steps() == [5]
   manager.close()
   _, params, _ = checkpointing.load_checkpoint(workdir, 'latest')
@@ -117,7 +116,7 @@ def test_divergence_stops_at_the_first_nonfinite_loss_keeping_the_last_good_chec
 
 
 def _step_folder(workdir, step):
-  return os.path.join(checkpointing.checkpoint_dir(workdir, 'latest'), str(step))
+  return os.path.join(checkpointing.checkpoint_dir(workdir), str(step))
 
 
 def _truncate_arrays(folder):
@@ -144,7 +143,7 @@ def test_restore_falls_back_to_the_newest_intact_step(finished, corrupt, tmp_pat
   workdir = str(tmp_path / 'copy')
   shutil.copytree(finished[0], workdir)
   named = corrupt(_step_folder(workdir, NUM_STEPS))
-  manager = checkpointing.open_managers(workdir, 3).latest
+  manager = checkpointing.open_manager(workdir, 3)
   assert restore_lib.newest_intact_step(manager, workdir) == NUM_STEPS - 5
   assert manager.latest_step() == NUM_STEPS - 5
   manager.close()
@@ -156,11 +155,11 @@ def test_restore_falls_back_to_the_newest_intact_step(finished, corrupt, tmp_pat
 def test_every_restore_error_names_the_step_and_the_file(finished, tmp_path):
   workdir = str(tmp_path / 'copy')
   shutil.copytree(finished[0], workdir)
-  best_dir = checkpointing.checkpoint_dir(workdir, 'best')
+  best_dir = checkpointing.checkpoint_dir(workdir)
   step = max(int(n) for n in os.listdir(best_dir) if n.isdigit())
   open(os.path.join(best_dir, str(step), 'config', 'metadata'), 'w').close()
   with pytest.raises(restore_lib.CorruptCheckpointError,
-                     match=rf'step {step} .*best/{step}/config/metadata'):
+                     match=rf'step {step} .*checkpoints/{step}/config/metadata'):
     checkpointing.load_checkpoint(workdir)
 
 
