@@ -67,6 +67,12 @@ def dendrax_initial_state(params, config, seed: int = 0):
   return state, jax.tree_util.tree_map(float, coeffs)
 
 
+def _density(xi, width_um):
+  """electroneutral.interface_density: 4 xi (1 - xi) / l, zero below xi = 1e-6."""
+  x = np.clip(xi, 0.0, 1.0)
+  return np.where(x > 1e-6, 4.0 * x * (1.0 - x) / width_um, 0.0)
+
+
 def h(xi):
   return xi**3 * (6.0 * xi**2 - 15.0 * xi + 10.0)
 
@@ -156,7 +162,7 @@ class FipyModel:
     tiny = 1e-6 / self.dx
     grad = self.xi.faceGrad
     self.div_n = (grad / (grad.dot(grad) + tiny**2)**0.5).divergence
-    self.grad_mag = self.xi.grad.mag
+    self.grad_mag = (self.xi.grad.dot(self.xi.grad) + tiny**2)**0.5   # regularised as dendrax
 
   def _solve(self, eq, var, name, dt=None):
     solver = self.solver()
@@ -173,8 +179,7 @@ class FipyModel:
     """(R, c_r, dR/dV) with the cathodic part implicit in c~ over tau; eta = V - phi +
     capillary (the Gibbs-Thomson shift)."""
     k, f, a = self.k, self.k.f_per_v, self.k.alpha
-    rate = k.reaction_velocity_um_s * 4.0 * np.clip(xi, 0.0, 1.0) * (1.0 - np.clip(xi, 0.0, 1.0)) \
-        / k.interface_width_um
+    rate = k.reaction_velocity_um_s * _density(xi, k.interface_width_um)
     f_eta_raw = f * (v - phi + capillary)
     f_eta = np.clip(f_eta_raw, -80.0, 80.0)
     d_f_eta = f * (np.abs(f_eta_raw) < 80.0)
@@ -231,7 +236,7 @@ class FipyModel:
     self.xi_explicit.value = stab * xi + rate * (-g_prime(xi) - ell2 * normal_curvature)
     self.xi.updateOld()
     self._solve(self.eq_xi, self.xi, 'xi', dt)
-    density = 4.0 * np.clip(xi, 0.0, 1.0) * (1.0 - np.clip(xi, 0.0, 1.0)) / cfg.interface_width_um
+    density = _density(xi, cfg.interface_width_um)
     relaxed = np.asarray(self.xi.value)
     relaxed = relaxed - density * np.sum(relaxed - xi) / (np.sum(density) + 1e-30)
     xi_new = relaxed + dt * reaction
