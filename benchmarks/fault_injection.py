@@ -95,11 +95,10 @@ def child(kind: str, path: str) -> None:
     config.train.num_steps = 12
     config.train.warmup_steps = 2
     config.train.log_every_steps = 3     # train rows average whole windows between checkpoints
-    config.eval.every_steps = 6
+    config.eval.every_steps = 3          # a checkpoint at every validation
     config.eval.select_metric = 'loss'
     config.eval.rollout_splits = ('validation',)
     config.eval.max_rollout_trajectories = 2
-    config.checkpoint.every_steps = 3
     config.checkpoint.max_to_keep = 2
     with disk_errors.exit_cleanly_when_full(path):
       loop.train_and_evaluate(config, path)

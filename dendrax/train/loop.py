@@ -259,6 +259,8 @@ def open_run(config: ml_collections.ConfigDict, workdir: str, data: Data
   train_fn, eval_fn = steps.compile_steps(mesh, model.apply, config.loss.to_dict())
   _log(f'model: {config.model_name} ({type(model).__name__}), {n_params:,} parameters; '
        f'{n_dev} device(s) {jax.devices()[0].platform}; batch {config.train.batch_size}')
+  # Rows of the steps this run repeats, dropped before the writer opens the files to append.
+  metrics_lib.drop_rows_after(workdir, int(state.step))
   writer = metrics_lib.MetricWriter(workdir, enabled=jax.process_index() == 0)
   return Run(config, workdir, manager, normalizer, model, mesh, train_fn, eval_fn,
              writer), state, loop
@@ -363,7 +365,6 @@ def train(run: Run, data: Data, state, loop: LoopState) -> tuple[Any, LoopState]
   checkpoint every `eval.every_steps` and at the last step."""
   config = run.config
   start, num_steps = int(state.step), config.train.num_steps
-  metrics_lib.drop_rows_after(run.workdir, start)   # rows of the steps this run repeats
   if start >= num_steps or loop.stopped_early:
     _log(f'Training already finished at step {start}; evaluating only')
     return state, loop
