@@ -125,7 +125,7 @@ def run(kind: str, path: str, timeout: float = 600) -> tuple[int, str]:
 
 
 def complete_steps(workdir: str) -> list[int]:
-  d = os.path.join(workdir, 'checkpoints', 'latest')
+  d = os.path.join(workdir, 'checkpoints')        # one orbax manager: step folders here
   return sorted(int(n) for n in os.listdir(d) if n.isdigit()) if os.path.isdir(d) else []
 
 
@@ -259,7 +259,7 @@ def kill_chain(kind: str, path: str, reference, tally: Tally, n: int, rng: rando
 
 def corrupt_checkpoint(workdir: str, mode: str) -> None:
   step = complete_steps(workdir)[-1]
-  folder = os.path.join(workdir, 'checkpoints', 'latest', str(step))
+  folder = os.path.join(workdir, 'checkpoints', str(step))
   if mode == 'truncate':
     for p in glob.glob(os.path.join(folder, 'state', 'd', '*')):
       with open(p, 'r+b') as f:
