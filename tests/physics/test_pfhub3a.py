@@ -192,6 +192,12 @@ def test_pfhub_upload_files(tmp_path):
   """The upload set: three time series with the named columns, an ordered closed-or-open phi = 0
   contour, and a meta.yaml with benchmark 3a, the cores and the wall time."""
   import yaml
+  from absl import flags
+  # experiments.* modules define absl flags at import; another experiment imported earlier in
+  # this pytest process (experiments.simulate) may already hold the same names.
+  for name in ('config', 'output_dir', 'workdir', 'out'):
+    if name in flags.FLAGS:
+      delattr(flags.FLAGS, name)
   from experiments import pfhub3a as experiment
   from configs import pfhub3a as config_module
   config = config_module.get_config()
