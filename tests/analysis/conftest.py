@@ -6,7 +6,7 @@ import pytest
 
 from dendrax.physics import parameters
 
-P0 = (300.0, 1.0, 0.1, 1000.0, 0.5, 316.2, 3.0)
+P0 = (300.0, 1.0, 0.5, 1000.0, 0.5, 316.2, 3.0)   # 50 mA/cm^2: growth visible in a few seconds
 
 
 def save_checkpoint(workdir: str, model_name: str, *, seed: int = 0, noise: float = 0.3) -> str:

@@ -20,7 +20,7 @@ import pytest
 from dendrax.analysis import sensitivity_study
 from dendrax.physics import parameters
 
-P0 = (300.0, 1.0, 0.1, 1000.0, 0.5, 316.2, 3.0)   # the point of conftest.py's normaliser
+P0 = (300.0, 1.0, 0.5, 1000.0, 0.5, 316.2, 3.0)   # the point of conftest.py's normaliser
 
 # A 16 x 16 cell, 3 s of charge (60 steps), frames every 0.5 s, trickle for the first second.
 SIM = dict(nx=16, ny=16, t_end_s=3.0, save_every_s=0.5, trickle_end_s=1.0, max_voltage_v=0.3,
