@@ -49,6 +49,12 @@ def _seed_cache(data_dir, fresh, keep):
 def test_beam_direct_runner_build_is_identical_to_the_plain_build(data_dir, tmp_path,
                                                                   monkeypatch):
   pytest.importorskip('apache_beam', reason='apache-beam (requirements.txt) not installed')
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  # Command modules define absl flags at import; one imported earlier in this pytest process
+  # (experiments.simulate) may hold the same names.
+  for name in ('config', 'data_dir'):
+    if name in flags.FLAGS and 'fill_cache' not in str(flags.FLAGS.find_module_defining_flag(name)):
+      delattr(flags.FLAGS, name)
   from data_builders.dendrite_sim import fill_cache  # pylint: disable=g-import-not-at-top
   fresh = str(tmp_path / 'beam')
   _, cached = _seed_cache(data_dir, fresh, keep=5)    # 2 of the 7 chunks are simulated by Beam
