@@ -36,11 +36,15 @@ class DendraxBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
   def code_path(cls) -> epath.Path:
     return epath.Path(inspect.getfile(cls))
 
+  # The two hooks each concrete builder (dendrite_sim, dendrite_vasp, dendrite_lit) overrides;
+  # not abc.abstractmethod because TFDS registers builder classes through its own metaclass.
   def _description(self) -> str:
-    raise NotImplementedError
+    """The dataset description shown by TFDS (config name, sizes, settings)."""
+    raise NotImplementedError(f'{type(self).__name__} must override _description')
 
   def _frame_size(self) -> int:
-    raise NotImplementedError
+    """Frame side in cells (square frames)."""
+    raise NotImplementedError(f'{type(self).__name__} must override _frame_size')
 
   def _info(self) -> tfds.core.DatasetInfo:
     return tfds.core.DatasetInfo(
