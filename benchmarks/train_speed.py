@@ -49,7 +49,6 @@ def child_train(args) -> dict:
   """Runs in the child: train-step timing on this process's devices."""
   import jax  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
-  jax.config.update('jax_default_prng_impl', 'rbg')
   from dendrax.data import pipeline  # pylint: disable=g-import-not-at-top
   from dendrax.train import setup, steps  # pylint: disable=g-import-not-at-top
 
@@ -91,7 +90,6 @@ def child_inference(args) -> dict:
   """Runs in the child (1 device): one step, a 210 s rollout, and the simulator."""
   import jax  # pylint: disable=g-import-not-at-top
   import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
-  jax.config.update('jax_default_prng_impl', 'rbg')
   from dendrax.data import pipeline  # pylint: disable=g-import-not-at-top
   from dendrax.train import evaluation, setup  # pylint: disable=g-import-not-at-top
 

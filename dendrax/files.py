@@ -42,12 +42,13 @@ def atomic_path(path: str) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def atomic_write(path: str, mode: str = 'w') -> Iterator[IO]:
-  """`open(path, mode)` that appears at `path` only once the block has finished writing."""
+def atomic_write(path: str, mode: str = 'w', **open_kwargs) -> Iterator[IO]:
+  """`open(path, mode, **open_kwargs)` that appears at `path` only once the block has finished
+  writing."""
   if not mode.startswith('w'):
     raise ValueError(f'atomic_write writes whole files; mode must start with "w", got {mode!r}')
   with atomic_path(path) as tmp:
-    with open(tmp, mode) as f:
+    with open(tmp, mode, **open_kwargs) as f:
       yield f
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import tempfile
 import time
 
 from absl import app
@@ -30,6 +29,7 @@ import jax
 import numpy as np
 from ml_collections import config_flags
 
+from dendrax import files
 from dendrax.analysis import figures
 from dendrax.data import schema
 from dendrax.physics import parameters
@@ -45,12 +45,8 @@ C_PER_M2_PER_MAH_CM2 = 36.0    # 1 mAh/cm^2 = 3.6 C / 1e-4 m^2
 
 
 def _atomic_write_bytes(path: str, data: bytes) -> None:
-  folder = os.path.dirname(os.path.abspath(path))
-  fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp_')
-  with os.fdopen(fd, 'wb') as f:
+  with files.atomic_write(path, 'wb') as f:
     f.write(data)
-  os.chmod(tmp, 0o644)                     # mkstemp creates 0600
-  os.replace(tmp, path)
 
 
 def params_from_config(config) -> parameters.PhysicalParams:

@@ -24,7 +24,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
@@ -32,6 +31,7 @@ from absl import logging
 import numpy as np
 import tqdm
 
+from dendrax import files
 from dendrax.data import sampling
 from dendrax.data import sharding as data_sharding
 from dendrax.data import schema
@@ -169,18 +169,9 @@ def simulate_chunk(chunk: Chunk, simulation: Mapping[str, Any], seed: int,
 
 
 def save_atomic(path: str, arrays: Mapping[str, np.ndarray]) -> None:
-  """np.savez to a temporary file in the same folder, then `os.replace` onto `path`."""
-  folder = os.path.dirname(path)
-  os.makedirs(folder, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-', suffix='.npz')
-  try:
-    with os.fdopen(fd, 'wb') as f:
-      np.savez(f, **arrays)
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise
+  """np.savez onto `path` atomically (`files.atomic_write`: a kill leaves no half file)."""
+  with files.atomic_write(path, 'wb') as f:
+    np.savez(f, **arrays)
 
 
 def load_chunk(path: str, chunk: Chunk) -> dict[str, np.ndarray] | None:

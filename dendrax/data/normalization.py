@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from typing import Any, Sequence
 
 import numpy as np
 
+from dendrax import files
 from dendrax.physics import parameters
 
 FIELD_NAMES: tuple[str, ...] = ('xi', 'concentration', 'potential_v')
@@ -160,13 +159,8 @@ class Normalizer:
     return cls.from_dict(json.loads(text))
 
   def save(self, path: str) -> None:
-    """Writes JSON atomically (temporary file, then rename)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-', suffix='.json')
-    with os.fdopen(fd, 'w') as f:
-      f.write(self.to_json())
-    os.replace(tmp, path)
+    """Writes JSON atomically (`files.write_text`)."""
+    files.write_text(path, self.to_json())
 
   @classmethod
   def load(cls, path: str) -> 'Normalizer':

@@ -19,6 +19,7 @@ from typing import Mapping
 import numpy as np
 import tensorboardX
 
+from dendrax import files
 
 class MetricWriter:
   """Writes scalar metrics of a run; `close()` (or use as a context manager) flushes.
@@ -75,7 +76,7 @@ def drop_rows_after(workdir: str, step: int) -> int:
   A run resumed from the checkpoint of `step` repeats the steps after it, and every run
   re-evaluates its rollouts at the end: rows with a larger step, `rollout_*` rows, and a last
   row cut short by a kill are dropped, so the logs hold each (step, group, name) once.
-  Each file is rewritten through a temporary file and `os.replace`.
+  Each file is rewritten atomically (`files.atomic_write`).
   """
   dropped = 0
   for name in ('metrics.jsonl', 'metrics.csv'):
@@ -89,9 +90,8 @@ def drop_rows_after(workdir: str, step: int) -> int:
     else:
       keep = lines[:1] + [l for l in lines[1:] if _keep_csv(l, step)]
     dropped += len(lines) - len(keep)
-    with open(path + '.tmp', 'w', newline='') as f:
+    with files.atomic_write(path, newline='') as f:
       f.writelines(keep)
-    os.replace(path + '.tmp', path)
   return dropped
 
 
