@@ -21,6 +21,7 @@ import tensorboardX
 
 from dendrax import files
 
+
 class MetricWriter:
   """Writes scalar metrics of a run; `close()` (or use as a context manager) flushes.
 
