@@ -12,7 +12,6 @@ the xi = 1/2 level (linear interpolation between cell centres) and c~, phi there
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 
@@ -24,36 +23,6 @@ from dendrax.physics import electroneutral
 from dendrax.physics import electrolytes
 from dendrax.physics import parameters
 from dendrax.physics import simulate
-
-
-# Reaction cut-off of the workaround below: xi under it carries no reaction.
-REACTION_XI_MIN = 1e-6
-
-
-@contextlib.contextmanager
-def reaction_cutoff(xi_min: float | None = REACTION_XI_MIN):
-  """Workaround (reported to the lead) for a spurious nucleation in `electroneutral`.
-
-  The reaction weight delta(xi) = 4 xi (1 - xi) / l is linear in xi, so round-off xi ~ 1e-16 in
-  the bulk electrolyte (left by the spectral relaxation solve) grows exponentially at
-  (4 k0 / l) exp(alpha f |eta|) ~ 14 /s at eta = -0.45 V, fastest at the top where c~ = 1 and
-  phi = 0; after ~0.4 t_Sand it takes part of the current (measured: Sand's time missed by 30 %).
-  Inside this context `electroneutral.interface_density` is zero where xi < xi_min (the model
-  traces it at call time). `None`: no patch.
-  """
-  if xi_min is None:
-    yield
-    return
-  original = electroneutral.interface_density
-
-  def cut(xi, width_um):
-    return jnp.where(xi > xi_min, original(xi, width_um), 0.0)
-
-  electroneutral.interface_density = cut
-  try:
-    yield
-  finally:
-    electroneutral.interface_density = original
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,9 +67,8 @@ def column_config(**overrides) -> simulate.SimulationConfig:
   return simulate.SimulationConfig(**d).checked()
 
 
-@functools.partial(jax.jit, static_argnames=('config', 'num_records', 'record_every', 'cutoff'))
-def _rollout(params, config, num_records, record_every, cutoff, state0=None):
-  del cutoff  # only a cache key: the patched model traces anew
+@functools.partial(jax.jit, static_argnames=('config', 'num_records', 'record_every'))
+def _rollout(params, config, num_records, record_every, state0=None):
   init_fn, step_fn = electroneutral.make_model(config)
   coeffs, _ = simulate.coefficients_for(params, config)
   key = jax.random.key(0)
@@ -130,11 +98,9 @@ def _rollout(params, config, num_records, record_every, cutoff, state0=None):
 
 def rollout(params: parameters.PhysicalParams, config: simulate.SimulationConfig,
             t_end_s: float, record_every: int = 1,
-            reaction_xi_min: float | None = REACTION_XI_MIN,
             check_accuracy_bound: bool = True, state0=None) -> ColumnRecord:
   """Runs from t = 0 to about t_end_s (whole records) and returns the `ColumnRecord`.
 
-  reaction_xi_min: see `reaction_cutoff` (None runs the model as it is).
   check_accuracy_bound: `simulate.validate` (dt against `simulate.accuracy_dt_bound`). Off for
     the transport-limited potentiostatic checks: the bound assumes the Butler-Volmer current of
     fresh electrolyte at cv_voltage_v (~1e7 A/m^2 at -0.8 V), while the measured current is the
@@ -146,18 +112,18 @@ def rollout(params: parameters.PhysicalParams, config: simulate.SimulationConfig
     config.checked()
   steps = max(1, int(round(t_end_s / config.dt_s)))
   num_records = max(1, steps // record_every)
-  with jax.enable_x64(config.dtype == 'float64'), reaction_cutoff(reaction_xi_min):
+  with jax.enable_x64(config.dtype == 'float64'):
     dtype = jnp.dtype(config.dtype)
     p = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), params)
     if state0 is not None:
       state0 = jax.tree_util.tree_map(jnp.asarray, state0)
     out, last, coeffs = jax.device_get(
-        _rollout(p, config, num_records, record_every, reaction_xi_min, state0))
+        _rollout(p, config, num_records, record_every, state0))
   return ColumnRecord(**{k: np.asarray(v) for k, v in out.items()}, final_state=last,
                       coefficients=coeffs)
 
 
-def rollout_phases(params, config, phases, reaction_xi_min: float | None = REACTION_XI_MIN):
+def rollout_phases(params, config, phases):
   """Potentiostatic start-up in phases of growing dt: `phases` = [(dt_s, duration_s,
   record_every), ...]; each continues from the last state (step counter reset, time offset
   added here). Needed because the model's potentiostatic step at |V| >~ 0.3 V is unstable at
@@ -169,7 +135,7 @@ def rollout_phases(params, config, phases, reaction_xi_min: float | None = REACT
     if state is not None:
       state = dataclasses.replace(state, step=np.zeros_like(state.step),
                                   time_s=np.zeros_like(state.time_s))
-    rec = rollout(params, cfg, duration, every, reaction_xi_min, check_accuracy_bound=False,
+    rec = rollout(params, cfg, duration, every, check_accuracy_bound=False,
                   state0=state)
     rec = dataclasses.replace(rec, time_s=rec.time_s + offset)
     parts.append(rec if state is None else _drop_first(rec))

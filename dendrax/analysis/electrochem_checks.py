@@ -110,9 +110,9 @@ def sand_time(current_density_ma_cm2, concentration_mol_m3, sand_cfg, chemistry=
 def cottrell(ccfg, chemistry='Li'):
   """Potentiostatic step to ccfg.voltage_v; i(t) against Cottrell over [t_start, t_end] s.
 
-  NOTE: at the transport-limited potentials Cottrell needs (|V| >~ 0.45 V) the model's
-  potentiostatic step blows up (NaN) from fresh electrolyte; the entry then reports NaN and
-  fails (docs/validation.md). Kept so that it passes once the model couples phi implicitly.
+  The potential must be deep in the transport-limited range (surface concentration ~0 from the
+  start); the model couples the potential and the reaction implicitly (Newton,
+  ccfg.coupling_iterations), which a step from fresh electrolyte to such a potential needs.
 
   The window: after the kinetic/ohmic start-up and once sqrt(pi D t) >> interface width, and
   while the diffusion layer is far from the top (height >= sqrt(6 D t_end)). Measured: the
@@ -126,7 +126,8 @@ def cottrell(ccfg, chemistry='Li'):
                          t_end_s=ccfg.dt_s, save_every_s=ccfg.dt_s, protocol='constant_voltage',
                          cv_voltage_v=ccfg.voltage_v, chemistry=chemistry,
                          potential_iterations=ccfg.solver_iterations,
-                         transport_iterations=ccfg.solver_iterations)
+                         transport_iterations=ccfg.solver_iterations,
+                         coupling_iterations=ccfg.coupling_iterations)
   params = cr.params_for(1.0, ccfg.concentration_mol_m3, chemistry=chemistry)
   every = max(1, int(round(ccfg.record_every_s / ccfg.dt_s)))
   rec = cr.rollout(params, cfg, ccfg.t_end_s, record_every=every, check_accuracy_bound=False)

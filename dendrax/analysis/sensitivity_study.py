@@ -261,26 +261,27 @@ class StudySettings:
   time_reverse: bool = False
 
 
-# Fewest warm-started PCG iterations of the potential per step for exact derivatives. With the
-# dataset preset's single iteration the forward run is fine, but the tangent of that one-step
-# CG map grows without bound after ~60-80 s of constant current (measured on the 64 x 64
-# dataset cell: d length / dE = 4.99e4 at 70 s against 4.52 by central differences, 1e12 by 90 s);
-# with 2 or 3 iterations exact and central differences agree to 3 digits over the whole
-# 210 s three-stage run. Raising it changes the dataset's lengths by at most 2.2 % (docs/physics.md).
-MIN_POTENTIAL_ITERATIONS_FOR_DERIVATIVES = 3
+# Fewest PCG iterations per step of the potential and of the salt transport for a derivative
+# study. The solves are differentiated implicitly (dendrax/physics/krylov.py): the exact
+# elasticity is that of the solved system, which central differences of the simulator reproduce
+# only once its solves are converged. Measured on a 16 x 16, 3 s three-stage run (d length /
+# d log T): exact 0.1939 at 3 to 30 iterations; central differences 0.174 or 0.247 with 3 salt
+# iterations (the truncated solve's error depends on the parameters), 0.1929 with 4, 0.19387
+# with 8 (exact 0.19386).
+MIN_SOLVER_ITERATIONS_FOR_DERIVATIVES = 8
 
 
 def simulation_config(settings: StudySettings, dataset_settings: Mapping[str, Any] | None):
   """The `SimulationConfig` of the study: the dataset's simulation, chemistry/protocol/overrides.
 
-  The potential gets at least `MIN_POTENTIAL_ITERATIONS_FOR_DERIVATIVES` PCG iterations per step
-  (an explicit `sim_overrides` value wins).
+  The potential and the salt transport get at least `MIN_SOLVER_ITERATIONS_FOR_DERIVATIVES` PCG
+  iterations per step (an explicit `sim_overrides` value wins).
   """
   from dendrax.physics import simulate  # pylint: disable=g-import-not-at-top
   base = dict(dataset_settings or simulate.SimulationConfig.for_dataset().to_dict())
   base.update(chemistry=settings.chemistry, protocol=settings.protocol)
-  base['potential_iterations'] = max(int(base.get('potential_iterations', 1)),
-                                     MIN_POTENTIAL_ITERATIONS_FOR_DERIVATIVES)
+  for name in ('potential_iterations', 'transport_iterations'):
+    base[name] = max(int(base.get(name, 1)), MIN_SOLVER_ITERATIONS_FOR_DERIVATIVES)
   if settings.float64:
     base['dtype'] = 'float64'
   base.update(settings.sim_overrides)

@@ -24,8 +24,8 @@ DTYPES = ('float32', 'float64')
 _DATASET_PHYSICS = dict(
     model='electroneutral', nx=64, ny=64, dx_um=1.0, dt_s=0.05, t_end_s=210.0, save_every_s=30.0,
     interface_width_um=2.5, electrode_height_um=6.0, defect_radius_um=3.0,
-    concentration_top='diffusion_layer', potential_iterations=4, transport_iterations=3,
-    control_iterations=5, pulse_on_s=1.0, pulse_off_s=1.0, pulse_amplitude_fraction=2.0,
+    concentration_top='diffusion_layer', potential_iterations=4, transport_iterations=4,
+    control_iterations=2, pulse_on_s=1.0, pulse_off_s=1.0, pulse_amplitude_fraction=2.0,
     protocol='three_stage', trickle_current_fraction=0.1, trickle_end_s=30.0,
     cc_current_fraction=1.0, cv_voltage_v=-0.1, max_voltage_v=0.1, noise_amplitude=0.1,
     profile_relaxation_per_s=1.0, checkpoint_every_steps=60, length_softness_um=1.0)
@@ -83,6 +83,13 @@ class SimulationConfig:
   max_voltage_v: float = 2.0               # |V| bound of the potential under current control
   control_iterations: int = 8              # electroneutral: Newton steps for V per time step
   control_step_v: float = 0.1              # electroneutral: largest Newton update of V, V
+  # electroneutral: Newton iterations of the coupled potential-reaction solve per step, and the
+  # largest change of the electrolyte potential per iteration (trust region of the linearised
+  # Butler-Volmer rate, V). One iteration suffices at practical currents; strong potentiostatic
+  # steps (Cottrell) take 4. 0 restores the previous scheme (the reaction sees the last step's
+  # potential), which diverges beyond |V| ~ 0.45 V (docs/physics.md).
+  coupling_iterations: int = 1
+  coupling_step_v: float = 0.05
   electrolyte_fraction_min: float = 1e-3   # electroneutral: eps inside the metal
   profile_relaxation_per_s: float = 5.0    # electroneutral: rate that keeps the tanh profile
   # Differentiation and observables.
@@ -128,10 +135,9 @@ class SimulationConfig:
     (4200 steps to 210 s; dt-convergence in docs/physics.md). Protocol: the paper's three stages
     in physical units (trickle at 0.1 J to 30 s, then J = sigma_nom E, CV at -0.1 V once the
     electrode potential reaches it). Galvanostatic stages are bounded by the cutoff
-    max_voltage_v = 0.1 V (a cycler's compliance: above the limiting current the cell runs at the
-    cutoff instead of driving the potential to -2 V, where the lagged potential diverges:
-    measured NaN in 2 of 8 constant-current trajectories). The builder may override `protocol`
-    per chunk.
+    max_voltage_v = 0.1 V (a cycler's compliance: above the limiting current the cell runs at
+    the cutoff instead of driving the potential without bound). The builder may override
+    `protocol` per chunk.
     """
     d = dict(_DATASET_PHYSICS)
     d.update(overrides)
@@ -237,7 +243,7 @@ class SimulationConfig:
     if self.dtype not in DTYPES:
       bad('dtype', f'expected one of {DTYPES}')
     for name in ('potential_iterations', 'initial_potential_iterations', 'max_defects',
-                 'transport_iterations',
+                 'transport_iterations', 'coupling_iterations',
                  'checkpoint_every_steps'):
       if getattr(self, name) < (1 if name == 'checkpoint_every_steps' else 0):
         bad(name, 'must be a non-negative int' if name != 'checkpoint_every_steps'
@@ -250,7 +256,7 @@ class SimulationConfig:
       if self.concentration_top == 'diffusion_layer':
         bad('concentration_top', "'diffusion_layer' needs model='electroneutral'")
     for name in ('pulse_on_s', 'pulse_off_s', 'pulse_amplitude_fraction', 'control_step_v',
-                 'profile_relaxation_per_s'):
+                 'profile_relaxation_per_s', 'coupling_step_v'):
       v = getattr(self, name)
       if not math.isfinite(v) or v <= 0:
         bad(name, 'must be a finite number > 0')

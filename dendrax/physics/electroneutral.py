@@ -22,17 +22,19 @@ the Nernst shift of the local equilibrium potential built in (c~^(1-alpha) prefa
 identity with Chen 2015's form is in docs/physics.md).
 
 One step of dt (IMEX; every implicit solve is a fixed number of warm-started PCG iterations):
-1. Control: galvanostatic stages solve sum(R) = J / (z F c_s) for V by Newton on the scalar V
-   (exact current every step); potentiostatic stages hold V.
-2. Reaction, locally implicit in c~ (cathodic part), so one step cannot take more salt than a
-   cell holds: c_r = (c~ + tau A') / (1 + tau B'), tau = t_- r dt.
+1. Control: galvanostatic stages solve sum(R) = J / (z F c_s) for V* by Newton on the scalar V
+   with the last potential; potentiostatic stages hold V.
+2. Potential and reaction together: R linearised in phi about (V*, phi^n), so the charge balance
+   becomes (r g - div(w grad)) phi = ... (g = dR/dphi >= 0), solved for phi and, in galvanostatic
+   stages, the correction dV that keeps the current exact (two right-hand sides, one operator).
+   The reaction is locally implicit in c~ (cathodic part), so one step cannot take more salt
+   than a cell holds: c_r = c~ - tau R, tau = t_- r dt.
 3. Interface relaxation: stabilised semi-implicit solve (exact spectral inverse), then the
    reaction increment dt R added *outside* the stabilisation, so the growth rate is not slowed
    by the factor 1 + 2 dt L_s W (which the hong2018 step does: docs/physics.md).
 4. Salt: backward Euler, conservative faces; bottom no flux, top to the bulk through the
    diffusion layer L_N (or Dirichlet / closed).
-5. Potential: charge balance with the step's d xi / dt and the new c~ (phi = 0 on the top face).
-The potential enters the next step's eta (one step lag; dt-convergence measured in docs).
+Conductivity and diffusion current are taken at the start of the step (c~^n, xi^n).
 """
 
 from __future__ import annotations
@@ -64,17 +66,23 @@ def electrolyte_fraction(xi, eps_min):
   return eps_min + (1.0 - eps_min) * (1.0 - h)
 
 
+# Below XI_NUCLEUS the reaction weight ramps to zero (full weight from 2 XI_NUCLEUS): the weight
+# is linear in xi, so xi far ahead of the deposit (round-off, or what the relaxation solve spreads
+# into the bulk) would otherwise grow exponentially, at (4 k0 / l) exp(alpha f |eta|) ~ 0.7 /s at
+# eta = -0.3 V, and nucleate metal in the electrolyte, where no electron can reach it (measured:
+# a bulk sink of salt that took half the current 30 s into a -0.8 V step). The tanh tail below it
+# carries ~XI_NUCLEUS of the interface's weight.
+XI_NUCLEUS = 1e-3
+
+
 def interface_density(xi, width_um):
   """delta(xi) = 4 xi (1 - xi) / l: |grad xi| of the equilibrium tanh profile, integrating to 1
   across the interface, and the profile's translation mode, so a reaction distributed with it
   moves the interface without changing its shape (the relaxation then neither adds nor removes
-  any of it: the deposited volume equals the reacted one)."""
+  any of it: the deposited volume equals the reacted one). Ramped to 0 below XI_NUCLEUS."""
   xi = jnp.clip(xi, 0.0, 1.0)
-  # Zero below xi = 1e-6: the weight is linear in xi, so round-off xi (~1e-16) left by the
-  # spectral relaxation in the bulk electrolyte would otherwise grow exponentially under a
-  # cathodic potential and nucleate spurious deposits at the top of the window (measured: a
-  # parasitic layer took current from 0.45 t_Sand at 40 mA/cm^2).
-  return jnp.where(xi > 1e-6, 4.0 * xi * (1.0 - xi) / width_um, 0.0)
+  ramp = jnp.clip(xi / XI_NUCLEUS - 1.0, 0.0, 1.0)
+  return ramp * 4.0 * xi * (1.0 - xi) / width_um
 
 
 def reaction_terms(xi, c, v, phi, coeffs, tau, noise=None, capillary_v=0.0):
@@ -120,6 +128,11 @@ def profile_curvature_term(xi, dx):
   return jnp.sqrt(gx**2 + gy**2 + tiny**2) * curvature, curvature
 
 
+def derivative_iterations(iterations: int) -> int:
+  """PCG iterations for the second right-hand sides (d/dV of the potential and the salt)."""
+  return max(1, iterations // 2) if iterations else 0
+
+
 def make_model(config: SimulationConfig):
   """Returns `(init_fn, step_fn)`.
 
@@ -150,18 +163,6 @@ def make_model(config: SimulationConfig):
     return fluxes.face_weights(w, dx, salt_top, outer_length_um=coeffs.supply_length_um,
                                outer_weight=coeffs.salt_diffusivity_um2_s)
 
-  def potential(phi0, xi, c, dxi_dt, coeffs, iterations):
-    eps = electrolyte_fraction(xi, eps_min)
-    sigma = coeffs.conductivity_um2_v_s
-    fw = fluxes.face_weights(eps * sigma * jnp.maximum(c, C_FLOOR), dx, 'dirichlet')
-    # Diffusion current: div(eps (2 sigma t_- / f) grad c~), top face at the bulk value 1
-    # (no diffusion current through the top when c~ = 1 there; Dirichlet is the bulk side).
-    fw_d = fluxes.face_weights(eps * 2.0 * sigma * coeffs.anion_transference / coeffs.f_per_v,
-                               dx, 'closed')
-    source = coeffs.site_ratio * dxi_dt + fluxes.div_w_grad(c, fw_d, dx)
-    # div(w grad phi) = source  <=>  (0 - 1 div(w grad)) phi = -source, phi = 0 on top.
-    return phi_solve(-source, phi0, fw, 0.0, 1.0, sigma, 0.0, iterations)
-
   def init_fn(coeffs, n_defects, key) -> State:
     xi = ed.initial_order_parameter(n_defects, config, key, dtype)
     c = jnp.ones_like(xi)
@@ -179,7 +180,8 @@ def make_model(config: SimulationConfig):
     return coeffs.capillary_length_v_um * (-profile_curvature_term(xi, dx)[1])
 
   def control(state, coeffs, tau, noise, capillary):
-    """(V, stage, target current A/m^2) for the coming step."""
+    """(V*, stage, holds_voltage, wanted rate): V* solves the galvanostatic target with the last
+    step's potential (Newton on the scalar V; the coupled correction follows in `_step`)."""
     target, stage, holds_voltage = protocols.stage_and_target(
         state.time_s, state.stage, state.voltage_v, coeffs.target_current_a_m2, config)
     xi, c, phi = state.xi, state.concentration, state.potential_v
@@ -197,10 +199,85 @@ def make_model(config: SimulationConfig):
 
     v_gal, _ = jax.lax.scan(newton, state.voltage_v, None, length=config.control_iterations)
     v = jnp.where(holds_voltage, config.cv_voltage_v, v_gal)
-    # Three-stage: once the galvanostatic potential passes the CV limit, hold it there.
+    return v.astype(state.voltage_v.dtype), stage, holds_voltage, want
+
+  def coupled_potential(state, coeffs, tau, noise, capillary):
+    """(V, stage, phi, R): the charge balance solved together with the reaction, and for
+    galvanostatic stages with V, by Newton iterations on the linearised Butler-Volmer rate.
+
+    With R ~ R_k + g (dphi - dV) (g = dR/dphi >= 0 at the iterate V_k, phi_k) the charge balance
+    div(w grad phi) = r R + div(w_d grad c~) is linear in (phi, dV): phi = phi_A + dV phi_B with
+        (r g - div(w grad)) phi_A = -(r (R_k - g phi_k) + div(w_d grad c~)),
+        (r g - div(w grad)) phi_B = r g,
+    and the galvanostatic target fixes dV by the column mean of R. Each iteration moves phi by
+    at most coupling_step_v (the exponential is linear only within ~1/(alpha f)). The reaction
+    and the potential of a step are one consistent solution (no one-step lag): the lagged
+    scheme went unstable (NaN) at potentiostatic steps beyond |V| ~ 0.45 V and at dt 0.1 s.
+    """
+    xi, c = state.xi, state.concentration
+    v_star, stage0, holds_voltage, want = control(state, coeffs, tau, noise, capillary)
+    r = coeffs.site_ratio
+    eps = electrolyte_fraction(xi, eps_min)
+    sigma = coeffs.conductivity_um2_v_s
+    fw = fluxes.face_weights(eps * sigma * jnp.maximum(c, C_FLOOR), dx, 'dirichlet')
+    # Diffusion current div(eps (2 sigma t_- / f) grad c~); no diffusion current through the top.
+    fw_d = fluxes.face_weights(eps * 2.0 * sigma * coeffs.anion_transference / coeffs.f_per_v,
+                               dx, 'closed')
+    diffusion_current = fluxes.div_w_grad(c, fw_d, dx)
+    trust = config.coupling_step_v
+
+    def newton(carry, _):
+      v_k, phi_k, _, _ = carry
+
+      def rate_of(phi):
+        return reaction_terms(xi, c, v_k, phi, coeffs, tau, noise, capillary)[0]
+
+      r_k, g = jax.jvp(rate_of, (phi_k,), (jnp.ones_like(phi_k),))
+      phi_a = phi_solve(-(r * (r_k - g * phi_k) + diffusion_current), phi_k, fw, r * g, 1.0,
+                        sigma, 0.0, config.potential_iterations)[0]
+      # phi_B only sets the galvanostatic dV (whose error the next step's control absorbs):
+      # half the iterations.
+      phi_b = phi_solve(r * g, jnp.zeros_like(phi_k), fw, r * g, 1.0, sigma, 0.0,
+                        derivative_iterations(config.potential_iterations))[0]
+      # Galvanostatic: mean R(dV) = want; d(mean R)/d(dV) = mean(g (phi_B - 1)) <= 0.
+      base = column_mean(r_k + g * (phi_a - phi_k))
+      slope = column_mean(g * (phi_b - 1.0))
+      d_v = jnp.clip((want - base) / jnp.where(slope < -1e-30, slope, -1e-30), -trust, trust)
+      v = jnp.clip(v_k + d_v, -config.max_voltage_v, config.max_voltage_v)
+      # Three-stage: once the galvanostatic potential passes the CV limit, hold it there.
+      stage = protocols.latch_constant_voltage(stage0, v, config)
+      holds = holds_voltage | (stage == protocols.CONSTANT_VOLTAGE)
+      v = jnp.where(holds, config.cv_voltage_v, v).astype(v_k.dtype)
+      d_v = v - v_k
+      d_phi = jnp.clip(phi_a + d_v * phi_b - phi_k, -trust, trust)
+      reaction = r_k + g * (d_phi - d_v)
+      return (v, phi_k + d_phi, reaction, stage), None
+
+    init = (v_star, state.potential_v, jnp.zeros_like(c), stage0)
+    (v, phi, reaction, stage), _ = jax.lax.scan(newton, init, None,
+                                                length=config.coupling_iterations)
+    # The linearisation may not take more salt than the cell holds (the implicit bound of R).
+    reaction = jnp.minimum(reaction, jnp.maximum(c, 0.0) / tau)
+    return v, stage, phi, reaction
+
+  def lagged_potential_step(state, coeffs, tau, noise, capillary):
+    """(V, stage, R) with the last step's phi (coupling_iterations = 0); phi follows the salt."""
+    v, stage, holds_voltage, _ = control(state, coeffs, tau, noise, capillary)
     stage = protocols.latch_constant_voltage(stage, v, config)
-    v = jnp.where(stage == protocols.CONSTANT_VOLTAGE, config.cv_voltage_v, v)
-    return v.astype(state.voltage_v.dtype), stage
+    v = jnp.where(stage == protocols.CONSTANT_VOLTAGE, config.cv_voltage_v, v).astype(v.dtype)
+    reaction, _ = reaction_terms(state.xi, state.concentration, v, state.potential_v, coeffs, tau,
+                                 noise, capillary)
+    return v, stage, reaction
+
+  def potential(phi0, xi, c, dxi_dt, coeffs):
+    """Charge balance div(eps sigma c~ grad phi) = r dxi/dt + div(w_d grad c~), phi = 0 on top."""
+    eps = electrolyte_fraction(xi, eps_min)
+    sigma = coeffs.conductivity_um2_v_s
+    fw = fluxes.face_weights(eps * sigma * jnp.maximum(c, C_FLOOR), dx, 'dirichlet')
+    fw_d = fluxes.face_weights(eps * 2.0 * sigma * coeffs.anion_transference / coeffs.f_per_v,
+                               dx, 'closed')
+    source = coeffs.site_ratio * dxi_dt + fluxes.div_w_grad(c, fw_d, dx)
+    return phi_solve(-source, phi0, fw, 0.0, 1.0, sigma, 0.0, config.potential_iterations)[0]
 
   def _step(state: State, coeffs, key) -> State:
     xi, c = state.xi, state.concentration
@@ -210,8 +287,11 @@ def make_model(config: SimulationConfig):
       noise = 1.0 + config.noise_amplitude * jax.random.uniform(key, xi.shape, dtype, -_SQRT3,
                                                                  _SQRT3)
     capillary = capillary_shift_v(xi, coeffs)
-    v, stage = control(state, coeffs, tau, noise, capillary)
-    reaction, c_r = reaction_terms(xi, c, v, state.potential_v, coeffs, tau, noise, capillary)
+    if config.coupling_iterations:
+      v, stage, phi, reaction = coupled_potential(state, coeffs, tau, noise, capillary)
+    else:
+      v, stage, reaction = lagged_potential_step(state, coeffs, tau, noise, capillary)
+    c_r = jnp.maximum(c, 0.0) - tau * reaction
     # Profile relaxation without curvature motion, stabilised semi-implicit; the reaction is
     # added after the solve.
     rate = config.profile_relaxation_per_s
@@ -228,19 +308,17 @@ def make_model(config: SimulationConfig):
     change = xi_relaxed - xi
     xi_relaxed = xi_relaxed - density * jnp.sum(change) / (jnp.sum(density) + 1e-30)
     xi_new = xi_relaxed + dt * reaction
-    d_xi = xi_new - xi
-    c_star = c_r
     fw = salt_weights(xi_new, coeffs)
-    c_new, _ = salt_solve(c_star, c_star, fw, 1.0, dt, coeffs.salt_diffusivity_um2_s, 1.0,
+    c_new, _ = salt_solve(c_r, c_r, fw, 1.0, dt, coeffs.salt_diffusivity_um2_s, 1.0,
                           config.transport_iterations)
     # Exact salt balance: what the faces exchanged with the bulk minus what PCG returned, put
     # back on the electrolyte (weight eps) so conservation does not depend on convergence.
     influx = jnp.sum(fw.top[0] * (1.0 - c_new[-1]))
-    defect = jnp.sum(c_star) + dt * influx / dx - jnp.sum(c_new)
+    defect = jnp.sum(c_r) + dt * influx / dx - jnp.sum(c_new)
     eps = electrolyte_fraction(xi_new, eps_min)
     c_new = c_new + defect * eps / jnp.sum(eps)
-    phi, _ = potential(state.potential_v, xi_new, c_new, reaction, coeffs,
-                       config.potential_iterations)
+    if not config.coupling_iterations:
+      phi = potential(state.potential_v, xi_new, c_new, reaction, coeffs)
     current = coeffs.current_scale_a_m2 * coeffs.site_ratio * column_mean(reaction)
     return State(xi=xi_new, concentration=c_new, potential_v=phi, dxi_dt=reaction,
                  voltage_v=v, stage=stage, current_a_m2=current,

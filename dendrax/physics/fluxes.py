@@ -82,7 +82,8 @@ def make_implicit_solver(ny: int, nx: int, dx: float, top: str, dtype) -> Callab
 
   Solves (a - b div(w grad)) u = rhs with boundary value u_top, from the guess u0, by
   `iterations` steps of PCG (static). `w_ref` is the electrolyte value of w (scalar), used by
-  the preconditioner. `a >= 0`; a = 0 needs a Dirichlet or Robin top.
+  the preconditioner. `a >= 0` (a scalar or a `[ny, nx]` field); a = 0 needs a Dirichlet or
+  Robin top. `rhs` and `u0` may carry leading batch axes (several right-hand sides, one operator).
   """
   y_top = 'neumann' if top == 'closed' else 'dirichlet'
   helmholtz = spectral.make_helmholtz_solver(ny, nx, dx, ('neumann', y_top), dtype=dtype)
@@ -90,15 +91,19 @@ def make_implicit_solver(ny: int, nx: int, dx: float, top: str, dtype) -> Callab
   def solve(rhs, u0, fw: FaceWeights, a, b, w_ref, u_top, iterations: int):
     matvec = lambda u: a * u - b * div_w_grad(u, fw, dx, 0.0)
     # The boundary value enters as a known flux into the top row.
-    rhs = rhs.at[-1].add(b * fw.top[0] * u_top / dx)
+    rhs = rhs.at[..., -1, :].add(b * fw.top[0] * u_top / dx)
     # Local diagonal of the operator relative to the electrolyte's: symmetric scaling.
     diag = a + b * (fw.x + jnp.roll(fw.x, 1, axis=-1)
                     + jnp.concatenate([fw.y, jnp.zeros_like(fw.y[:1])])
                     + jnp.concatenate([jnp.zeros_like(fw.y[:1]), fw.y])) / dx**2
     diag = diag.at[-1].add(b * fw.top[0] / dx)
-    diag_ref = a + 4.0 * b * w_ref / dx**2
+    a_ref = a if jnp.ndim(a) == 0 else jnp.min(a)
+    diag_ref = a_ref + 4.0 * b * w_ref / dx**2
     scale = jax.lax.rsqrt(diag / diag_ref)
-    precond = lambda r: scale * helmholtz(scale * r, a, b * w_ref)
-    return krylov.pcg(matvec, rhs, u0, precond, iterations)
+    precond = lambda r: scale * helmholtz(scale * r, a_ref, b * w_ref)
+    one = lambda r, u: krylov.pcg(matvec, r, u, precond, iterations)
+    for _ in range(rhs.ndim - 2):
+      one = jax.vmap(one)
+    return one(rhs, u0)
 
   return solve

@@ -3,7 +3,8 @@
 Validations (laws from outside the code; issue 9 tolerances):
 * Sand's time (binary electrolyte, t_- factor) within 5 %;
 * limiting current z F D c0 / (t_- L) within 5 % (galvanostatic: J / (1 - c_s / c0));
-* Tafel slope ln10 RT / (alpha z F) within 2 %.
+* Tafel slope ln10 RT / (alpha z F) within 2 %;
+* Cottrell i = z F c0 sqrt(D / (pi t)) / t_- within 5 % after a deep potentiostatic step.
 Regression (true by construction of the scheme):
 * Faraday: deposited metal = integral J dt / (z F) within 0.1 %, on a 2-D run with nuclei.
 Full-size numbers: experiments/validate_physics.py, docs/validation.md.
@@ -33,6 +34,15 @@ def test_limiting_current_within_5_percent():
   e = ec.limiting_current(c)
   assert e['passed'], e
   assert 0.5 < e['inputs']['surface_concentration_ratio'] < 0.7   # J = 0.4 i_lim: c_s ~ 0.6
+
+
+def test_cottrell_within_5_percent():
+  """A -1.6 V step from fresh electrolyte: stable (the potential and the reaction are solved
+  together) and on Cottrell's i ~ t^-1/2 with the binary-electrolyte 1/t_- factor."""
+  c = _config().cottrell
+  c.height_um, c.t_start_s, c.t_end_s, c.record_every_s = 250.0, 8.0, 15.0, 0.5
+  e = ec.cottrell(c)
+  assert e['passed'], e
 
 
 def test_tafel_slope_within_2_percent():
