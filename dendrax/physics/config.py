@@ -128,7 +128,7 @@ class SimulationConfig:
 
   @classmethod
   def for_dataset(cls, **overrides) -> 'SimulationConfig':
-    """The dataset preset (`dendrite_sim` 2.0.0): electroneutral Li/Zn, 64 x 64 at 1 um.
+    """The dataset preset (`dendrite_sim` 2.1.0): electroneutral Li/Zn, 64 x 64 at 1 um.
 
     A 64 um window above the electrode, under a stagnant diffusion layer of thickness
     c0 / concentration_gradient to the bulk; interface 2.5 um at fixed surface energy; dt 0.05 s
