@@ -57,22 +57,39 @@ def make_replay(config):
     d = coeffs.salt_diffusivity_um2_s
     fw_s = fluxes.face_weights(d * eps, dx, 'robin', outer_length_um=coeffs.supply_length_um,
                                outer_weight=d)
-    c, _ = salt_solve(c_r, c_r, fw_s, 1.0, dt, d, 1.0, n_salt)
     sigma = coeffs.conductivity_um2_v_s
-    fw_p = fluxes.face_weights(eps * sigma * jnp.maximum(new.concentration,
-                                                         electroneutral.C_FLOOR), dx, 'dirichlet')
-    fw_d = fluxes.face_weights(eps * 2.0 * sigma * coeffs.anion_transference / coeffs.f_per_v,
+    if config.coupling_iterations:
+      # The coupled step's charge balance, (r g - div(w grad)) phi = -(r (R - g phi_k) +
+      # div(w_d grad c~)), at the iterate (V of the step, phi of the last step) with the old
+      # xi and c~: the system of its Newton iteration (exact in CV stages, where V is held).
+      c_r = jnp.maximum(prev.concentration, 0.0) - tau * new.dxi_dt
+      eps_p, c_p = electroneutral.electrolyte_fraction(prev.xi, eps_min), prev.concentration
+      rate_of = lambda phi: electroneutral.reaction_terms(
+          prev.xi, c_p, new.voltage_v, phi, coeffs, tau, capillary_v=capillary)[0]
+      r_k, g = jax.jvp(rate_of, (prev.potential_v,), (jnp.ones_like(prev.potential_v),))
+      a = coeffs.site_ratio * g
+    else:
+      eps_p, c_p, a = eps, new.concentration, jnp.zeros_like(new.xi)
+    c, _ = salt_solve(c_r, c_r, fw_s, 1.0, dt, d, 1.0, n_salt)
+    fw_p = fluxes.face_weights(eps_p * sigma * jnp.maximum(c_p, electroneutral.C_FLOOR), dx,
+                               'dirichlet')
+    fw_d = fluxes.face_weights(eps_p * 2.0 * sigma * coeffs.anion_transference / coeffs.f_per_v,
                                dx, 'closed')
-    source = coeffs.site_ratio * new.dxi_dt + fluxes.div_w_grad(new.concentration, fw_d, dx)
-    phi, _ = phi_solve(-source, prev.potential_v, fw_p, 0.0, 1.0, sigma, 0.0, n_potential)
-    return (c_r, c, fw_s, d), (-source, phi, fw_p)
+    diffusion_current = fluxes.div_w_grad(c_p, fw_d, dx)
+    if config.coupling_iterations:
+      rhs = -(coeffs.site_ratio * (r_k - g * prev.potential_v) + diffusion_current)
+    else:
+      rhs = -(coeffs.site_ratio * new.dxi_dt + diffusion_current)
+    phi, _ = phi_solve(rhs, prev.potential_v, fw_p, a, 1.0, sigma, 0.0, n_potential)
+    return (c_r, c, fw_s, d), (rhs, phi, fw_p, a)
 
   def replay(prev, new, coeffs, n_salt, n_potential):
     # Traced iteration counts: one compilation serves every count (fori_loop -> while_loop).
-    (c_r, c, fw_s, d), (rhs_p, phi, fw_p) = solves(prev, new, coeffs, jnp.int32(n_salt),
-                                                   jnp.int32(n_potential))
+    (c_r, c, fw_s, d), (rhs_p, phi, fw_p, a) = solves(prev, new, coeffs, jnp.int32(n_salt),
+                                                      jnp.int32(n_potential))
     return {'salt': _true_residual(c, c_r, fw_s, 1.0, dt, 1.0, dx),
-            'potential': _true_residual(phi, rhs_p, fw_p, 0.0, 1.0, 0.0, dx)}
+            'potential': _true_residual(phi, rhs_p, fw_p, np.asarray(a, np.float64), 1.0, 0.0,
+                                        dx)}
 
   return replay
 

@@ -11,11 +11,19 @@ finite-volume terms (face coefficients are FiPy's `faceValue`, the arithmetic me
 cells on this uniform grid, as in `dendrax.physics.fluxes`):
 
 1. Control: galvanostatic stages solve column_mean(R(V)) = J / (z F c_s) for V by the same
-   number of clipped Newton steps as dendrax (`control_iterations`, analytic dR/dV); the stage
-   logic is dendrax's `protocols` (the protocol is part of the problem, not of the solver).
-2. Butler-Volmer R, locally implicit in c~ (the same algebraic update: it defines the stiff
-   sink), giving the post-reaction salt c_r; eta = V - phi + the Gibbs-Thomson shift
-   gamma Omega (-div n) / (z F), with div n from FiPy's face normals (as below).
+   number of clipped Newton steps as dendrax (`control_iterations`, analytic dR/dV, the last
+   step's phi); the stage logic is dendrax's `protocols` (the protocol is part of the problem,
+   not of the solver).
+2. Potential and reaction together (`coupling_iterations` Newton iterations, as dendrax): with
+   Butler-Volmer R linearised in phi (g = dR/dphi, analytic), the charge balance
+   DiffusionTerm(eps sigma max(c~, C_FLOOR)) - ImplicitSourceTerm(r g) == r (R_k - g phi_k)
+   + div(eps 2 sigma t_- / f grad c~) (the diffusion current, FiPy face gradients, closed top;
+   phi = 0 on the top face), and the same operator with right-hand side -r g for the response
+   to dV; dV from the galvanostatic target, 50 mV trust region, CV latch. R is locally implicit
+   in c~ (the same algebraic update: it defines the stiff sink), and the post-reaction salt is
+   c_r = c~ - tau R. eta = V - phi + the Gibbs-Thomson shift gamma Omega (-div n) / (z F), with
+   div n from FiPy's face normals (as below). The reaction weight is dendrax's, ramped to 0
+   below XI_NUCLEUS.
 3. Profile relaxation: TransientTerm == DiffusionTerm(rate l^2/8) - ImplicitSourceTerm(2 rate)
    + explicit [2 rate xi - rate g'(xi) - rate l^2/8 |grad xi| div(n)] (the curvature-free
    stabilised step; n = faceGrad / |faceGrad|), then the volume-preserving correction along the
@@ -23,8 +31,8 @@ cells on this uniform grid, as in `dendrax.physics.fluxes`):
 4. Salt: TransientTerm == DiffusionTerm(eps D) + exchange with the bulk through the top face
    (conductance 1 / (dx / (2 eps D) + L_N / D), an implicit source on the top row: FiPy has no
    Robin constraint), from c_r; then the same exact-balance correction as dendrax.
-5. Charge balance: DiffusionTerm(eps sigma max(c~, C_FLOOR)) == r R + div(eps 2 sigma t_- / f
-   grad c~) (the diffusion current, FiPy face gradients, closed top), phi = 0 on the top face.
+5. With `coupling_iterations = 0` (dendrax's previous, lagged scheme) steps 1-2 use the last
+   step's phi and the charge balance is solved after the salt instead.
 
 Langevin noise is off (`noise_amplitude = 0`; compare with dendrax run the same way) and the
 short-circuit freeze is not modelled (the windows compared are far from it). Every linear system
@@ -68,9 +76,11 @@ def dendrax_initial_state(params, config, seed: int = 0):
 
 
 def _density(xi, width_um):
-  """electroneutral.interface_density: 4 xi (1 - xi) / l, zero below xi = 1e-6."""
+  """electroneutral.interface_density: 4 xi (1 - xi) / l, ramped to 0 below XI_NUCLEUS."""
+  from dendrax.physics import electroneutral  # pylint: disable=g-import-not-at-top
   x = np.clip(xi, 0.0, 1.0)
-  return np.where(x > 1e-6, 4.0 * x * (1.0 - x) / width_um, 0.0)
+  ramp = np.clip(x / electroneutral.XI_NUCLEUS - 1.0, 0.0, 1.0)
+  return ramp * 4.0 * x * (1.0 - x) / width_um
 
 
 def h(xi):
@@ -153,8 +163,16 @@ class FipyModel:
     self.eq_salt = (fp.TransientTerm(var=self.c)
                     == fp.DiffusionTerm(coeff=self.salt_w.faceValue, var=self.c)
                     + self.exchange - fp.ImplicitSourceTerm(coeff=self.exchange, var=self.c))
-    self.phi_w, self.phi_source = cell(), cell()
-    self.eq_phi = fp.DiffusionTerm(coeff=self.phi_w.faceValue, var=self.phi) == self.phi_source
+    # Charge balance div(w grad phi) - r g phi = source (g = dR/dphi of the linearised
+    # reaction, 0 for the lagged scheme); phi_b: the response to dV (second right-hand side).
+    self.phi_w, self.phi_shift, self.phi_source = cell(), cell(), cell()
+    self.eq_phi = (fp.DiffusionTerm(coeff=self.phi_w.faceValue, var=self.phi)
+                   - fp.ImplicitSourceTerm(coeff=self.phi_shift, var=self.phi) == self.phi_source)
+    self.phi_b = fp.CellVariable(mesh=mesh, value=0.0)
+    self.phi_b.constrain(0.0, mesh.facesTop)
+    self.eq_phi_b = (fp.DiffusionTerm(coeff=self.phi_w.faceValue, var=self.phi_b)
+                     - fp.ImplicitSourceTerm(coeff=self.phi_shift, var=self.phi_b)
+                     == -self.phi_shift)
     w_d = 2.0 * k.conductivity_um2_v_s * k.anion_transference / k.f_per_v
     self.eps_var = cell()
     self.diffusion_current = ((w_d * self.eps_var).faceValue * self.c.faceGrad).divergence
@@ -193,6 +211,8 @@ class FipyModel:
     return cathodic - anodic, c_r, d_cathodic - d_anodic
 
   def control(self, xi, c, phi, tau, capillary):
+    """(V*, stage, holds_voltage, wanted rate) as `electroneutral`'s control: clipped Newton
+    steps on V with the last step's phi; the CV latch follows in the step."""
     import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
     from dendrax.physics import protocols  # pylint: disable=g-import-not-at-top
     cfg, k = self.config, self.k
@@ -200,19 +220,60 @@ class FipyModel:
         jnp.float32(self.time_s), jnp.int32(self.stage), self.voltage,
         jnp.float32(k.target_current_a_m2), cfg)
     want = float(target) / k.current_scale_a_m2 / k.site_ratio
-    mean = lambda a: np.sum(a) * self.dx / cfg.nx
     v = self.voltage
     for _ in range(cfg.control_iterations):
       r, _, dr = self.reaction(xi, c, phi, v, tau, capillary)
-      r, dr = mean(r), mean(dr)
+      r, dr = self.column_mean(r), self.column_mean(dr)
       step = -(r - want) / (dr if abs(dr) > 1e-30 else 1e-30)
       step = float(np.clip(step, -cfg.control_step_v, cfg.control_step_v))
       v = float(np.clip(v + step, -cfg.max_voltage_v, cfg.max_voltage_v))
     v = cfg.cv_voltage_v if bool(holds) else v
-    stage = int(protocols.latch_constant_voltage(stage, jnp.float32(v), cfg))
-    if stage == protocols.CONSTANT_VOLTAGE:
-      v = cfg.cv_voltage_v
-    return v, stage
+    return v, int(stage), bool(holds), want
+
+  def column_mean(self, a):
+    return float(np.sum(a)) * self.dx / self.config.nx
+
+  def latch(self, stage, v):
+    import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+    from dendrax.physics import protocols  # pylint: disable=g-import-not-at-top
+    return int(protocols.latch_constant_voltage(jnp.int32(stage), jnp.float32(v), self.config))
+
+  def coupled_potential(self, xi, c, phi, tau, capillary):
+    """(V, stage, phi, R): `electroneutral`'s coupled potential-reaction Newton iterations."""
+    from dendrax.physics import protocols  # pylint: disable=g-import-not-at-top
+    cfg, k = self.config, self.k
+    v_k, stage0, holds_voltage, want = self.control(xi, c, phi, tau, capillary)
+    r = k.site_ratio
+    eps = self.eps(xi)
+    self.eps_var.value = eps                       # diffusion current of the step's c~
+    self.phi_w.value = eps * k.conductivity_um2_v_s * np.maximum(c, self.c_floor)
+    diffusion_current = np.asarray(self.diffusion_current.value)
+    trust = cfg.coupling_step_v
+    phi_k, stage, reaction = phi, stage0, np.zeros_like(c)
+    for _ in range(cfg.coupling_iterations):
+      r_k, _, dr_dv = self.reaction(xi, c, phi_k, v_k, tau, capillary)
+      g = -dr_dv                                   # dR/dphi: eta = V - phi + capillary
+      self.phi_shift.value = r * g
+      self.phi_source.value = r * (r_k - g * phi_k) + diffusion_current
+      self.phi.value = phi_k
+      self._solve(self.eq_phi, self.phi, 'potential')
+      phi_a = np.asarray(self.phi.value)
+      self.phi_b.value = 0.0
+      self._solve(self.eq_phi_b, self.phi_b, 'potential')
+      phi_b = np.asarray(self.phi_b.value)
+      base = self.column_mean(r_k + g * (phi_a - phi_k))
+      slope = self.column_mean(g * (phi_b - 1.0))
+      d_v = float(np.clip((want - base) / (slope if slope < -1e-30 else -1e-30), -trust, trust))
+      v = float(np.clip(v_k + d_v, -cfg.max_voltage_v, cfg.max_voltage_v))
+      stage = self.latch(stage0, v)
+      if holds_voltage or stage == protocols.CONSTANT_VOLTAGE:
+        v = cfg.cv_voltage_v
+      d_v = v - v_k
+      d_phi = np.clip(phi_a + d_v * phi_b - phi_k, -trust, trust)
+      reaction = r_k + g * (d_phi - d_v)
+      v_k, phi_k = v, phi_k + d_phi
+    reaction = np.minimum(reaction, np.maximum(c, 0.0) / tau)
+    return v_k, stage, phi_k, reaction
 
   def profile_curvature_term(self):
     """(|grad xi| div(n), div(n)), n = faceGrad / |faceGrad| regularised as in dendrax."""
@@ -226,9 +287,18 @@ class FipyModel:
     tau = k.anion_transference * k.site_ratio * dt
     normal_curvature, div_n = self.profile_curvature_term()
     capillary = -k.capillary_length_v_um * div_n
-    # 1-2. Control and reaction.
-    self.voltage, self.stage = self.control(xi, c, phi, tau, capillary)
-    reaction, c_r, _ = self.reaction(xi, c, phi, self.voltage, tau, capillary)
+    # 1-2. Control, potential and reaction (coupled; or the lagged scheme).
+    from dendrax.physics import protocols  # pylint: disable=g-import-not-at-top
+    if cfg.coupling_iterations:
+      self.voltage, self.stage, phi_new, reaction = self.coupled_potential(xi, c, phi, tau,
+                                                                           capillary)
+      c_r = np.maximum(c, 0.0) - tau * reaction
+    else:
+      v, stage, _, _ = self.control(xi, c, phi, tau, capillary)
+      stage = self.latch(stage, v)
+      self.voltage = cfg.cv_voltage_v if stage == protocols.CONSTANT_VOLTAGE else v
+      self.stage = stage
+      reaction, c_r, _ = self.reaction(xi, c, phi, self.voltage, tau, capillary)
     # 3. Profile relaxation (curvature-free, stabilised), volume-preserving, then + dt R.
     rate = cfg.profile_relaxation_per_s
     ell2 = cfg.interface_width_um**2 / 8.0
@@ -257,11 +327,15 @@ class FipyModel:
     defect = np.sum(c_r) + dt * influx / dx - np.sum(c_new)
     c_new = c_new + defect * eps / np.sum(eps)
     self.c.value = c_new
-    # 5. Charge balance (phi = 0 on the top face: its constraint).
-    self.eps_var.value = eps
-    self.phi_w.value = eps * k.conductivity_um2_v_s * np.maximum(c_new, self.c_floor)
-    self.phi_source.value = k.site_ratio * reaction + np.asarray(self.diffusion_current.value)
-    self._solve(self.eq_phi, self.phi, 'potential')
+    # 5. Lagged scheme only: charge balance with the new salt (phi = 0 on the top face).
+    if cfg.coupling_iterations:
+      self.phi.value = phi_new
+    else:
+      self.eps_var.value = eps
+      self.phi_w.value = eps * k.conductivity_um2_v_s * np.maximum(c_new, self.c_floor)
+      self.phi_shift.value = 0.0
+      self.phi_source.value = k.site_ratio * reaction + np.asarray(self.diffusion_current.value)
+      self._solve(self.eq_phi, self.phi, 'potential')
     self.current = k.current_scale_a_m2 * k.site_ratio * np.sum(reaction) * dx / cfg.nx
     self.charge += self.current * dt
     self.time_s += dt

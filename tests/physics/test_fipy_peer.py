@@ -46,11 +46,6 @@ def runs():
   return cfg, ref, fi, init
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'the FiPy peer still implements the previous step (electrolyte potential lagged one step, '
-    'reaction weight cut at xi = 1e-6); the model now solves the potential and the reaction '
-    'together and ramps the weight below xi = 1e-3: measured max |d xi| 3.5e-6, |d c| 4.4e-5, '
-    '|d phi| 5.1e-5 after 4 steps; the peer must follow before its speed ratio means anything'))
 def test_fipy_and_dendrax_agree_when_both_are_converged(runs):
   cfg, ref, fi, init = runs
   assert max(max(r.values()) for r in ref['residuals']) < 1e-9     # dendrax converged
