@@ -10,6 +10,10 @@ so a single model covers all marks (the length grows smoothly with time, which t
 kernels can use). Missing parameters (NaN) are imputed with the train mean; the SVM standardises
 its features first (an RBF kernel needs comparable scales). Frame 0 (t = 0, the initial
 electrode, length ~0 by construction) is left out: it is an input, not a prediction.
+
+`PERSISTENCE` is the reference any forecaster must beat: the length stays at its t = 0 value
+(the nuclei the first frame shows). Where lengths vary more between trajectories than in time,
+it already scores a high R; the CNNs' margin over it is the honest measure.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from dendrax.physics import parameters
 from dendrax.train import evaluation as ev
 
 METHODS: tuple[str, ...] = ('random_forest', 'svm')
+PERSISTENCE = 'persistence'   # no fit: predicts the t = 0 length at every mark
 SIMULATED_SOURCE = 'sim'   # `source` of dendrite_sim trajectories (data_builders/dendrite_sim)
 
 
@@ -133,7 +138,10 @@ def make_regressor(method: str, hparams: Mapping[str, Any] | None = None):
 
 
 def fit(method: str, train: LengthTable, hparams: Mapping[str, Any] | None = None):
-  """Fits `method` on every finite (trajectory, mark) row of `train`; returns the pipeline."""
+  """Fits `method` on every finite (trajectory, mark) row of `train`; returns the pipeline
+  (`PERSISTENCE`: nothing to fit, returns the name)."""
+  if method == PERSISTENCE:
+    return PERSISTENCE
   x, y = features(train)
   ok = np.isfinite(y)
   if not np.any(ok):
@@ -143,6 +151,9 @@ def fit(method: str, train: LengthTable, hparams: Mapping[str, Any] | None = Non
 
 def predict(model, table: LengthTable) -> np.ndarray:
   """[N, T-1] predicted lengths at the marks after t = 0."""
+  if isinstance(model, str) and model == PERSISTENCE:
+    return np.repeat(np.asarray(table.length_um[:, :1], np.float64),
+                     table.length_um.shape[1] - 1, axis=1)
   x, _ = features(table)
   n, t = table.length_um.shape
   return model.predict(x).reshape(n, t - 1)

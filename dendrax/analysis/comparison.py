@@ -23,7 +23,8 @@ def compare(surrogates: Sequence[evaluation.Surrogate], sources: Mapping[str, An
             hparams: Mapping[str, Mapping[str, Any]] | None = None,
             max_trajectories: int = 0, batch_size: int = 16, bootstrap_samples: int = 1000,
             seed: int = 0) -> dict[str, Any]:
-  """Fits RF and SVM on `sources['train']`, rolls out the surrogates, scores all on every split.
+  """Fits RF and SVM on `sources['train']`, rolls out the surrogates, scores all and the
+  persistence forecast on every split.
 
   Returns:
     {'rows': table rows (`evaluation.comparison_rows`), 'metrics': {model: {split: score}},
@@ -36,7 +37,7 @@ def compare(surrogates: Sequence[evaluation.Surrogate], sources: Mapping[str, An
   length_fn = jax.jit(jax.vmap(observables.dendrite_length_um, in_axes=(0, None, None)))
   tables = {s: baselines.length_table(src, max_examples=max_trajectories or None,
                                       length_fn=length_fn) for s, src in sources.items()}
-  base = baselines.evaluate(baselines.METHODS, tables['train'],
+  base = baselines.evaluate(baselines.METHODS + (baselines.PERSISTENCE,), tables['train'],
                             {s: tables[s] for s in splits if s != 'train'}, hparams,
                             bootstrap_samples=bootstrap_samples, seed=seed)
   results = {name: {s: r['splits'][s]['score'] for s in splits} for name, r in base.items()}
@@ -63,5 +64,6 @@ def write_comparison(out_dir: str, comparison: Mapping[str, Any], extra: Mapping
       'over trajectories in brackets; n = (trajectory, mark) pairs; seconds per trajectory of '
       f'prediction after compilation on {jax.devices()[0].platform}. RF and SVM see only the '
       'parameters (+ chemistry, time); the CNNs roll out from the first frame, every field '
-      'autoregressive.\n\n' + report.markdown_table(rows, columns) + '\n'))
+      'autoregressive; persistence keeps the t = 0 length (the floor to beat).\n\n'
+      + report.markdown_table(rows, columns) + '\n'))
   return paths

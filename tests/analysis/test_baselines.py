@@ -106,3 +106,13 @@ def test_simulator_cost_refuses_data_the_simulator_did_not_make(make_trajectorie
   assert baselines.simulated_trajectory_id(sim) == 11       # mix offset removed
   with pytest.raises(ValueError, match=r'trajectory_id .* outside \[0, 2\*\*32\)'):
     baselines.simulated_trajectory_id(dict(sim, trajectory_id=np.int64(2 ** 40)))
+
+
+def test_persistence_predicts_the_first_length_and_is_scored_like_the_others():
+  train, test = make_table(20, 0), make_table(10, 1)
+  result = baselines.evaluate((baselines.PERSISTENCE,), train, {'test': test})
+  pred = result[baselines.PERSISTENCE]['splits']['test']['pred_um']
+  np.testing.assert_array_equal(pred, np.repeat(test.length_um[:, :1], 7, axis=1))
+  m = result[baselines.PERSISTENCE]['splits']['test']['score']['marks']['all']
+  ref = evaluation.regression_metrics(test.length_um[:, 1:], pred)
+  assert m['length_mse_um2']['value'] == pytest.approx(ref['mse'])
