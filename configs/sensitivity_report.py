@@ -15,7 +15,9 @@ def get_config():
   # The seven physical parameters, in dendrax.physics.parameters.PARAMETER_NAMES order:
   # temperature_k, concentration_gradient_mol_m3_per_um, field_strength_kv_per_m,
   # ion_concentration_mol_m3, surface_energy_j_m2, fluidity_per_pa_s, n_defects.
-  config.params = (300.0, 1.0, 2.25, 1000.0, 0.5, 316.2, 3.0)
+  # The middle of dendrite_sim 2.x's box (log-scale parameters at their geometric middle):
+  # 298 K, 5.5 mol/m^3/um, 0.05 kV/m = 5 mA/cm^2, 707 mol/m^3, 0.447 J/m^2, 316.2 /(Pa s), 4.
+  config.params = (298.0, 5.5, 0.05, 707.1, 0.447, 316.2, 4.0)
   config.chemistry = 'Li'                # Li | Zn
   config.protocol = 'three_stage'        # charging protocol (three_stage has all three stages)
   config.seed = 0                        # noise key of the simulation, shared by every run

@@ -14,8 +14,9 @@ import ml_collections
 
 def get_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
-  # Comma-separated subset of: sand, cottrell, limiting_current, tafel, faraday, mms.
-  c.checks = 'sand,cottrell,limiting_current,tafel,faraday,mms'
+  # Comma-separated subset of: sand, sand_transition, cottrell, limiting_current, tafel, faraday,
+  # mms.
+  c.checks = 'sand,sand_transition,cottrell,limiting_current,tafel,faraday,mms'
   c.chemistry = 'Li'                     # electrolytes.ELECTROLYTES key
 
   c.sand = ml_collections.ConfigDict()
@@ -30,6 +31,30 @@ def get_config() -> ml_collections.ConfigDict:
   c.sand.end_fraction = 1.06             # run to this * t_Sand
   c.sand.solver_iterations = 15          # PCG iterations (salt, potential) per step
   c.sand.tolerance = 0.05                # |t / t_Sand - 1|
+
+  # Bai et al. 2016: tip-growing dendrites take over at Sand's time. Seeded nuclei and noise on a
+  # 2-D strip; the crossover is where the tallest deposit first outruns the mean front by
+  # tip_ratio (speeds over window_fraction t_S), searched from search_from_fraction t_S.
+  c.sand_transition = ml_collections.ConfigDict()
+  c.sand_transition.current_densities_ma_cm2 = (20.0, 30.0, 40.0)  # J sweep at fixed c0
+  c.sand_transition.ion_concentration_mol_m3 = 1000.0
+  c.sand_transition.width_um = 32.0          # electrode width (x periodic)
+  c.sand_transition.dx_um = 1.0
+  c.sand_transition.interface_width_um = 2.5  # the dataset's l
+  c.sand_transition.electrode_height_um = 6.0
+  c.sand_transition.nuclei = 2               # seeded hemispherical nuclei
+  c.sand_transition.nucleus_radius_um = 3.0
+  c.sand_transition.noise = 0.1              # reaction-rate noise amplitude
+  c.sand_transition.height_factor = 4.0      # bulk top at this * sqrt(D t_S) above the electrode
+  c.sand_transition.steps_per_sand_time = 400
+  c.sand_transition.end_fraction = 2.0       # run to this * t_S
+  c.sand_transition.max_voltage_v = 2.0      # cutoff of the galvanostatic potential, V
+  c.sand_transition.solver_iterations = 12   # PCG iterations per solve
+  c.sand_transition.dtype = 'float32'
+  c.sand_transition.window_fraction = 0.1    # speeds over this * t_S
+  c.sand_transition.search_from_fraction = 0.25  # ignore the start-up of the nuclei
+  c.sand_transition.tip_ratio = 2.0          # tip-dominated: v_tip >= 2 v_mean
+  c.sand_transition.factor = 1.5             # issue 9: crossover within 1.5x of t_Sand
 
   c.cottrell = ml_collections.ConfigDict()
   # Electrode potential vs the bulk reference, V: deep enough that the surface concentration is

@@ -7,6 +7,7 @@ r"""Validation of the electroneutral model against analytic electrochemistry; wr
 
 Entries (dendrax.analysis.electrochem_checks, dendrax.analysis.mms; docs/validation.md):
   sand_time_<J>ma_cm2   Sand's time at J = factors x current_density_ma_cm2     (validation)
+  sand_transition_<J>ma_cm2  tip-growth crossover / t_Sand (Bai 2016), 2-D         (validation)
   cottrell              potentiostatic current vs Cottrell over a stated window  (validation)
   limiting_current      steady current, bulk at distance L                       (validation)
   tafel_slope           eta vs log10 kinetic current                             (validation)
@@ -28,6 +29,7 @@ from absl import app
 from absl import flags
 from ml_collections import config_flags
 
+from dendrax import files
 from dendrax.analysis import electrochem_checks as ec
 from dendrax.analysis import mms
 
@@ -35,7 +37,7 @@ _CONFIG = config_flags.DEFINE_config_file('config', 'configs/validate_physics.py
                                           'Validation config.', lock_config=True)
 _OUT = flags.DEFINE_string('out', None, 'Output directory (validation.json).', required=True)
 
-CHECKS = ('sand', 'cottrell', 'limiting_current', 'tafel', 'faraday', 'mms')
+CHECKS = ('sand', 'sand_transition', 'cottrell', 'limiting_current', 'tafel', 'faraday', 'mms')
 
 
 def run_checks(config) -> dict:
@@ -53,6 +55,11 @@ def run_checks(config) -> dict:
         j = factor * config.sand.current_density_ma_cm2
         out[f'sand_time_{j:g}ma_cm2'] = ec.sand_time(j, config.sand.ion_concentration_mol_m3,
                                                      config.sand, chem)
+    elif name == 'sand_transition':
+      st = config.sand_transition
+      for j in st.current_densities_ma_cm2:
+        out[f'sand_transition_{j:g}ma_cm2'] = ec.sand_transition(
+            j, st.ion_concentration_mol_m3, st, chem)
     elif name == 'cottrell':
       out['cottrell'] = ec.cottrell(config.cottrell, chem)
     elif name == 'limiting_current':
@@ -83,7 +90,7 @@ def main(argv):
   results = run_checks(config)
   os.makedirs(_OUT.value, exist_ok=True)
   path = os.path.join(_OUT.value, 'validation.json')
-  with open(path, 'w') as f:
+  with files.atomic_write(path) as f:
     json.dump(dict(config=config.to_dict(), checks=results), f, indent=1, default=float)
   for k, v in results.items():
     print(f'{k:28s} measured {v["measured"]:.6g}  reference {v.get("reference", float("nan")):.6g}'

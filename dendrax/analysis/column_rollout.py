@@ -21,6 +21,7 @@ import numpy as np
 
 from dendrax.physics import electroneutral
 from dendrax.physics import electrolytes
+from dendrax.physics import observables
 from dendrax.physics import parameters
 from dendrax.physics import simulate
 
@@ -37,6 +38,8 @@ class ColumnRecord:
   potential_v: np.ndarray     # [R, ny] electrolyte potential phi
   deposit_um: np.ndarray      # [R] metal per electrode width: sum(xi) dx^2 / width
   salt_um: np.ndarray         # [R] salt per width, sum(eps c~) dx^2 / width (c~ um)
+  front_max_um: np.ndarray    # [R] tallest deposit: max over x of the front height (2-D runs)
+  front_mean_um: np.ndarray   # [R] mean over x of the front height
   final_state: object = None  # electroneutral.State after the last step (full fields)
   coefficients: object = None  # the ElectrolyteCoefficients of the run
 
@@ -76,6 +79,8 @@ def _rollout(params, config, num_records, record_every, state0=None):
   eps_min = config.electrolyte_fraction_min
   dx2w = config.dx_um**2 / config.width_um
 
+  front = functools.partial(observables.front_height_um, pixel_size_um=config.dx_um)
+
   def record(state):
     eps = electroneutral.electrolyte_fraction(state.xi, eps_min)
     return dict(time_s=state.time_s, voltage_v=state.voltage_v,
@@ -83,11 +88,12 @@ def _rollout(params, config, num_records, record_every, state0=None):
                 xi=state.xi[:, 0], concentration=state.concentration[:, 0],
                 potential_v=state.potential_v[:, 0],
                 deposit_um=jnp.sum(state.xi) * dx2w,
-                salt_um=jnp.sum(eps * state.concentration) * dx2w)
+                salt_um=jnp.sum(eps * state.concentration) * dx2w,
+                front_max_um=jnp.max(front(state.xi)), front_mean_um=jnp.mean(front(state.xi)))
 
   def chunk(state, _):
-    state = jax.lax.scan(lambda s, _: (step_fn(s, coeffs, key), None), state, None,
-                         length=record_every)[0]
+    state = jax.lax.scan(lambda s, _: (step_fn(s, coeffs, jax.random.fold_in(key, s.step)),
+                                       None), state, None, length=record_every)[0]
     return state, record(state)
 
   first = record(state)

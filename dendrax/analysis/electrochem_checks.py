@@ -105,6 +105,78 @@ def sand_time(current_density_ma_cm2, concentration_mol_m3, sand_cfg, chemistry=
                              diffusion_length_um=ld_um))
 
 
+def tip_speed_ratio(t, front_max, front_mean, window):
+  """(t at window centres, v_tip / v_mean): speeds of the tallest deposit and of the mean front
+  over `window` records (finite differences of the recorded heights)."""
+  t, hi, lo = (np.asarray(a, np.float64) for a in (t, front_max, front_mean))
+  if t.size <= window:
+    return np.zeros(0), np.zeros(0)
+  dt = t[window:] - t[:-window]
+  v_tip = (hi[window:] - hi[:-window]) / dt
+  v_mean = (lo[window:] - lo[:-window]) / dt
+  ratio = np.where(v_mean > 0, v_tip / np.where(v_mean > 0, v_mean, 1.0), np.nan)
+  return 0.5 * (t[window:] + t[:-window]), ratio
+
+
+def sand_transition(current_density_ma_cm2, concentration_mol_m3, tcfg, chemistry='Li'):
+  """Bai et al. 2016 (Energy Environ. Sci. 9, 3221): below Sand's time Li grows compact or
+  mossy from its roots; at t_Sand tip-growing dendrites take over. Galvanostatic J on an
+  electrode with `nuclei` seeded nuclei under a tall 'bulk' top, noise on: the tallest deposit's
+  speed over the mean front's speed (windows of `window_fraction` t_S), and the crossover: the
+  first time after `search_from_fraction` t_S at which that ratio reaches `tip_ratio`.
+  Measured: t_cross / t_S (NaN if it never does within `end_fraction` t_S); passes within a
+  factor `factor` of 1. The galvanostatic potential is bounded by `max_voltage_v` (a cycler's
+  compliance): past t_S the current falls below J once it binds (recorded).
+  """
+  e = el.get_electrolyte(chemistry)
+  t_minus = 1.0 - e.cation_transference
+  j = current_density_ma_cm2 * 10.0
+  t_s = el.sand_time_s(j, e.salt_diffusivity_m2_s, concentration_mol_m3, t_minus,
+                       e.charge_number)
+  ld_um = math.sqrt(e.salt_diffusivity_m2_s * t_s) * 1e6
+  dx = tcfg.dx_um
+  ny = int(math.ceil((tcfg.height_factor * ld_um + tcfg.electrode_height_um) / dx))
+  nx = int(round(tcfg.width_um / dx))
+  params = cr.params_for(current_density_ma_cm2, concentration_mol_m3, chemistry=chemistry,
+                         n_defects=float(tcfg.nuclei))
+  dt = t_s / tcfg.steps_per_sand_time
+  cfg = cr.column_config(nx=nx, ny=ny, dx_um=dx, interface_width_um=tcfg.interface_width_um,
+                         electrode_height_um=tcfg.electrode_height_um, dt_s=dt, t_end_s=dt,
+                         save_every_s=dt, chemistry=chemistry, noise_amplitude=tcfg.noise,
+                         max_defects=tcfg.nuclei, defect_radius_um=tcfg.nucleus_radius_um,
+                         max_voltage_v=tcfg.max_voltage_v, dtype=tcfg.dtype,
+                         potential_iterations=tcfg.solver_iterations,
+                         transport_iterations=tcfg.solver_iterations)
+  every = max(1, tcfg.steps_per_sand_time // 200)
+  rec = cr.rollout(params, cfg, tcfg.end_fraction * t_s, record_every=every,
+                   check_accuracy_bound=False)
+  window = max(1, int(round(tcfg.window_fraction * tcfg.steps_per_sand_time / every)))
+  t_mid, ratio = tip_speed_ratio(rec.time_s, rec.front_max_um, rec.front_mean_um, window)
+  x = t_mid / t_s
+  hit = np.nonzero((x >= tcfg.search_from_fraction) & (ratio >= tcfg.tip_ratio))[0]
+  measured = float(x[hit[0]]) if hit.size else float('nan')
+  ok = bool(np.isfinite(measured) and 1.0 / tcfg.factor <= measured <= tcfg.factor)
+  at = lambda f: float(np.interp(f, x, ratio)) if x.size else float('nan')
+  bound = np.abs(rec.voltage_v) >= tcfg.max_voltage_v - 1e-6
+  inputs = _electrolyte_inputs(rec.coefficients, chemistry, concentration_mol_m3)
+  inputs['current_density_a_m2'] = j
+  return dict(measured=measured, reference=1.0,
+              rel_error=abs(measured - 1.0) if np.isfinite(measured) else float('nan'),
+              tolerance=f'within a factor {tcfg.factor:g} of t_Sand', passed=ok,
+              kind='validation', inputs=inputs, sand_time_s=t_s,
+              tip_ratio_threshold=tcfg.tip_ratio,
+              tip_speed_ratio_at=dict(**{f'{f:g}_t_sand': at(f) for f in (0.5, 0.9, 1.2, 1.5)}),
+              cutoff_reached_t_sand=float(rec.time_s[np.argmax(bound)] / t_s)
+              if bound.any() else float('nan'),
+              current_at_end_a_m2=float(rec.current_a_m2[-1]),
+              series=dict(t_over_t_sand=x.tolist(), tip_speed_ratio=ratio.tolist(),
+                          front_max_um=rec.front_max_um.tolist(),
+                          front_mean_um=rec.front_mean_um.tolist(),
+                          record_t_over_t_sand=(rec.time_s / t_s).tolist()),
+              numerics=dict(dx_um=dx, nx=nx, ny=ny, dt_s=dt, nuclei=tcfg.nuclei,
+                            noise_amplitude=tcfg.noise, dtype=tcfg.dtype))
+
+
 # ---- Cottrell and limiting current ------------------------------------------------------------
 
 def cottrell(ccfg, chemistry='Li'):

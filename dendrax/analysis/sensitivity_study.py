@@ -184,6 +184,24 @@ def agreement_rows(results, observables, summaries) -> list[dict[str, Any]]:
   return rows
 
 
+def theory_rows(results) -> list[dict[str, Any]]:
+  """Per parameter: the sign theory expects for the overall dendrite length
+  (`parameters.EXPECTED_SIGNS`, with its source) beside each source's elasticity and whether
+  the signs agree ('negligible' where |elasticity| < 0.05, the issue's threshold for an effect)."""
+  rows = []
+  for p in parameters.PARAMETER_NAMES:
+    sign, why = parameters.EXPECTED_SIGNS[p]
+    row = {'parameter': p, 'expected sign': '+' if sign > 0 else '-', 'source of the expectation':
+           why}
+    for name, r in results.items():
+      v = r['combined'][p]['length_um']['overall']
+      row[f'{name} elasticity'] = v
+      row[f'{name} agrees'] = ('n/a' if not np.isfinite(v) else 'negligible' if abs(v) < 0.05
+                               else 'yes' if np.sign(v) == sign else 'NO')
+    rows.append(row)
+  return rows
+
+
 def fd_check_rows(results) -> list[dict[str, Any]]:
   """Per source and parameter: exact vs FD elasticity of the overall dendrite length."""
   rows = []

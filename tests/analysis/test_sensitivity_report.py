@@ -76,7 +76,8 @@ def test_defects_and_branch_count_are_labelled_finite_differences(study):
 def test_report_has_every_section_and_the_numbers(study):
   results, used, paths = study
   html = open(paths['html']).read()
-  for title in ('Conclusion', 'Summary', 'Bar charts: dendrite length', 'Ranking table',
+  for title in ('Conclusion', 'Summary', 'Bar charts: dendrite length',
+                'Against theory: expected signs', 'Ranking table',
                 'Agreement of the rankings (Spearman)',
                 'Finite differences against exact derivatives', 'Cost at equal accuracy',
                 'Settings'):
@@ -85,6 +86,7 @@ def test_report_has_every_section_and_the_numbers(study):
   charts = len(re.findall(r'>Bar charts: [^<]*</h2>', html))
   assert charts >= len(SMOOTH) and html.count('data:image/png;base64,') == charts
   assert 'spearman_rho' in html and 'three_stage' in html
+  assert 'Akolkar' in html and 'physics agrees' in html   # theory's signs with their sources
   # The conclusion says what each side finds, names the checkpoint step, and scores the model's
   # rollout at this point with the shared evaluator.
   assert 'Physics: the dendrite length (overall) is most sensitive to' in html

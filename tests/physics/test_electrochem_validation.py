@@ -59,3 +59,36 @@ def test_faraday_regression():
   assert e['passed'] and e['rel_error'] < 1e-9, e
   assert e['measured'] > 0
   assert residual['measured'] < 0.05, residual
+
+
+def test_tip_speed_ratio_finds_where_the_tip_outruns_the_front():
+  """The crossover arithmetic on a made-up record: mean front at 1 um/s throughout, the tip at
+  1 um/s until t = 10 s and 3 um/s after."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  t = np.arange(0.0, 20.01, 0.5)
+  mean = 5.0 + t
+  tip = 8.0 + t + 2.0 * np.maximum(t - 10.0, 0.0)
+  mid, ratio = ec.tip_speed_ratio(t, tip, mean, window=2)
+  np.testing.assert_allclose(ratio[mid <= 9.5], 1.0)
+  np.testing.assert_allclose(ratio[mid >= 10.5], 3.0)
+  assert mid[np.argmax(ratio >= 2.0)] == 10.5
+
+
+def test_sand_transition_runs_and_reports_its_crossover():
+  """A small strip at 40 mA/cm^2 and c0 = 0.5 M (t_S = 9.6 s) to 1.5 t_S: the entry carries the
+  Sand time of its inputs and the tip / front speed series; before t_S the cutoff has not bound
+  (the full sweep and its verdict: docs/validation.md)."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  c = _config().sand_transition
+  c.width_um, c.steps_per_sand_time, c.end_fraction, c.height_factor = 16.0, 100, 1.5, 3.0
+  c.solver_iterations = 8
+  e = ec.sand_transition(40.0, 500.0, c)
+  i = e['inputs']
+  t_s = math.pi * i['diffusivity_m2_s'] * (i['charge_number'] * i['concentration_mol_m3']
+                                            * i['faraday_c_mol'])**2 / (
+      4.0 * (i['current_density_a_m2'] * i['transference_number'])**2)
+  assert abs(e['sand_time_s'] / t_s - 1.0) < 1e-9
+  x = np.asarray(e['series']['t_over_t_sand'])
+  assert x.size > 10 and np.isfinite(e['series']['tip_speed_ratio']).all()
+  assert not e['cutoff_reached_t_sand'] < 1.0
+  assert e['passed'] == bool(np.isfinite(e['measured']) and 1 / 1.5 <= e['measured'] <= 1.5)
