@@ -71,7 +71,7 @@ def test_tip_speed_ratio_finds_where_the_tip_outruns_the_front():
   mid, ratio = ec.tip_speed_ratio(t, tip, mean, window=2)
   np.testing.assert_allclose(ratio[mid <= 9.5], 1.0)
   np.testing.assert_allclose(ratio[mid >= 10.5], 3.0)
-  assert mid[np.argmax(ratio >= 2.0)] == 10.5
+  assert mid[np.argmax(ratio >= 2.0)] == 10.0     # the window 9.5-10.5 s averages 2x
 
 
 def test_sand_transition_runs_and_reports_its_crossover():
@@ -87,7 +87,7 @@ def test_sand_transition_runs_and_reports_its_crossover():
   t_s = math.pi * i['diffusivity_m2_s'] * (i['charge_number'] * i['concentration_mol_m3']
                                             * i['faraday_c_mol'])**2 / (
       4.0 * (i['current_density_a_m2'] * i['transference_number'])**2)
-  assert abs(e['sand_time_s'] / t_s - 1.0) < 1e-9
+  assert abs(e['sand_time_s'] / t_s - 1.0) < 1e-6     # inputs are the run's float32 values
   x = np.asarray(e['series']['t_over_t_sand'])
   assert x.size > 10 and np.isfinite(e['series']['tip_speed_ratio']).all()
   assert not e['cutoff_reached_t_sand'] < 1.0
