@@ -102,7 +102,7 @@ def test_comparison_table_scores_every_model_on_the_same_numbers(evaluated, tmp_
   result = comparison.compare(surrogates, sources, batch_size=4, bootstrap_samples=100,
                               hparams={'random_forest': {'n_estimators': 20}})
   rows = {(r['model'], r['split']): r for r in result['rows']}
-  assert set(rows) == {(m, s) for m in ('CNN-2', 'CNN-1', 'random_forest', 'svm')
+  assert set(rows) == {(m, s) for m in ('CNN-2', 'CNN-1', 'random_forest', 'svm', 'persistence')
                        for s in ('train', 'test')}
   # The CNN rows are the evaluation's own numbers; every model is scored on 5 x 7 test marks.
   got = result['metrics']['CNN-2']['test']['marks']['all']
