@@ -283,7 +283,7 @@ class StudySettings:
 # study. The solves are differentiated implicitly (dendrax/physics/krylov.py): the exact
 # elasticity is that of the solved system, which central differences of the simulator reproduce
 # only once its solves are converged. Measured on a 16 x 16, 3 s three-stage run (d length /
-# d log T): exact 0.1939 at 3 to 30 iterations; central differences 0.174 or 0.247 with 3 salt
+# d log T): exact 0.193-0.195 at 3 to 30 iterations; central differences 0.174 or 0.247 with 3 salt
 # iterations (the truncated solve's error depends on the parameters), 0.1929 with 4, 0.19387
 # with 8 (exact 0.19386).
 MIN_SOLVER_ITERATIONS_FOR_DERIVATIVES = 8

@@ -11,7 +11,7 @@ A^-1 (db - dA x), solved by the same iterations, and reverse mode uses the trans
 Differentiating *through* the iterations instead gives the derivative of a truncated iteration,
 whose step lengths are ratios of residual norms: once the residual is small those ratios carry
 tangents that grow without bound (measured: d length / d log T = 14.3 through 20 iterations
-against 0.22 by central differences; the implicit tangent gives 0.194 at 3 to 30 iterations, and
+against 0.22 by central differences; the implicit tangent gives 0.193-0.195 at 3 to 30 iterations, and
 central differences of the simulator agree with it to 1e-5 once its solves are converged). The
 solve is written for the correction from the warm start, A dx = b - A x0 from dx = 0, so that in a
 rollout the tangent solve is warm-started by the previous step's tangent just as the value is.
