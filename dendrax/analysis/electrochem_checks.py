@@ -58,6 +58,18 @@ def _zero_crossing(t, c, high=0.1, low=0.01):
 
 # ---- Sand ---------------------------------------------------------------------------------------
 
+def _sand_column(current_density_ma_cm2, concentration_mol_m3, cfg, chemistry):
+  """(J in A/m^2, Sand's time t_S, diffusion length sqrt(D t_S) in um, rows ny of a column whose
+  bulk top sits cfg.height_factor diffusion lengths above cfg.electrode_height_um)."""
+  e = el.get_electrolyte(chemistry)
+  j = current_density_ma_cm2 * 10.0
+  t_s = el.sand_time_s(j, e.salt_diffusivity_m2_s, concentration_mol_m3,
+                       1.0 - e.cation_transference, e.charge_number)
+  ld_um = math.sqrt(e.salt_diffusivity_m2_s * t_s) * 1e6
+  ny = int(math.ceil((cfg.height_factor * ld_um + cfg.electrode_height_um) / cfg.dx_um))
+  return j, t_s, ld_um, ny
+
+
 def sand_time(current_density_ma_cm2, concentration_mol_m3, sand_cfg, chemistry='Li'):
   """Galvanostatic J on a flat electrode under a tall 'bulk' top (height_factor sqrt(D t_S)).
 
@@ -66,14 +78,9 @@ def sand_time(current_density_ma_cm2, concentration_mol_m3, sand_cfg, chemistry=
   over 0.01 < c_min < 0.1; also reported: the same for c~ at the xi = 1/2 level, and the time the
   galvanostatic potential runs away (first non-finite or |V| >= max_voltage_v record).
   """
-  e = el.get_electrolyte(chemistry)
-  t_minus = 1.0 - e.cation_transference
-  j = current_density_ma_cm2 * 10.0
-  t_s = el.sand_time_s(j, e.salt_diffusivity_m2_s, concentration_mol_m3, t_minus,
-                       e.charge_number)
-  ld_um = math.sqrt(e.salt_diffusivity_m2_s * t_s) * 1e6
+  j, t_s, ld_um, ny = _sand_column(current_density_ma_cm2, concentration_mol_m3, sand_cfg,
+                                   chemistry)
   dx = sand_cfg.dx_um
-  ny = int(math.ceil((sand_cfg.height_factor * ld_um + sand_cfg.electrode_height_um) / dx))
   params = cr.params_for(current_density_ma_cm2, concentration_mol_m3, chemistry=chemistry)
 
   def config(dt):
@@ -128,14 +135,9 @@ def sand_transition(current_density_ma_cm2, concentration_mol_m3, tcfg, chemistr
   factor `factor` of 1. The galvanostatic potential is bounded by `max_voltage_v` (a cycler's
   compliance): past t_S the current falls below J once it binds (recorded).
   """
-  e = el.get_electrolyte(chemistry)
-  t_minus = 1.0 - e.cation_transference
-  j = current_density_ma_cm2 * 10.0
-  t_s = el.sand_time_s(j, e.salt_diffusivity_m2_s, concentration_mol_m3, t_minus,
-                       e.charge_number)
-  ld_um = math.sqrt(e.salt_diffusivity_m2_s * t_s) * 1e6
+  j, t_s, ld_um, ny = _sand_column(current_density_ma_cm2, concentration_mol_m3, tcfg,
+                                   chemistry)
   dx = tcfg.dx_um
-  ny = int(math.ceil((tcfg.height_factor * ld_um + tcfg.electrode_height_um) / dx))
   nx = int(round(tcfg.width_um / dx))
   params = cr.params_for(current_density_ma_cm2, concentration_mol_m3, chemistry=chemistry,
                          n_defects=float(tcfg.nuclei))
