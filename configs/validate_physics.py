@@ -45,6 +45,7 @@ def get_config() -> ml_collections.ConfigDict:
   c.sand_transition.nuclei = 2               # seeded hemispherical nuclei
   c.sand_transition.nucleus_radius_um = 3.0
   c.sand_transition.noise = 0.1              # reaction-rate noise amplitude
+  c.sand_transition.profile_relaxation_per_s = 0.02  # the dataset's (faster pins the front)
   c.sand_transition.height_factor = 4.0      # bulk top at this * sqrt(D t_S) above the electrode
   c.sand_transition.steps_per_sand_time = 400
   c.sand_transition.end_fraction = 2.0       # run to this * t_S

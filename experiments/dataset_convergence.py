@@ -3,8 +3,8 @@ r"""Convergence of the dataset preset: dendrite length at 210 s under dt, dx and
   python -m experiments.dataset_convergence --out reports/convergence \
       --variants='dt=0.1;dt=0.05;dt=0.025;dx=0.5;dx=0.5,width=1.25'
 
-Runs four parameter points of the `dendrite_sim` box (10, 50, 200 and 500 A/m^2 nominal, three
-stages, Li, seeded nuclei) with `SimulationConfig.for_dataset` and each variant's overrides:
+Runs four parameter points of the `dendrite_sim` box (10, 50, 200 and 500 A/m^2 nominal, seeded
+nuclei; three stages and Li unless --protocol / --chemistry say otherwise) with `SimulationConfig.for_dataset` and each variant's overrides:
 `dt=X` sets dt_s; `dx=X` sets dx_um and scales the grid so the physical window (64 um) and the
 nuclei stay the same; `width=X` sets interface_width_um; items combine with commas. The accuracy
 bound is not enforced (coarse dt is what is measured; a diverged run shows NaN). Writes
@@ -23,6 +23,7 @@ from absl import flags
 import jax
 import numpy as np
 
+from dendrax import files
 from dendrax.physics import parameters
 from dendrax.physics import simulate
 from dendrax.physics.config import SimulationConfig
@@ -30,6 +31,9 @@ from dendrax.physics.config import SimulationConfig
 _OUT = flags.DEFINE_string('out', None, 'Output directory.', required=True)
 _VARIANTS = flags.DEFINE_string('variants', 'dt=0.1;dt=0.05;dt=0.025',
                                 'Semicolon-separated variants, each dt=, dx= or width=.')
+_CHEMISTRY = flags.DEFINE_enum('chemistry', 'Li', list(parameters.CHEMISTRIES), 'Chemistry preset.')
+_PROTOCOL = flags.DEFINE_enum('protocol', 'three_stage', list(parameters.PROTOCOLS),
+                              'Charging protocol of every case.')
 
 # (field kV/m, gradient, c0, temperature, defects): a low, a mid-CC, and two CV-latching points.
 CASES = ((0.01, 5.0, 1000.0, 298.0, 3.0), (0.05, 5.0, 1000.0, 298.0, 3.0),
@@ -53,7 +57,8 @@ def variant_config(spec: str) -> SimulationConfig:
       overrides['interface_width_um'] = value
     else:
       raise ValueError(f'variant {spec!r}: expected dt=, dx= or width= items')
-  return SimulationConfig.for_dataset(**overrides)
+  return SimulationConfig.for_dataset(chemistry=_CHEMISTRY.value, protocol=_PROTOCOL.value,
+                                      **overrides)
 
 
 def params() -> parameters.PhysicalParams:
@@ -87,8 +92,9 @@ def main(argv):
     print(f'{a} -> {b}: largest relative change of the length at 210 s '
           f'{np.max(np.abs(la - lb) / np.abs(lb)):.2%}')
   os.makedirs(_OUT.value, exist_ok=True)
-  with open(os.path.join(_OUT.value, 'convergence.json'), 'w') as f:
-    json.dump(dict(cases=CASES, variants=out), f, indent=1)
+  files.write_text(os.path.join(_OUT.value, 'convergence.json'),
+                   json.dumps(dict(cases=CASES, chemistry=_CHEMISTRY.value,
+                                   protocol=_PROTOCOL.value, variants=out), indent=1))
 
 
 if __name__ == '__main__':

@@ -147,6 +147,7 @@ def sand_transition(current_density_ma_cm2, concentration_mol_m3, tcfg, chemistr
                          save_every_s=dt, chemistry=chemistry, noise_amplitude=tcfg.noise,
                          max_defects=tcfg.nuclei, defect_radius_um=tcfg.nucleus_radius_um,
                          max_voltage_v=tcfg.max_voltage_v, dtype=tcfg.dtype,
+                         profile_relaxation_per_s=tcfg.profile_relaxation_per_s,
                          potential_iterations=tcfg.solver_iterations,
                          transport_iterations=tcfg.solver_iterations)
   every = max(1, tcfg.steps_per_sand_time // 200)

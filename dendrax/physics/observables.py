@@ -4,9 +4,11 @@ Used by the simulator on its frames and by model evaluation on predicted frames 
 `dendrite_length_um`, `deposit_density` and `interface_length_um` are smooth in xi (derivatives
 are taken through them); `count_branches` is an integer count (no derivative).
 
-- length: per column x, the front height is the area under the soft indicator "some deposit at
-  or above y", s(y) = 1 - prod_{y' >= y} (1 - S(xi(y'))), S a smoothstep from 0.1 to 0.9, which is
-  the height of the topmost deposit even in porous, branched columns; the length is the
+- length: per column x, the front height is the area under "the most deposit at or above y",
+  s(y) = max_{y' >= y} S(xi(y')), S a smoothstep from 0.1 to 0.9 symmetric about 1/2: the height
+  of the topmost deposit even in porous, branched columns, and for a resolved interface profile
+  the position of its xi = 1/2 contour whatever the grid or the interface width (a product
+  1 - prod(1 - S) over the cells above read 0.1 um more on a grid twice as fine); the length is the
   softmax-weighted mean of the front heights (temperature `softness_um`, <= the true max,
   equal for a flat front) minus electrode_height_um.
 - density: deposit area fraction of the region above the initial electrode,
@@ -43,10 +45,9 @@ def front_height_um(xi, pixel_size_um):
   pixel_size_um = _frame_scalar(pixel_size_um, xi.dtype, 1)
   t = jnp.clip((xi - _INDICATOR_LOW) / (1.0 - 2.0 * _INDICATOR_LOW), 0.0, 1.0)
   occupied = t * t * (3.0 - 2.0 * t)          # C1 smoothstep: exactly 0 below xi = 0.1
-  log_empty = jnp.log1p(-jnp.clip(occupied, 0.0, 1.0 - 1e-6))
-  # Sum over y' >= y, i.e. a reverse cumulative sum along the H axis (-2).
-  above = jnp.flip(jnp.cumsum(jnp.flip(log_empty, -2), axis=-2), -2)
-  return pixel_size_um * jnp.sum(1.0 - jnp.exp(above), axis=-2)
+  # Max over y' >= y: a reverse cumulative max along the H axis (-2).
+  above = jax.lax.cummax(occupied, axis=occupied.ndim - 2, reverse=True)
+  return pixel_size_um * jnp.sum(above, axis=-2)
 
 
 def dendrite_length_um(xi, pixel_size_um, electrode_height_um, softness_um=1.0):
