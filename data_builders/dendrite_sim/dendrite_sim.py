@@ -190,8 +190,7 @@ class DendriteSim(base.DendraxBuilder):
       '2.1.0': 'Potential and reaction solved together each step (no one-step lag), reaction '
                'weight ramped to 0 below xi = 1e-3 (no bulk nucleation), 4 salt PCG iterations.',
       '2.2.0': 'Converged in dx: profile relaxation 0.02 /s (1 /s pinned the flat front to the '
-               'grid); length from the topmost xi = 1/2 contour (grid- and width-independent); '
-               'dt 0.1 s where the accuracy bound allows.',
+               'grid); length from the topmost xi = 1/2 contour (grid- and width-independent).',
   }
   BUILDER_CONFIGS = BUILDER_CONFIGS
   DEFAULT_CONFIG_NAME = 'small'

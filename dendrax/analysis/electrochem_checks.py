@@ -156,7 +156,8 @@ def sand_transition(current_density_ma_cm2, concentration_mol_m3, tcfg, chemistr
   window = max(1, int(round(tcfg.window_fraction * tcfg.steps_per_sand_time / every)))
   t_mid, ratio = tip_speed_ratio(rec.time_s, rec.front_max_um, rec.front_mean_um, window)
   x = t_mid / t_s
-  hit = np.nonzero((x >= tcfg.search_from_fraction) & (ratio >= tcfg.tip_ratio))[0]
+  after = x >= tcfg.search_from_fraction
+  hit = np.nonzero(after & (ratio >= tcfg.tip_ratio))[0]
   measured = float(x[hit[0]]) if hit.size else float('nan')
   ok = bool(np.isfinite(measured) and 1.0 / tcfg.factor <= measured <= tcfg.factor)
   at = lambda f: float(np.interp(f, x, ratio)) if x.size else float('nan')
@@ -169,6 +170,11 @@ def sand_transition(current_density_ma_cm2, concentration_mol_m3, tcfg, chemistr
               kind='validation', inputs=inputs, sand_time_s=t_s,
               tip_ratio_threshold=tcfg.tip_ratio,
               tip_speed_ratio_at=dict(**{f'{f:g}_t_sand': at(f) for f in (0.5, 0.9, 1.2, 1.5)}),
+              # Where the tips gain most on the mean front (reported; the check is the takeover).
+              tip_speed_ratio_peak=float(ratio[after][np.argmax(ratio[after])])
+              if after.any() else float('nan'),
+              tip_speed_ratio_peak_t_sand=float(x[after][np.argmax(ratio[after])])
+              if after.any() else float('nan'),
               cutoff_reached_t_sand=float(rec.time_s[np.argmax(bound)] / t_s)
               if bound.any() else float('nan'),
               current_at_end_a_m2=float(rec.current_a_m2[-1]),
