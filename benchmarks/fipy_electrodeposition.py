@@ -76,10 +76,12 @@ def dendrax_initial_state(params, config, seed: int = 0):
 
 
 def _density(xi, width_um):
-  """electroneutral.interface_density: 4 xi (1 - xi) / l, ramped to 0 below XI_NUCLEUS."""
+  """electroneutral.interface_density: 4 xi (1 - xi) / l, ramped to 0 below XI_NUCLEUS and
+  above 1 - XI_NUCLEUS."""
   from dendrax.physics import electroneutral  # pylint: disable=g-import-not-at-top
   x = np.clip(xi, 0.0, 1.0)
-  ramp = np.clip(x / electroneutral.XI_NUCLEUS - 1.0, 0.0, 1.0)
+  ramp = (np.clip(x / electroneutral.XI_NUCLEUS - 1.0, 0.0, 1.0)
+          * np.clip((1.0 - x) / electroneutral.XI_NUCLEUS - 1.0, 0.0, 1.0))
   return ramp * 4.0 * x * (1.0 - x) / width_um
 
 

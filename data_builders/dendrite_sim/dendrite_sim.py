@@ -190,7 +190,9 @@ class DendriteSim(base.DendraxBuilder):
       '2.1.0': 'Potential and reaction solved together each step (no one-step lag), reaction '
                'weight ramped to 0 below xi = 1e-3 (no bulk nucleation), 4 salt PCG iterations.',
       '2.2.0': 'Converged in dx: profile relaxation 0.02 /s (1 /s pinned the flat front to the '
-               'grid); length from the topmost xi = 1/2 contour (grid- and width-independent).',
+               'grid); length from the topmost xi = 1/2 contour (grid- and width-independent); '
+               'reaction weight closed on the metal side (a CV stage dissolved the electrode at '
+               'dt 0.1 s); dt 0.1 s where the accuracy bound allows.',
   }
   BUILDER_CONFIGS = BUILDER_CONFIGS
   DEFAULT_CONFIG_NAME = 'small'

@@ -198,7 +198,7 @@ def with_stable_dt(chunks: list[Chunk], simulation: Mapping[str, Any]) -> list[C
 
   The explicit migration's bound 2 D / (D f E)^2 shrinks with the field, the fluidity and the
   charge number: Zn (n = 2) under voltage control at the ood split's fields needs about 0.02 s
-  where Li is stable at the dataset's 0.05 s. Each group gets the largest dt that divides
+  where Li is stable at the dataset's 0.1 s. Each group gets the largest dt that divides
   30 s and is stable for all its trajectories (`simulate.stable_time_step`), so a group is
   still one compiled program, and groups that are stable at the configured dt keep it.
   """

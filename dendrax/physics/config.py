@@ -22,7 +22,7 @@ DTYPES = ('float32', 'float64')
 
 # Everything the electroneutral dataset physics sets (`SimulationConfig.for_dataset`).
 _DATASET_PHYSICS = dict(
-    model='electroneutral', nx=64, ny=64, dx_um=1.0, dt_s=0.05, t_end_s=210.0, save_every_s=30.0,
+    model='electroneutral', nx=64, ny=64, dx_um=1.0, dt_s=0.1, t_end_s=210.0, save_every_s=30.0,
     interface_width_um=2.5, electrode_height_um=6.0, defect_radius_um=3.0,
     concentration_top='diffusion_layer', potential_iterations=4, transport_iterations=4,
     control_iterations=2, pulse_on_s=1.0, pulse_off_s=1.0, pulse_amplitude_fraction=2.0,
@@ -131,8 +131,8 @@ class SimulationConfig:
     """The dataset preset (`dendrite_sim` 2.2.0): electroneutral Li/Zn, 64 x 64 at 1 um.
 
     A 64 um window above the electrode, under a stagnant diffusion layer of thickness
-    c0 / concentration_gradient to the bulk; interface 2.5 um at fixed surface energy; dt 0.05 s
-    at most (4200 steps to 210 s; the builder lowers it per group to `simulate.accuracy_dt_bound`);
+    c0 / concentration_gradient to the bulk; interface 2.5 um at fixed surface energy; dt 0.1 s
+    at most (2100 steps to 210 s; the builder lowers it per group to `simulate.accuracy_dt_bound`);
     profile relaxation 0.02 /s, slow enough not to pin the flat front to the 1 um grid (at 1 /s
     it did, and growth went to the nuclei instead). dt and dx convergence in docs/physics.md. Protocol: the paper's three stages
     in physical units (trickle at 0.1 J to 30 s, then J = sigma_nom E, CV at -0.1 V once the

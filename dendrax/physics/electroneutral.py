@@ -71,7 +71,11 @@ def electrolyte_fraction(xi, eps_min):
 # into the bulk) would otherwise grow exponentially, at (4 k0 / l) exp(alpha f |eta|) ~ 0.7 /s at
 # eta = -0.3 V, and nucleate metal in the electrolyte, where no electron can reach it (measured:
 # a bulk sink of salt that took half the current 30 s into a -0.8 V step). The tanh tail below it
-# carries ~XI_NUCLEUS of the interface's weight.
+# carries ~XI_NUCLEUS of the interface's weight. The same ramp closes the metal side (above
+# 1 - XI_NUCLEUS): deep in the metal there is no electrolyte, c~ and phi there are only
+# extensions, and a weight left on them let phi drift to -1 V at the bottom of the electrode
+# under constant voltage; the anodic rate on that weight then dissolved the electrode
+# (measured: c/c0 to 6751 within 45 s at dt 0.1 s, docs/physics.md).
 XI_NUCLEUS = 1e-3
 
 
@@ -79,9 +83,11 @@ def interface_density(xi, width_um):
   """delta(xi) = 4 xi (1 - xi) / l: |grad xi| of the equilibrium tanh profile, integrating to 1
   across the interface, and the profile's translation mode, so a reaction distributed with it
   moves the interface without changing its shape (the relaxation then neither adds nor removes
-  any of it: the deposited volume equals the reacted one). Ramped to 0 below XI_NUCLEUS."""
+  any of it: the deposited volume equals the reacted one). Ramped to 0 below XI_NUCLEUS and
+  above 1 - XI_NUCLEUS."""
   xi = jnp.clip(xi, 0.0, 1.0)
-  ramp = jnp.clip(xi / XI_NUCLEUS - 1.0, 0.0, 1.0)
+  ramp = (jnp.clip(xi / XI_NUCLEUS - 1.0, 0.0, 1.0)
+          * jnp.clip((1.0 - xi) / XI_NUCLEUS - 1.0, 0.0, 1.0))
   return ramp * 4.0 * xi * (1.0 - xi) / width_um
 
 

@@ -163,7 +163,7 @@ def test_hong2018_stable_time_step_divides_the_frame_and_passes_validation(hong2
 @pytest.mark.parametrize('protocol', ['constant_current', 'pulse'])
 def test_stable_time_step_meets_the_accuracy_bound(protocol, mid_params):
   """Electroneutral: the largest current of the box (50 mA/cm^2; pulses at twice that), at 1 um
-  and c0 = 250 mol/m^3, needs a smaller dt than the dataset's 0.05 s; stable_time_step finds
+  and c0 = 250 mol/m^3, needs a smaller dt than the dataset's 0.1 s; stable_time_step finds
   one that validates (for pulse: a dt that also divides pulse_on_s and pulse_off_s)."""
   cfg = simulate.SimulationConfig.for_dataset(protocol=protocol, cc_current_fraction=2.0,
                                               pulse_amplitude_fraction=2.0)
