@@ -81,6 +81,11 @@ def simulate_and_write(config, workdir: str) -> simulate.Trajectory:
                sim_config.nx, time.time() - start)
   if not all(np.isfinite(np.asarray(x)).all() for x in (traj.xi, traj.concentration)):
     raise FloatingPointError('the simulation produced non-finite fields; reduce dt_s')
+  if sim_config.model == 'electroneutral':   # hong2018 has no electroneutrality to bound c
+    problem = simulate.concentration_violation(traj.xi, traj.concentration, traj.time_s)
+    if problem:
+      raise FloatingPointError(f'the simulation left its physical bounds: {problem}; reduce '
+                               'sim.dt_s')
   os.makedirs(workdir, exist_ok=True)
 
   buf = io.BytesIO()

@@ -248,32 +248,22 @@ def fill_cache(chunks: list[Chunk], cache_dir: str, simulation: Mapping[str, Any
                                       desc=f'shard {shard_index}/{num_shards}'))
 
 
-# Physical bounds asserted on every trajectory: the salt concentration in the electrolyte
-# (cells with xi < 1/2), in units of c0, within [-CONCENTRATION_TOLERANCE, MAX_CONCENTRATION].
-# 3 c0 is above the solubility of the electrolytes (LiPF6 ~ 2-3 M in carbonates, ZnSO4 ~ 3 M);
-# the tolerance allows the round-off of the iterative solves.
-MAX_CONCENTRATION = 3.0
-CONCENTRATION_TOLERANCE = 1e-3
-
-
 def bound_violations(arrays: Mapping[str, np.ndarray]) -> dict[int, str]:
-  """{row: 'field: what'} for trajectories with a non-finite value or c outside its bounds."""
+  """{row: 'field: what'} for trajectories with a non-finite value or c outside its bounds
+  (`simulate.concentration_violation`)."""
   out = {}
   for j in np.flatnonzero(nonfinite_rows(arrays)):
     fields = [k for k in _FRAME_FIELDS + tuple(schema.OBSERVABLE_KEYS)
               if not np.isfinite(arrays[k][j]).all()]
     out[int(j)] = f'{", ".join(fields)}: NaN/inf'
+  from dendrax.physics import simulate  # pylint: disable=g-import-not-at-top
   xi, c = arrays['xi'], arrays['concentration']
   for j in range(xi.shape[0]):
     if j in out:
       continue
-    electrolyte = xi[j] < 0.5
-    if not electrolyte.any():
-      continue
-    lo, hi = float(c[j][electrolyte].min()), float(c[j][electrolyte].max())
-    if lo < -CONCENTRATION_TOLERANCE or hi > MAX_CONCENTRATION:
-      out[j] = (f'concentration: c/c0 in the electrolyte spans [{lo:.4g}, {hi:.4g}], outside '
-                f'[0, {MAX_CONCENTRATION}]')
+    problem = simulate.concentration_violation(xi[j], c[j])
+    if problem:
+      out[j] = problem
   return out
 
 

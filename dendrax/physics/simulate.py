@@ -29,7 +29,7 @@ from dendrax.physics import parameters
 from dendrax.physics.config import SimulationConfig  # re-exported
 
 __all__ = ['SimulationConfig', 'Trajectory', 'run', 'run_batch', 'validate', 'coefficients_for',
-           'migration_dt_bound', 'stable_time_step']
+           'migration_dt_bound', 'stable_time_step', 'concentration_violation']
 
 
 @jax.tree_util.register_dataclass
@@ -133,6 +133,32 @@ def accuracy_dt_bound(param_vector, config: SimulationConfig) -> float:
 # weight was closed on the metal side a constant-voltage stage diverged at 0.1 s too.)
 FRONT_CELLS_PER_STEP = 0.01
 DEPLETION_PER_STEP = 0.5
+
+
+# Physical bounds of the electroneutral model's salt concentration in the electrolyte (cells with
+# xi < 1/2), in units of c0: within [-CONCENTRATION_TOLERANCE, MAX_CONCENTRATION]. 3 c0 is above
+# the solubility of the electrolytes (LiPF6 ~ 2-3 M in carbonates, ZnSO4 ~ 3 M); the tolerance
+# allows the round-off of the iterative solves. Asserted by the dataset builder and by
+# `experiments.simulate`; a run outside them is unstable or unphysical, whatever its bounds said.
+MAX_CONCENTRATION = 3.0
+CONCENTRATION_TOLERANCE = 1e-3
+
+
+def concentration_violation(xi, concentration, time_s=None) -> str | None:
+  """None, or 'concentration: ...' naming the first frame of one trajectory's frames `[T, H, W]`
+  (numpy) whose electrolyte c/c0 leaves the physical bounds."""
+  xi, c = np.asarray(xi), np.asarray(concentration)
+  for k in range(xi.shape[0]):
+    electrolyte = xi[k] < 0.5
+    if not electrolyte.any():
+      continue
+    lo, hi = float(c[k][electrolyte].min()), float(c[k][electrolyte].max())
+    if lo < -CONCENTRATION_TOLERANCE or hi > MAX_CONCENTRATION:
+      at = f'frame {k}' + (f' (t = {float(np.asarray(time_s)[k]):g} s)' if time_s is not None
+                           else '')
+      return (f'concentration: c/c0 in the electrolyte spans [{lo:.4g}, {hi:.4g}] at {at}, '
+              f'outside [0, {MAX_CONCENTRATION}]')
+  return None
 
 
 def stable_time_step(param_vectors, config: SimulationConfig, safety: float = 0.9) -> float:

@@ -194,3 +194,17 @@ def test_overshooting_order_parameter_keeps_the_step_finite(model, tiny_config, 
   new = jax.jit(step_fn)(state, rates, jax.random.key(1))
   for field in (new.xi, new.concentration, new.potential_v):
     assert np.isfinite(np.asarray(field)).all()
+
+
+def test_concentration_violation_names_the_first_bad_frame():
+  """Electrolyte c/c0 outside [0, 3] is reported with its frame and time; the metal's extension
+  values (xi > 1/2) are not the electrolyte's and are not checked."""
+  xi = np.zeros((3, 4, 4), np.float32)
+  xi[:, 0] = 1.0                                    # bottom row: metal
+  c = np.ones_like(xi)
+  c[:, 0] = -50.0                                   # extension inside the metal: ignored
+  assert simulate.concentration_violation(xi, c) is None
+  c[2, 3, 1] = 6751.0
+  c[1, 2, 2] = -0.5
+  problem = simulate.concentration_violation(xi, c, np.array([0.0, 30.0, 60.0]))
+  assert problem.startswith('concentration:') and 'frame 1 (t = 30 s)' in problem
