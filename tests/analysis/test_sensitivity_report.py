@@ -24,7 +24,7 @@ P0 = (300.0, 1.0, 0.5, 1000.0, 0.5, 316.2, 3.0)   # the point of conftest.py's n
 
 # A 16 x 16 cell, 3 s of charge (60 steps), frames every 0.5 s, trickle for the first second;
 # solves converged (30 PCG iterations; implicit derivatives are those of the solved system).
-SIM = dict(nx=16, ny=16, t_end_s=3.0, save_every_s=0.5, trickle_end_s=1.0, max_voltage_v=0.3,
+SIM = dict(nx=16, ny=16, dt_s=0.05, t_end_s=3.0, save_every_s=0.5, trickle_end_s=1.0, max_voltage_v=0.3,
            checkpoint_every_steps=10, potential_iterations=30, transport_iterations=30)
 SMOOTH = sensitivity_study.SMOOTH_OBSERVABLES
 
