@@ -134,7 +134,8 @@ class SimulationConfig:
     c0 / concentration_gradient to the bulk; interface 2.5 um at fixed surface energy; dt 0.1 s
     at most (2100 steps to 210 s; the builder lowers it per group to `simulate.accuracy_dt_bound`);
     profile relaxation 0.02 /s, slow enough not to pin the flat front to the 1 um grid (at 1 /s
-    it did, and growth went to the nuclei instead). dt and dx convergence in docs/physics.md. Protocol: the paper's three stages
+    it did, and growth went to the nuclei instead). dt and dx convergence in docs/physics.md.
+    Protocol: the paper's three stages
     in physical units (trickle at 0.1 J to 30 s, then J = sigma_nom E, CV at -0.1 V once the
     electrode potential reaches it). Galvanostatic stages are bounded by the cutoff
     max_voltage_v = 0.1 V (a cycler's compliance: above the limiting current the cell runs at

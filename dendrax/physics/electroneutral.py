@@ -75,7 +75,7 @@ def electrolyte_fraction(xi, eps_min):
 # 1 - XI_NUCLEUS): deep in the metal there is no electrolyte, c~ and phi there are only
 # extensions, and a weight left on them let phi drift to -1 V at the bottom of the electrode
 # under constant voltage; the anodic rate on that weight then dissolved the electrode
-# (measured: c/c0 to 6751 within 45 s at dt 0.1 s, docs/physics.md).
+# (measured: c/c0 in [-59, 1420] 45 s into a -0.1 V hold at dt 0.1 s, docs/physics.md).
 XI_NUCLEUS = 1e-3
 
 
