@@ -46,3 +46,17 @@ def load_splits(surrogates: Sequence[Any], dataset: str | None, splits: Sequence
     except pipeline.MissingSplitError:
       missing.append(split)
   return name, sources, missing
+
+
+def parse_overrides(text: str) -> dict:
+  """'nx=32, t_end_s=60, protocol=x' -> {'nx': 32.0, 't_end_s': 60.0, 'protocol': 'x'}."""
+  out = {}
+  for item in (i.strip() for i in text.split(',') if i.strip()):
+    if '=' not in item:
+      raise ValueError(f'config.sim_overrides: {item!r} is not key=value')
+    k, v = (s.strip() for s in item.split('=', 1))
+    try:
+      out[k] = float(v)
+    except ValueError:
+      out[k] = v
+  return out

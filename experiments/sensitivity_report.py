@@ -36,20 +36,6 @@ _DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data dir (for the datase
 flags.mark_flags_as_required(['out'])
 
 
-def parse_overrides(text: str) -> dict:
-  """'nx=32, t_end_s=60, protocol=x' -> {'nx': 32.0, 't_end_s': 60.0, 'protocol': 'x'}."""
-  out = {}
-  for item in (i.strip() for i in text.split(',') if i.strip()):
-    if '=' not in item:
-      raise app.UsageError(f'config.sim_overrides: {item!r} is not key=value')
-    k, v = (s.strip() for s in item.split('=', 1))
-    try:
-      out[k] = float(v)
-    except ValueError:
-      out[k] = v
-  return out
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments {argv[1:]}')
@@ -68,7 +54,7 @@ def main(argv):
       params=tuple(values), chemistry=c.chemistry, protocol=c.protocol, seed=c.seed,
       fd_rel_step=c.fd_rel_step, fd_scheme=c.fd_scheme,
       accuracy_steps=tuple(float(s) for s in c.accuracy_steps),
-      sim_overrides=parse_overrides(c.sim_overrides), float64=c.float64,
+      sim_overrides=common.parse_overrides(c.sim_overrides), float64=c.float64,
       time_reverse=c.time_reverse)
   results, used = sensitivity_study.run_study(settings, checkpoint=_CHECKPOINT.value,
                                               data_dir=_DATA_DIR.value)

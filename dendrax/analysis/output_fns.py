@@ -114,3 +114,25 @@ def model_fn(rollout: Callable, model_params: Any, normalizer: normalization.Nor
     series = jax.vmap(observables_fn)(xi_T)
     return summarize(series, stage_T, keys)
   return fn
+
+
+def surrogate_fn(surrogate: Any, traj: Any, sim_config: Any, *, chemistry: str,
+                 keys: Sequence[str]) -> Callable[[parameters.PhysicalParams], Any]:
+  """`model_fn` for a loaded surrogate (`evaluation.load_surrogate`) at one simulated run.
+
+  The rollout starts from `traj`'s first frame (normalised with the checkpoint's statistics) and
+  follows its stages and frame times; observables use `sim_config`'s pixel size, electrode
+  height and length softness, the same functions as the simulator's own observables.
+  """
+  from dendrax.physics import observables as obs  # pylint: disable=g-import-not-at-top
+  first = np.stack([surrogate.normalizer.normalize_field(f, np.asarray(getattr(traj, f)[0]))
+                    for f in surrogate.config.data.input_fields], axis=-1)
+  dx, eh = sim_config.dx_um, sim_config.electrode_height_um
+  softness = sim_config.length_softness_um
+  return model_fn(
+      surrogate.rollout, surrogate.params, surrogate.normalizer, first_frame_HxWxC=first,
+      stage_T=np.asarray(traj.stage), time_s_T=np.asarray(traj.time_s),
+      chemistry=parameters.CHEMISTRIES.index(chemistry),
+      frame_interval_s=sim_config.save_every_s,
+      observables_fn=lambda xi: obs.all_observables(xi, dx, eh, softness_um=softness),
+      keys=keys, masked=tuple(surrogate.config.data.get('masked_parameters', ())))

@@ -270,3 +270,42 @@ def comparison_video(frames: Mapping[str, np.ndarray], times_s: Sequence[float],
     anim.save(tmp, writer=writer, dpi=figures.VIDEO_DPI)
   plt.close(fig)
   return path
+
+
+def fidelity_parity_figure(rows: Sequence[Mapping[str, float]], *, relevant: float = 0.05):
+  """Surrogate elasticity against the simulator's, one point per (panel point, parameter,
+  summary): colour by parameter, marker by summary (210 s or a stage's mean); symlog axes (linear
+  within +-`relevant`), the y = x line and the +-`relevant` band of negligible physics."""
+  markers = {'overall': 'o', 'trickle': 'v', 'constant_current': 's', 'constant_voltage': 'D'}
+  cmap = plt.get_cmap('tab10')
+  fig, ax = plt.subplots(figsize=(11.5, 6.5))
+  fig.subplots_adjust(left=0.08, right=0.58, bottom=0.1, top=0.93)
+  p_all = np.array([r['physics'] for r in rows], np.float64)
+  m_all = np.array([r['surrogate'] for r in rows], np.float64)
+  ok = np.isfinite(p_all) & np.isfinite(m_all)
+  lim = max(float(np.max(np.abs(np.concatenate([p_all[ok], m_all[ok]])))) if ok.any() else 1.0,
+            1.0) * 1.2
+  for i, name in enumerate(parameters.CONTINUOUS_PARAMETERS):
+    for summary, marker in markers.items():
+      sel = [r for r in rows if r['parameter'] == name and r['summary'] == summary
+             and np.isfinite(r['physics']) and np.isfinite(r['surrogate'])]
+      if sel:
+        ax.scatter([r['physics'] for r in sel], [r['surrogate'] for r in sel], s=22,
+                   marker=marker, color=cmap(i), alpha=0.75,
+                   label=name if summary == 'overall' else None)
+  ax.plot([-lim, lim], [-lim, lim], color='k', lw=0.8)
+  ax.axvspan(-relevant, relevant, color='#bbb', alpha=0.3, lw=0)
+  ax.set_xscale('symlog', linthresh=relevant)
+  ax.set_yscale('symlog', linthresh=relevant)
+  ax.set_xlim(-lim, lim)
+  ax.set_ylim(-lim, lim)
+  ticks = [t for k in range(-1, 3) for t in (-10.0**k, 10.0**k) if 10.0**k < lim] + [0.0]
+  for axis in (ax.xaxis, ax.yaxis):
+    axis.set_ticks(sorted(ticks), labels=[f'{t:g}' for t in sorted(ticks)])
+  ax.set_xlabel('simulator elasticity d ln L / d ln P')
+  ax.set_ylabel('surrogate elasticity d ln L / d ln P')
+  handles = [plt.Line2D([], [], marker=m, ls='', color='k', label=s) for s, m in markers.items()]
+  fig.legend(loc='upper left', bbox_to_anchor=(0.6, 0.93), title='parameter')
+  fig.legend(handles=handles, loc='lower left', bbox_to_anchor=(0.6, 0.1), title='summary')
+  ax.set_title('Sensitivity fidelity: exact elasticities, surrogate vs simulator')
+  return fig

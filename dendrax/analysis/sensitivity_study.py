@@ -321,7 +321,6 @@ def run_study(settings: StudySettings, *, checkpoint: str | None = None,
   """
   from dendrax.analysis import evaluation  # pylint: disable=g-import-not-at-top
   from dendrax.data import pipeline  # pylint: disable=g-import-not-at-top
-  from dendrax.physics import observables as obs  # pylint: disable=g-import-not-at-top
   from dendrax.physics import simulate  # pylint: disable=g-import-not-at-top
   if surrogate is None and checkpoint:
     surrogate = evaluation.load_surrogate(checkpoint, 'CNN-2')
@@ -341,17 +340,9 @@ def run_study(settings: StudySettings, *, checkpoint: str | None = None,
   fns = {'physics': output_fns.simulator_fn(simulate.run, sim_config, key, keys)}
   if surrogate is not None:
     traj = jax.device_get(simulate.run(params, sim_config, key))
-    first = np.stack([surrogate.normalizer.normalize_field(f, np.asarray(getattr(traj, f)[0]))
-                      for f in surrogate.config.data.input_fields], axis=-1)
+    fns['model'] = output_fns.surrogate_fn(surrogate, traj, sim_config,
+                                           chemistry=settings.chemistry, keys=keys)
     dx, eh = sim_config.dx_um, sim_config.electrode_height_um
-    softness = sim_config.length_softness_um
-    fns['model'] = output_fns.model_fn(
-        surrogate.rollout, surrogate.params, surrogate.normalizer, first_frame_HxWxC=first,
-        stage_T=np.asarray(traj.stage), time_s_T=np.asarray(traj.time_s),
-        chemistry=parameters.CHEMISTRIES.index(settings.chemistry),
-        frame_interval_s=sim_config.save_every_s,
-        observables_fn=lambda xi: obs.all_observables(xi, dx, eh, softness_um=softness),
-        keys=keys, masked=tuple(surrogate.config.data.get('masked_parameters', ())))
     # How well the model reproduces this run, by the shared evaluator's metrics.
     from dendrax.analysis import sensitivity_report  # pylint: disable=g-import-not-at-top
     accuracy = sensitivity_report.model_accuracy(
