@@ -160,6 +160,17 @@ def table_rows(table: Mapping[str, Any], splits: Sequence[str], mark: str = ev.A
   return rows
 
 
+def _overrides(meta: Mapping[str, Any]) -> str:
+  """'train.num_steps=1000, ...': the overrides applied to every run (`common_overrides`)."""
+  def flat(d, prefix=''):
+    for k, v in d.items():
+      if isinstance(v, Mapping):
+        yield from flat(v, f'{prefix}{k}.')
+      else:
+        yield f'{prefix}{k}={tuple(v) if isinstance(v, list) else v}'
+  return ', '.join(flat(meta.get('config', {}).get('common_overrides', {}))) or 'no overrides'
+
+
 def markdown(table: Mapping[str, Any], meta: Mapping[str, Any], splits: Sequence[str]) -> str:
   """The table as Markdown, labelled with what it is."""
   seeds = meta['seeds']
@@ -168,7 +179,8 @@ def markdown(table: Mapping[str, Any], meta: Mapping[str, Any], splits: Sequence
       f'on {meta["dataset"]}', '',
       f'All runs: one build (`{meta["dataset"]}`, version {meta.get("version", "?")}, '
       f'fingerprint `{meta["fingerprint"]}` of the evaluated trajectories), one config '
-      f'(`{meta["base_config"]}` + the model name), one selection rule (the checkpoint with the '
+      f'(`{meta["base_config"]}` + the model name; every run: {_overrides(meta)}), one selection '
+      f'rule (the checkpoint with the '
       f'lowest {meta["selection_rule"]} on the validation split; `eval.select_metric='
       f'{meta["select_metric"]}`), {len(seeds)} seeds ({", ".join(map(str, seeds))}) per model'
       + (' (fewer than 3: the spread is a rough guide)' if len(seeds) < 3 else '') + '.',
