@@ -6,8 +6,10 @@ Per split and over all splits: the mean current density of each trajectory (char
 last frame / its time, in mA/cm^2), its quantiles; the salt concentration c/c0 in the electrolyte
 (cells with xi < 1/2): the fraction of trajectories leaving [0, 2] and the extremes; the dendrite
 length at the last frame and the interface length over the electrode width (compact ~1,
-branched >> 1). Writes `stats.json` (strict JSON) to --out and prints a table. Never builds a
-dataset: a missing one is an error that says how to build it.
+branched >> 1); for constant-current trajectories, the charge delivered over the charge asked
+for (J x time: below 1 where the voltage cutoff capped the current). Writes `stats.json` (strict
+JSON) to --out and prints a table. Never builds a dataset: a missing one is an error that says
+how to build it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ from absl import app
 from absl import flags
 import numpy as np
 
+from dendrax import files
 from dendrax.data import pipeline
+from dendrax.physics import electrolytes
+from dendrax.physics import parameters
 
 _DATASET = flags.DEFINE_string('dataset', 'dendrite_sim/small', 'TFDS dataset name.')
 _DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data dir (default $DENDRAX_DATA_DIR).')
@@ -27,6 +32,8 @@ _OUT = flags.DEFINE_string('out', None, 'Output folder for stats.json (optional)
 
 C_PER_M2_PER_MAH_CM2 = 36.0
 SPLITS = ('train', 'validation', 'test', 'ood')
+CONSTANT_CURRENT = parameters.PROTOCOLS.index('constant_current')
+SHORT_OF_CURRENT = 0.95   # delivered / asked below this: the cutoff capped the current
 
 
 def trajectory_stats(example: dict) -> dict[str, float]:
@@ -44,14 +51,33 @@ def trajectory_stats(example: dict) -> dict[str, float]:
       'length_um': float(np.asarray(example['length_um'])[-1]),
       'interface_over_width': float(np.asarray(example['interface_length_um'])[-1] / width_um),
       'charge_mah_cm2': float(charge[-1] / C_PER_M2_PER_MAH_CM2),
+      'delivered_fraction': delivered_fraction(example),
   }
+
+
+def delivered_fraction(example: dict) -> float:
+  """Constant current: charge passed / (J x elapsed time), J = sigma_nom E of the parameters;
+  NaN for the other protocols."""
+  if int(example['protocol']) != CONSTANT_CURRENT:
+    return float('nan')
+  t = np.asarray(example['time_s'], float)
+  charge = np.asarray(example['charge_c_per_m2'], float)
+  asked = float(electrolytes.current_density_for_field(float(example['params'][2])))
+  return float(abs(charge[-1] - charge[0]) / (asked * (t[-1] - t[0])))
 
 
 def summarise(rows: list[dict[str, float]]) -> dict[str, float]:
   col = lambda k: np.array([r[k] for r in rows])
   cur, length, ifl = col('mean_current_ma_cm2'), col('length_um'), col('interface_over_width')
   q = lambda a, p: float(np.quantile(a, p))
-  return {
+  delivered = col('delivered_fraction')
+  delivered = delivered[np.isfinite(delivered)]
+  cc = {} if not delivered.size else {
+      'constant_current_trajectories': int(delivered.size),
+      'constant_current_fraction_short': float(np.mean(delivered < SHORT_OF_CURRENT)),
+      'constant_current_delivered_min': float(delivered.min()),
+      'constant_current_delivered_median': q(delivered, 0.5)}
+  return {**cc,
       'trajectories': len(rows),
       'mean_current_ma_cm2_median': q(cur, 0.5), 'mean_current_ma_cm2_p05': q(cur, 0.05),
       'mean_current_ma_cm2_p95': q(cur, 0.95), 'mean_current_ma_cm2_max': float(cur.max()),
@@ -87,11 +113,15 @@ def main(argv):
           f'[{s["c_min"]:.3g}, {s["c_max"]:.3g}], >2: {100 * s["fraction_c_above_2"]:.0f} %, <0: '
           f'{100 * s["fraction_c_below_0"]:.0f} %;  length um p05/50/95 {s["length_um_p05"]:.3g}/'
           f'{s["length_um_median"]:.3g}/{s["length_um_p95"]:.3g};  interface/width median '
-          f'{s["interface_over_width_median"]:.3g}, max {s["interface_over_width_max"]:.3g}')
+          f'{s["interface_over_width_median"]:.3g}, max {s["interface_over_width_max"]:.3g}'
+          + (f';  constant current: {100 * s["constant_current_fraction_short"]:.0f} % of '
+             f'{s["constant_current_trajectories"]} deliver < {SHORT_OF_CURRENT:g} of the charge '
+             f'asked (min {s["constant_current_delivered_min"]:.3g}, median '
+             f'{s["constant_current_delivered_median"]:.3g})'
+             if 'constant_current_trajectories' in s else ''))
   if _OUT.value:
-    os.makedirs(_OUT.value, exist_ok=True)
-    with open(os.path.join(_OUT.value, 'stats.json'), 'w') as f:
-      json.dump(result, f, indent=1, allow_nan=False)
+    files.write_text(os.path.join(_OUT.value, 'stats.json'),
+                     json.dumps(result, indent=1, allow_nan=False))
 
 
 if __name__ == '__main__':
