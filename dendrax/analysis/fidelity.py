@@ -196,20 +196,22 @@ def run_point(point: Point, sim_config: Any, *, noise_seed: int, float64: bool,
   simulate.validate(params, sim_config)
   key = jax.random.key(noise_seed)
   keys = (OBSERVABLE,)
+  # One forward run: its frames start the surrogate's rollout and give the simulated lengths.
+  traj = jax.device_get(simulate.run(params, sim_config, key))
+  lengths = {'physics': output_fns.summarize(traj.observables, traj.stage, keys)}
   fns = {'physics': output_fns.simulator_fn(simulate.run, sim_config, key, keys)}
-  traj = None
   if surrogate is not None:
-    traj = jax.device_get(simulate.run(params, sim_config, key))
     fns['surrogate'] = output_fns.surrogate_fn(surrogate, traj, sim_config,
                                                chemistry=point.chemistry, keys=keys)
-  out = {'point': point.to_dict(), 'seconds': {}}
+    lengths['surrogate'] = fns['surrogate'](params)
+  out = {'point': point.to_dict(), 'seconds': {}, 'length_um': {}}
   for name, fn in fns.items():
     t0 = time.perf_counter()
-    values = jax.device_get(jax.block_until_ready(fn(params)))
     el = jax.device_get(jax.block_until_ready(sensitivity.elasticities(fn, params)))
     out['seconds'][name] = time.perf_counter() - t0
     out[name] = {p: {s: _f(v) for s, v in el[p][OBSERVABLE].items()} for p in el}
-    out.setdefault('length_um', {})[name] = {s: _f(v) for s, v in values[OBSERVABLE].items()}
+    out['length_um'][name] = {s: _f(v) for s, v in
+                              jax.device_get(lengths[name])[OBSERVABLE].items()}
   return out
 
 
