@@ -7,7 +7,8 @@ last frame / its time, in mA/cm^2), its quantiles; the salt concentration c/c0 i
 (cells with xi < 1/2): the fraction of trajectories leaving [0, 2] and the extremes; the dendrite
 length at the last frame and the interface length over the electrode width (compact ~1,
 branched >> 1); for constant-current trajectories, the charge delivered over the charge asked
-for (J x time: below 1 where the voltage cutoff capped the current). Writes `stats.json` (strict
+for (J x time: below 1 where the voltage cutoff capped the current) beside J over the cell's
+limiting current (a current above it cannot be carried for long: Sand). Writes `stats.json` (strict
 JSON) to --out and prints a table. Never builds a dataset: a missing one is an error that says
 how to build it.
 """
@@ -52,6 +53,7 @@ def trajectory_stats(example: dict) -> dict[str, float]:
       'interface_over_width': float(np.asarray(example['interface_length_um'])[-1] / width_um),
       'charge_mah_cm2': float(charge[-1] / C_PER_M2_PER_MAH_CM2),
       'delivered_fraction': delivered_fraction(example),
+      'over_limiting': over_limiting(example),
   }
 
 
@@ -66,6 +68,25 @@ def delivered_fraction(example: dict) -> float:
   return float(abs(charge[-1] - charge[0]) / (asked * (t[-1] - t[0])))
 
 
+def over_limiting(example: dict) -> float:
+  """Constant current: J / i_lim, the asked current over the flat cell's limiting current
+  z F D c0 / (t_- (H + L_N)) (H the electrolyte above the initial electrode, L_N = c0 / G the
+  Nernst layer; `electrolytes`); NaN for the other protocols."""
+  if int(example['protocol']) != CONSTANT_CURRENT:
+    return float('nan')
+  p = parameters.PhysicalParams.from_vector(np.asarray(example['params'], np.float64))
+  chemistry = parameters.CHEMISTRIES[int(example['chemistry'])]
+  e = electrolytes.electrolyte_coefficients(p, chemistry, interface_width_um=1.0)
+  height_um = (np.shape(example['xi'])[-2] * float(example['pixel_size_um'])
+               - float(example['electrode_height_um']))
+  limiting = electrolytes.limiting_current_a_m2(
+      float(e.salt_diffusivity_um2_s) * 1e-12, float(p.ion_concentration_mol_m3),
+      float(e.anion_transference), (height_um + float(e.supply_length_um)) * 1e-6,
+      charge_number=electrolytes.get_electrolyte(chemistry).charge_number)
+  return float(electrolytes.current_density_for_field(float(p.field_strength_kv_per_m))
+               / limiting)
+
+
 def summarise(rows: list[dict[str, float]]) -> dict[str, float]:
   col = lambda k: np.array([r[k] for r in rows])
   cur, length, ifl = col('mean_current_ma_cm2'), col('length_um'), col('interface_over_width')
@@ -77,6 +98,15 @@ def summarise(rows: list[dict[str, float]]) -> dict[str, float]:
       'constant_current_fraction_short': float(np.mean(delivered < SHORT_OF_CURRENT)),
       'constant_current_delivered_min': float(delivered.min()),
       'constant_current_delivered_median': q(delivered, 0.5)}
+  ratio = col('over_limiting')
+  ok = np.isfinite(ratio) & np.isfinite(col('delivered_fraction'))
+  short = col('delivered_fraction')[ok] < SHORT_OF_CURRENT
+  if ok.any():
+    ratio = ratio[ok]
+    cc.update({'constant_current_over_limiting_max_delivered':
+                   float(ratio[~short].max()) if (~short).any() else None,
+               'constant_current_over_limiting_min_short':
+                   float(ratio[short].min()) if short.any() else None})
   return {**cc,
       'trajectories': len(rows),
       'mean_current_ma_cm2_median': q(cur, 0.5), 'mean_current_ma_cm2_p05': q(cur, 0.05),
@@ -88,6 +118,10 @@ def summarise(rows: list[dict[str, float]]) -> dict[str, float]:
       'length_um_p95': q(length, 0.95),
       'interface_over_width_median': q(ifl, 0.5), 'interface_over_width_max': float(ifl.max()),
   }
+
+
+def _g(x) -> str:
+  return 'none' if x is None else f'{x:.3g}'
 
 
 def main(argv):
@@ -117,7 +151,9 @@ def main(argv):
           + (f';  constant current: {100 * s["constant_current_fraction_short"]:.0f} % of '
              f'{s["constant_current_trajectories"]} deliver < {SHORT_OF_CURRENT:g} of the charge '
              f'asked (min {s["constant_current_delivered_min"]:.3g}, median '
-             f'{s["constant_current_delivered_median"]:.3g})'
+             f'{s["constant_current_delivered_median"]:.3g}); J / i_lim: up to '
+             f'{_g(s["constant_current_over_limiting_max_delivered"])} delivered, from '
+             f'{_g(s["constant_current_over_limiting_min_short"])} short'
              if 'constant_current_trajectories' in s else ''))
   if _OUT.value:
     files.write_text(os.path.join(_OUT.value, 'stats.json'),

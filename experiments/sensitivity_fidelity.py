@@ -72,10 +72,11 @@ def main(argv):
           f"spurious {s['spurious_rate']:.3f}, Spearman {s['spearman_pooled']:.3f} "
           f"({s['entries']} entries); targets met: {summary['targets_met']}")
   for row in summary['theory_signs']:
-    if row['protocol'] == 'all':
-      print(f"{row['parameter']}: expected {row['expected_sign']:+d}, median S "
-            f"{row['median']:.3g} [{row['min']:.3g}, {row['max']:.3g}], agree "
-            f"{row['agree_fraction']:.2f} of {row['relevant_points']}, acts {row['acts']}")
+    expected = ('' if row['expected_sign'] is None else
+                f"expected {row['expected_sign']:+d}, agree {row['agree_fraction']:.2f} of "
+                f"{row['relevant_points']}, ")
+    print(f"{row['parameter']} [{row['regime']}, {row['points']} points]: {expected}median S "
+          f"{row['median']:.3g} [{row['min']:.3g}, {row['max']:.3g}], acts {row['acts']}")
 
 
 if __name__ == '__main__':

@@ -182,7 +182,7 @@ BUILDER_CONFIGS = [
 class DendriteSim(base.DendraxBuilder):
   """Simulated metal-dendrite growth processes (see module docstring)."""
 
-  VERSION = tfds.core.Version('2.2.0')
+  VERSION = tfds.core.Version('2.3.0')
   RELEASE_NOTES = {
       '1.0.0': 'First release: tiny/small/paper, splits train/validation/test/ood.',
       '2.0.0': 'Electroneutral binary-electrolyte physics at practical current densities '
@@ -193,6 +193,9 @@ class DendriteSim(base.DendraxBuilder):
                'grid); length from the topmost xi = 1/2 contour (grid- and width-independent); '
                'reaction weight closed on the metal side (a CV stage dissolved the electrode at '
                'dt 0.1 s); dt 0.1 s where the accuracy bound allows.',
+      '2.3.0': 'Voltage cutoff of galvanostatic stages 0.1 V -> 0.5 V: "constant current" and '
+               'pulse deliver the asked current below the limiting current (0.1 V capped it in '
+               '56 % of constant-current trajectories); beyond it the cell depletes (Sand).',
   }
   BUILDER_CONFIGS = BUILDER_CONFIGS
   DEFAULT_CONFIG_NAME = 'small'

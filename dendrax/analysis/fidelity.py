@@ -17,8 +17,10 @@ Scores, over every (point, parameter, summary) entry where both are finite:
   * Spearman's rank correlation, pooled and per point (over the six parameters).
 
 The simulator alone also answers a physics question: does each parameter's measured sign agree
-with theory's (`parameters.EXPECTED_SIGNS`, stated for galvanostatic charging), and does each
-parameter act anywhere in the box (max |S| >= `relevant`, i.e. it is not cosmetic)?
+with theory's (`parameters.EXPECTED_SIGNS`, which depends on the charging regime each point ran
+in, `protocols.charging_regime`: current held, CV stage, or cutoff beyond the limiting current),
+and does each parameter act
+anywhere in the box (max |S| >= `relevant`, i.e. it is not cosmetic)?
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from scipy import stats
 
 from dendrax.data import sampling
 from dendrax.physics import parameters
+from dendrax.physics import protocols
 
 OBSERVABLE = 'length_um'
 SUMMARIES: tuple[str, ...] = ('overall',) + parameters.STAGES[:3]   # 210 s, trickle, CC, CV
@@ -83,7 +86,9 @@ def entries(points: Sequence[Mapping[str, Any]], summaries: Sequence[str] = SUMM
         phys = r['physics'][name].get(s, math.nan)
         surr = r.get('surrogate', {}).get(name, {}).get(s, math.nan)
         rows.append({'point': r['point']['index'], 'protocol': r['point']['protocol'],
-                     'chemistry': r['point']['chemistry'], 'parameter': name, 'summary': s,
+                     'chemistry': r['point']['chemistry'],
+                     'regime': r.get('regime', {}).get('name', 'unknown'),
+                     'parameter': name, 'summary': s,
                      'physics': _f(phys), 'surrogate': _f(surr)})
   return rows
 
@@ -125,21 +130,29 @@ def _spearman(a, b) -> float:
 
 def theory_signs(rows: Sequence[Mapping[str, Any]], *, relevant: float,
                  summary: str = 'overall') -> list[dict[str, Any]]:
-  """Per parameter and protocol: the simulator's elasticity of L(210 s) over the panel against
-  theory's sign. `agree` counts the points with |S| >= relevant whose sign is theory's;
-  `max_abs` over the box says whether the parameter acts at all (>= relevant)."""
+  """Per parameter and charging regime: the simulator's elasticity of L(210 s) over the panel
+  against theory's sign for that regime. `agree_fraction` counts the points with
+  |S| >= relevant whose sign is theory's (an expected 0 agrees with none; None: theory gives no
+  single sign, so no agreement is counted); a last row per
+  parameter, regime 'any', says whether it acts anywhere on the panel (max |S| >= relevant)."""
   out = []
-  protocols = sorted({r['protocol'] for r in rows})
   for name in parameters.CONTINUOUS_PARAMETERS:
-    sign, why = parameters.EXPECTED_SIGNS[name]
-    for proto in protocols + ['all']:
-      s = np.array([r['physics'] for r in rows if r['parameter'] == name
-                    and r['summary'] == summary and (proto == 'all' or r['protocol'] == proto)])
-      s = s[np.isfinite(s)]
+    for regime in parameters.REGIMES + ('any',):
+      picked = [r for r in rows if r['parameter'] == name and r['summary'] == summary
+                and (regime == 'any' or r['regime'] == regime)]
+      s = np.array([r['physics'] for r in picked], np.float64)
+      keep = np.isfinite(s)
+      s = s[keep]
+      if regime != 'any' and not s.size:
+        continue
+      sign, why = parameters.EXPECTED_SIGNS.get(regime, {}).get(name, (None, ''))
       big = s[np.abs(s) >= relevant]
-      out.append({'parameter': name, 'protocol': proto, 'expected_sign': sign,
+      out.append({'parameter': name, 'regime': regime, 'expected_sign': sign,
+                  'protocols': ' '.join(sorted({r['protocol'] for r, k in zip(picked, keep)
+                                                if k})),
                   'points': int(s.size), 'relevant_points': int(big.size),
-                  'agree_fraction': float(np.mean(np.sign(big) == sign)) if big.size else math.nan,
+                  'agree_fraction': (float(np.mean(np.sign(big) == sign))
+                                     if big.size and sign is not None else math.nan),
                   'median': float(np.median(s)) if s.size else math.nan,
                   'min': float(s.min()) if s.size else math.nan,
                   'max': float(s.max()) if s.size else math.nan,
@@ -185,7 +198,7 @@ def group_configs(points: Sequence[Point], base: Mapping[str, Any], *, float64: 
 def run_point(point: Point, sim_config: Any, *, noise_seed: int, float64: bool,
               surrogate: Any = None) -> dict[str, Any]:
   """Exact elasticities of L (last frame and per stage) at one point: simulator and, given one,
-  surrogate. Returns {'point', 'physics', 'surrogate'?, 'length_um', 'seconds'}."""
+  surrogate. Returns {'point', 'physics', 'surrogate'?, 'length_um', 'seconds', 'regime'}."""
   import time  # pylint: disable=g-import-not-at-top
   import jax  # pylint: disable=g-import-not-at-top
   from dendrax.analysis import output_fns  # pylint: disable=g-import-not-at-top
@@ -204,7 +217,9 @@ def run_point(point: Point, sim_config: Any, *, noise_seed: int, float64: bool,
     fns['surrogate'] = output_fns.surrogate_fn(surrogate, traj, sim_config,
                                                chemistry=point.chemistry, keys=keys)
     lengths['surrogate'] = fns['surrogate'](params)
-  out = {'point': point.to_dict(), 'seconds': {}, 'length_um': {}}
+  out = {'point': point.to_dict(), 'seconds': {}, 'length_um': {},
+         'regime': protocols.charging_regime(traj.stage, traj.voltage_v,
+                                             traj.observables['charge_c_per_m2'], sim_config)}
   for name, fn in fns.items():
     t0 = time.perf_counter()
     el = jax.device_get(jax.block_until_ready(sensitivity.elasticities(fn, params)))
@@ -300,12 +315,16 @@ def write_report(out_dir: str, summary: Mapping[str, Any], settings: Mapping[str
       sections.append((key.replace('_', ' '), report.table_html(
           [{key[3:]: k, **v} for k, v in summary[key].items()])))
   sections.append(("The simulator against theory's signs (length at 210 s)", report.paragraph(
-      "Theory's signs (dendrax.physics.parameters.EXPECTED_SIGNS) are stated for galvanostatic "
-      f"charging; agree_fraction counts the points with |S| >= {rel}; 'acts' says whether "
-      f"|S| >= {rel} anywhere on the panel (the parameter is not cosmetic).")
+      "Theory's sign (dendrax.physics.parameters.EXPECTED_SIGNS) depends on the regime that "
+      "passed most of a point's charge: galvanostatic (the protocol's current held), "
+      "potentiostatic (a CV stage) or transport_limited (a galvanostatic stage at its voltage "
+      f"cutoff, beyond the limiting current). agree_fraction counts the points with |S| >= {rel}; "
+      f"'acts' (regime 'any') says whether |S| >= {rel} anywhere on the panel (the parameter is "
+      "not cosmetic).")
       + report.table_html(summary['theory_signs'],
-                          ['parameter', 'protocol', 'expected_sign', 'points', 'relevant_points',
-                           'agree_fraction', 'median', 'min', 'max', 'acts'])))
+                          ['parameter', 'regime', 'expected_sign', 'protocols', 'points',
+                           'relevant_points', 'agree_fraction', 'median', 'min', 'max', 'acts',
+                           'source'])))
   sections.append(('Settings', report.settings_html(settings)))
   report.write_html(paths['html'], 'dendrax sensitivity fidelity', sections)
   return paths

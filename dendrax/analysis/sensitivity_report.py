@@ -192,11 +192,14 @@ def build_sections(results: Mapping[str, Mapping[str, Any]], settings: Mapping[s
                                    label=label)
     sections.append((f'Bar charts: {label}', report.figure_html(fig, alt=f'elasticities of {o}',
                                                                  dpi=130)))
-  sections.append(('Against theory: expected signs', report.paragraph(
-      'The sign theory expects for d(dendrite length at 210 s) / d(parameter) and its source '
-      '(dendrax.physics.parameters.EXPECTED_SIGNS; docs/physics.md), beside the overall '
-      'elasticities; |E| < 0.05 counts as no effect.') + report.table_html(
-          study.theory_rows(results))))
+  regime = settings.get('regime', {})
+  if regime:
+    sections.append(('Against theory: expected signs', report.paragraph(
+        'The sign theory expects for d(dendrite length at 210 s) / d(parameter) and its source '
+        '(dendrax.physics.parameters.EXPECTED_SIGNS; docs/physics.md) in the regime this run '
+        f"charged in ({regime['name']}: " + ', '.join(
+            f'{v:.0%} {k}' for k, v in regime['charge_fractions'].items())
+        + ' of the charge), beside the overall elasticities; |E| < 0.05 counts as no effect.') + report.table_html(study.theory_rows(results, regime['name']))))
   sections.append(('Ranking table', report.paragraph(
       'Sorted by |overall elasticity| within each source and observable.', note=True)
                    + report.table_html(_ranking_rows(results, charted, summaries))))

@@ -29,6 +29,7 @@ from dendrax.analysis import plots
 from dendrax.analysis import report
 from dendrax.analysis import sensitivity
 from dendrax.physics import parameters
+from dendrax.physics import protocols
 
 # Observables with a derivative, and the integer one (finite differences only).
 SMOOTH_OBSERVABLES: tuple[str, ...] = ('length_um', 'density', 'interface_length_um')
@@ -184,19 +185,22 @@ def agreement_rows(results, observables, summaries) -> list[dict[str, Any]]:
   return rows
 
 
-def theory_rows(results) -> list[dict[str, Any]]:
-  """Per parameter: the sign theory expects for the overall dendrite length
-  (`parameters.EXPECTED_SIGNS`, with its source) beside each source's elasticity and whether
-  the signs agree ('negligible' where |elasticity| < 0.05, the issue's threshold for an effect)."""
+def theory_rows(results, regime: str) -> list[dict[str, Any]]:
+  """Per parameter: the sign theory expects for the overall dendrite length in the run's
+  charging `regime` (`parameters.EXPECTED_SIGNS`, with its source) beside each source's
+  elasticity and whether the signs agree ('negligible' where |elasticity| < 0.05, the issue's
+  threshold for an effect)."""
   rows = []
   for p in parameters.PARAMETER_NAMES:
-    sign, why = parameters.EXPECTED_SIGNS[p]
-    row = {'parameter': p, 'expected sign': '+' if sign > 0 else '-', 'source of the expectation':
-           why}
+    sign, why = parameters.EXPECTED_SIGNS[regime][p]
+    row = {'parameter': p, 'regime': regime,
+           'expected sign': {1: '+', -1: '-', 0: '0', None: 'no single sign'}[sign],
+           'source of the expectation': why}
     for name, r in results.items():
       v = r['combined'][p]['length_um']['overall']
       row[f'{name} elasticity'] = v
-      row[f'{name} agrees'] = ('n/a' if not np.isfinite(v) else 'negligible' if abs(v) < 0.05
+      row[f'{name} agrees'] = ('n/a' if not np.isfinite(v) or sign is None
+                               else 'negligible' if abs(v) < 0.05
                                else 'yes' if np.sign(v) == sign else 'NO')
     rows.append(row)
   return rows
@@ -338,8 +342,11 @@ def run_study(settings: StudySettings, *, checkpoint: str | None = None,
   smooth = [o for o in settings.observables if o in SMOOTH_OBSERVABLES]
   keys = tuple(smooth + [o for o in settings.observables if o not in SMOOTH_OBSERVABLES])
   fns = {'physics': output_fns.simulator_fn(simulate.run, sim_config, key, keys)}
+  # The base run: the charging regime theory's signs depend on, and the model's first frame.
+  traj = jax.device_get(simulate.run(params, sim_config, key))
+  regime = protocols.charging_regime(traj.stage, traj.voltage_v,
+                                     traj.observables['charge_c_per_m2'], sim_config)
   if surrogate is not None:
-    traj = jax.device_get(simulate.run(params, sim_config, key))
     fns['model'] = output_fns.surrogate_fn(surrogate, traj, sim_config,
                                            chemistry=settings.chemistry, keys=keys)
     dx, eh = sim_config.dx_um, sim_config.electrode_height_um
@@ -362,7 +369,7 @@ def run_study(settings: StudySettings, *, checkpoint: str | None = None,
     results['model']['accuracy_at_point'] = accuracy
   used = {'parameters': dict(zip(parameters.PARAMETER_NAMES, settings.params)),
           'chemistry': settings.chemistry, 'protocol': settings.protocol,
-          'noise_seed': settings.seed,
+          'noise_seed': settings.seed, 'regime': regime,
           'finite_differences': {'rel_step': settings.fd_rel_step, 'scheme': settings.fd_scheme,
                                  'defect_step': sensitivity.INTEGER_STEP,
                                  'accuracy_steps': list(settings.accuracy_steps)},

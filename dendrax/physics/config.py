@@ -27,7 +27,7 @@ _DATASET_PHYSICS = dict(
     concentration_top='diffusion_layer', potential_iterations=4, transport_iterations=4,
     control_iterations=2, pulse_on_s=1.0, pulse_off_s=1.0, pulse_amplitude_fraction=2.0,
     protocol='three_stage', trickle_current_fraction=0.1, trickle_end_s=30.0,
-    cc_current_fraction=1.0, cv_voltage_v=-0.1, max_voltage_v=0.1, noise_amplitude=0.1,
+    cc_current_fraction=1.0, cv_voltage_v=-0.1, max_voltage_v=0.5, noise_amplitude=0.1,
     profile_relaxation_per_s=0.02, checkpoint_every_steps=60, length_softness_um=1.0)
 
 
@@ -128,7 +128,7 @@ class SimulationConfig:
 
   @classmethod
   def for_dataset(cls, **overrides) -> 'SimulationConfig':
-    """The dataset preset (`dendrite_sim` 2.2.0): electroneutral Li/Zn, 64 x 64 at 1 um.
+    """The dataset preset (`dendrite_sim` 2.3.0): electroneutral Li/Zn, 64 x 64 at 1 um.
 
     A 64 um window above the electrode, under a stagnant diffusion layer of thickness
     c0 / concentration_gradient to the bulk; interface 2.5 um at fixed surface energy; dt 0.1 s
@@ -138,8 +138,11 @@ class SimulationConfig:
     Protocol: the paper's three stages
     in physical units (trickle at 0.1 J to 30 s, then J = sigma_nom E, CV at -0.1 V once the
     electrode potential reaches it). Galvanostatic stages are bounded by the cutoff
-    max_voltage_v = 0.1 V (a cycler's compliance: above the limiting current the cell runs at
-    the cutoff instead of driving the potential without bound). The builder may override
+    max_voltage_v = 0.5 V (a cycler's compliance: above the limiting current the cell runs at
+    the cutoff instead of driving the potential without bound). 2.2.0's 0.1 V capped the
+    "constant" current in 56 % of its constant-current trajectories; at 0.5 V every in-box
+    current is delivered, and 1 V let two ood pulse trajectories (110-150 mA/cm^2 on-time)
+    leave the physical bounds at the dataset's dt (docs/physics.md). The builder may override
     `protocol` per chunk.
     """
     d = dict(_DATASET_PHYSICS)

@@ -117,18 +117,62 @@ def validate_physical(values: dict[str, float], *, strict_range: bool = False) -
                        f'[{spec.low}, {spec.high}]')
 
 
-# Sign that theory expects for d(dendrite length at 210 s) / d(parameter) under galvanostatic
-# charging of the electroneutral model, with its source (docs/physics.md, "The seven parameters").
-EXPECTED_SIGNS: dict[str, tuple[int, str]] = {
-    'temperature_k': (-1, 'faster transport (D ~ T) delays Sand depletion; Akolkar, J. Power '
-                          'Sources 246 (2014) 84'),
-    'concentration_gradient_mol_m3_per_um': (-1, 'more supply from the bulk raises the limiting '
-                                                 'current (Nernst layer c0/G); Bai et al. 2016'),
-    'field_strength_kv_per_m': (+1, 'current density J = sigma_nom E; Sand t_S ~ 1/J^2; Bai et al., '
-                                    'Energy Environ. Sci. 9 (2016) 3221'),
-    'ion_concentration_mol_m3': (-1, "Sand's law at fixed current: t_S ~ c0^2"),
-    'surface_energy_j_m2': (-1, 'capillary stabilisation (Mullins-Sekerka); negligible at the '
-                                'micron scale (Gibbs-Thomson shift ~2e-5 V)'),
-    'fluidity_per_pa_s': (-1, 'Stokes-Einstein D ~ fluidity; t_S ~ D'),
-    'n_defects': (+1, 'protrusions focus current and flux (Chen 2015)'),
+# Sign that theory expects for d(dendrite length at 210 s) / d(parameter) in the electroneutral
+# model, with its source (docs/physics.md, "The seven parameters"), by charging regime
+# (`protocols.charging_regime`):
+#   galvanostatic      the current is held at the protocol's J (below the limiting current): the
+#                      electrolyte only decides how fast the interface depletes (Sand).
+#   potentiostatic     a constant-voltage stage holds the potential: conductivity, kinetics and
+#                      supply set the current, so whatever raises them deposits more metal.
+#   transport_limited  a galvanostatic stage asked for more than the limiting current and sits
+#                      at its voltage cutoff: the cell passed J t_S ~ D c0^2 / J before Sand's
+#                      time, then carries the limiting current z F D c0 / (t_- L).
+# 0: the parameter does not enter; None: theory gives no single sign.
+_NEWMAN = 'Newman & Thomas-Alyea, Electrochemical Systems, 3rd ed. (2004)'
+EXPECTED_SIGNS: dict[str, dict[str, tuple[int | None, str]]] = {
+    'galvanostatic': {
+        'temperature_k': (-1, 'faster transport (D ~ T) delays Sand depletion; Akolkar, J. '
+                              'Power Sources 246 (2014) 84'),
+        'concentration_gradient_mol_m3_per_um': (-1, 'more supply from the bulk raises the '
+                                                     'limiting current (Nernst layer c0/G); Bai '
+                                                     'et al. 2016'),
+        'field_strength_kv_per_m': (+1, 'current density J = sigma_nom E; Sand t_S ~ 1/J^2; Bai '
+                                        'et al., Energy Environ. Sci. 9 (2016) 3221'),
+        'ion_concentration_mol_m3': (-1, "Sand's law at fixed current: t_S ~ c0^2"),
+        'surface_energy_j_m2': (-1, 'capillary stabilisation (Mullins-Sekerka); negligible at '
+                                    'the micron scale (Gibbs-Thomson shift ~2e-5 V)'),
+        'fluidity_per_pa_s': (-1, 'Stokes-Einstein D ~ fluidity; t_S ~ D'),
+        'n_defects': (+1, 'protrusions focus current and flux (Chen 2015)'),
+    },
+    'potentiostatic': {
+        'temperature_k': (+1, 'the exchange current rises with T (Arrhenius) and so does D: a '
+                              f'held overpotential drives more current; {_NEWMAN}'),
+        'concentration_gradient_mol_m3_per_um': (+1, 'a thinner Nernst layer (c0/G) raises the '
+                                                     f'limiting current; {_NEWMAN}'),
+        'field_strength_kv_per_m': (0, 'does not enter a CV stage (its potential is '
+                                       'cv_voltage_v), only when it starts in three stages'),
+        'ion_concentration_mol_m3': (+1, 'conductivity ~ c0, exchange current ~ c0^(1-alpha), '
+                                         f'limiting current ~ c0; {_NEWMAN}'),
+        'surface_energy_j_m2': (-1, 'capillary stabilisation (Mullins-Sekerka); negligible at '
+                                    'the micron scale (Gibbs-Thomson shift ~2e-5 V)'),
+        'fluidity_per_pa_s': (+1, 'conductivity (Nernst-Einstein) and D (Stokes-Einstein) ~ '
+                                  f'fluidity; {_NEWMAN}'),
+        'n_defects': (+1, 'protrusions focus current and flux (Chen 2015)'),
+    },
+    'transport_limited': {
+        'temperature_k': (+1, "D ~ T: Sand's charge J t_S ~ D and the limiting current ~ D; "
+                              'Sand (1901); Bai et al. 2016'),
+        'concentration_gradient_mol_m3_per_um': (+1, 'a thinner Nernst layer (c0/G) raises the '
+                                                     f'limiting current; {_NEWMAN}'),
+        'field_strength_kv_per_m': (None, 'J t_S + i_lim (t - t_S) with t_S ~ 1/J^2 falls with J '
+                                          'above 2 i_lim and rises below: no single sign'),
+        'ion_concentration_mol_m3': (+1, "Sand's charge J t_S ~ c0^2 and the limiting current "
+                                         '~ c0; Sand (1901)'),
+        'surface_energy_j_m2': (-1, 'capillary stabilisation (Mullins-Sekerka); negligible at '
+                                    'the micron scale (Gibbs-Thomson shift ~2e-5 V)'),
+        'fluidity_per_pa_s': (+1, "Stokes-Einstein D ~ fluidity: Sand's charge and the limiting "
+                                  'current ~ D'),
+        'n_defects': (+1, 'protrusions focus current and flux (Chen 2015)'),
+    },
 }
+REGIMES: tuple[str, ...] = tuple(EXPECTED_SIGNS)

@@ -133,3 +133,36 @@ def latch_constant_voltage(stage, voltage_v, config):
     return stage
   passed = (stage == CONSTANT_CURRENT) & (voltage_v <= config.cv_voltage_v)
   return jnp.where(passed, CONSTANT_VOLTAGE, stage).astype(jnp.int32)
+
+
+# ---- which law sets the current: the regime a trajectory charged in --------------------------
+#
+# Theory's sign for a parameter's effect depends on what holds the cell
+# (`parameters.EXPECTED_SIGNS`, `parameters.REGIMES`): the protocol's current (galvanostatic,
+# below the limiting current), the potential of a constant-voltage stage (potentiostatic), or the
+# voltage cutoff of a galvanostatic stage that asked for more than the limiting current
+# (transport_limited: Sand's time passed, and the cell carries what diffusion supplies).
+
+
+def charge_fractions(stage, voltage_v, charge_c_per_m2, config) -> dict[str, float]:
+  """Fractions of the charge passed in each regime, judged per saved frame interval (the stage
+  and potential of the step before frame k stand for the interval ending at k): a
+  constant-voltage stage is 'potentiostatic', a galvanostatic step at |V| >= max_voltage_v is
+  'transport_limited', the rest 'galvanostatic'. Numpy arrays [T] of one trajectory."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  stage, v = np.asarray(stage), np.asarray(voltage_v, np.float64)
+  dq = np.abs(np.diff(np.asarray(charge_c_per_m2, np.float64)))
+  cv = stage[1:] == CONSTANT_VOLTAGE
+  cutoff = ~cv & (np.abs(v[1:]) >= config.max_voltage_v * (1 - 1e-3))
+  total = float(dq.sum())
+  if total <= 0:
+    return {'galvanostatic': 1.0, 'potentiostatic': 0.0, 'transport_limited': 0.0}
+  return {'galvanostatic': float(dq[~cv & ~cutoff].sum() / total),
+          'potentiostatic': float(dq[cv].sum() / total),
+          'transport_limited': float(dq[cutoff].sum() / total)}
+
+
+def charging_regime(stage, voltage_v, charge_c_per_m2, config) -> dict:
+  """{'name': the regime that passed the most charge, 'charge_fractions': each regime's}."""
+  fractions = charge_fractions(stage, voltage_v, charge_c_per_m2, config)
+  return {'name': max(fractions, key=fractions.get), 'charge_fractions': fractions}

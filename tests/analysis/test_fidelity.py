@@ -28,9 +28,9 @@ def test_panel_is_deterministic_in_the_box_and_shares_out_the_protocols():
 
 
 def _row(phys, surr, parameter='temperature_k', protocol='constant_current', point=0,
-         summary='overall'):
+         summary='overall', regime='galvanostatic'):
   return {'point': point, 'protocol': protocol, 'chemistry': 'Li', 'parameter': parameter,
-          'summary': summary, 'physics': phys, 'surrogate': surr}
+          'summary': summary, 'physics': phys, 'surrogate': surr, 'regime': regime}
 
 
 def test_scores_count_signs_spurious_entries_and_the_median_error():
@@ -46,14 +46,24 @@ def test_scores_count_signs_spurious_entries_and_the_median_error():
   assert met == {'sign_agreement': False, 'median_abs_diff': False, 'spurious_rate': False}
 
 
-def test_theory_signs_count_agreement_where_the_physics_acts():
+def test_theory_signs_count_agreement_per_regime_where_the_physics_acts():
   rows = [_row(s, math.nan, point=i) for i, s in enumerate([-0.2, -0.1, 0.3, 0.01])]
+  rows += [_row(0.4, math.nan, protocol='constant_voltage', point=4, regime='potentiostatic')]
   rows += [_row(1e-6, math.nan, parameter='surface_energy_j_m2', point=i) for i in range(4)]
-  table = {(r['parameter'], r['protocol']): r for r in fidelity.theory_signs(rows, relevant=0.05)}
-  t = table[('temperature_k', 'constant_current')]          # theory: -1
+  table = {(r['parameter'], r['regime']): r for r in fidelity.theory_signs(rows, relevant=0.05)}
+  t = table[('temperature_k', 'galvanostatic')]             # theory: -1 at held current
   assert (t['relevant_points'], t['agree_fraction'], t['acts']) == (3, 2 / 3, True)
-  assert table[('temperature_k', 'all')]['points'] == 4
-  assert not table[('surface_energy_j_m2', 'all')]['acts']
+  t = table[('temperature_k', 'potentiostatic')]            # theory: +1 at held potential
+  assert (t['points'], t['agree_fraction'], t['protocols']) == (1, 1.0, 'constant_voltage')
+  assert table[('temperature_k', 'any')]['points'] == 5
+  rows = [_row(-1.5, math.nan, parameter='field_strength_kv_per_m', regime='transport_limited')]
+  t = next(r for r in fidelity.theory_signs(rows, relevant=0.05)
+           if r['regime'] == 'transport_limited')            # theory: no single sign
+  assert t['expected_sign'] is None and t['relevant_points'] == 1
+  assert math.isnan(t['agree_fraction'])
+  assert table[('temperature_k', 'any')]['expected_sign'] is None
+  assert ('surface_energy_j_m2', 'potentiostatic') not in table   # no such points
+  assert not table[('surface_energy_j_m2', 'any')]['acts']
 
 
 def test_command_end_to_end_and_resume(cnn2_checkpoint, tmp_path):
@@ -73,6 +83,8 @@ def test_command_end_to_end_and_resume(cnn2_checkpoint, tmp_path):
   assert all(e['physics'] is not None and e['surrogate'] is not None for e in overall)
   field = [e['physics'] for e in overall if e['parameter'] == 'field_strength_kv_per_m']
   assert min(field) > 0.01, field
+  points = [json.load(open(fidelity.point_path(out, i))) for i in range(2)]
+  assert all(p['regime']['name'] in parameters.REGIMES for p in points)
   assert set(d['scores']) == {'overall_210s', 'all_summaries'}
   html = open(os.path.join(out, 'fidelity.html')).read()
   for title in ('Conclusion', 'Parity', 'theory&#x27;s signs'):

@@ -86,7 +86,10 @@ def test_report_has_every_section_and_the_numbers(study):
   charts = len(re.findall(r'>Bar charts: [^<]*</h2>', html))
   assert charts >= len(SMOOTH) and html.count('data:image/png;base64,') == charts
   assert 'spearman_rho' in html and 'three_stage' in html
-  assert 'Akolkar' in html and 'physics agrees' in html   # theory's signs with their sources
+  # Theory's signs for the regime this run charged in, with their sources.
+  regime = used['regime']['name']
+  assert regime in parameters.REGIMES and 'physics agrees' in html
+  assert parameters.EXPECTED_SIGNS[regime]['temperature_k'][1][:30] in html
   # The conclusion says what each side finds, names the checkpoint step, and scores the model's
   # rollout at this point with the shared evaluator.
   assert 'Physics: the dendrite length (overall) is most sensitive to' in html

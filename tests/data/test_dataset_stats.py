@@ -20,3 +20,18 @@ def test_delivered_fraction_of_constant_current_and_nan_otherwise():
   assert math.isclose(dataset_stats.delivered_fraction(_example('constant_current', 25 * 210.0)),
                       0.5)
   assert math.isnan(dataset_stats.delivered_fraction(_example('constant_voltage', 1.0)))
+
+
+def test_over_limiting_is_the_asked_current_over_the_analytic_limiting_current():
+  """J / i_lim with i_lim = z F D c0 / (t_- (H + c0 / G)) recomputed here from the preset's
+  coefficients (Li; 64 cells of 1 um above a 6 um electrode, Nernst layer c0 / G)."""
+  from dendrax.physics import electrolytes
+  ex = dict(_example('constant_current', 1.0), chemistry=0, xi=np.zeros((8, 64, 64)),
+            pixel_size_um=1.0, electrode_height_um=6.0)
+  p = parameters.PhysicalParams.from_vector(ex['params'])
+  d = float(electrolytes.electrolyte_coefficients(
+      p, 'Li', interface_width_um=1.0).salt_diffusivity_um2_s) * 1e-12
+  li = electrolytes.get_electrolyte('Li')
+  limiting = 96485.332 * d * 707.0 / ((1 - li.cation_transference) * (58.0 + 707.0 / 5.5) * 1e-6)
+  assert math.isclose(dataset_stats.over_limiting(ex), 50.0 / limiting, rel_tol=1e-4)
+  assert math.isnan(dataset_stats.over_limiting(dict(ex, protocol=0)))

@@ -108,3 +108,24 @@ def test_pulse_alternates_on_and_rest(tiny_config, mid_params):
   np.testing.assert_allclose(current[~on], 0.0, atol=1e-5 * j)
   charge = np.asarray(traj.observables['charge_c_per_m2'], np.float64)
   np.testing.assert_allclose(charge[-1], 2.0 * j * 0.4, rtol=1e-5)   # 2 pulses of 0.2 s
+
+
+def test_charging_regime_weighs_the_charge_passed_in_each_regime():
+  """Constructed frames: the regime is the one that passed most of the charge; a galvanostatic
+  interval is transport-limited only at its cutoff."""
+  cfg = simulate.SimulationConfig(max_voltage_v=0.5)
+  cc, cv = (parameters.STAGES.index(s) for s in ('constant_current', 'constant_voltage'))
+  charge = np.array([0.0, 10.0, 20.0, 50.0])
+  # Three-stage: CC for the first 20, then CV for 30 of the 50.
+  stage, volts = np.array([cc, cc, cc, cv]), np.array([0.0, -0.05, -0.08, -0.1])
+  r = protocols.charging_regime(stage, volts, charge, cfg)
+  assert r['name'] == 'potentiostatic'
+  assert r['charge_fractions'] == {'galvanostatic': 0.4, 'potentiostatic': 0.6,
+                                   'transport_limited': 0.0}
+  # Constant current below the cutoff throughout: held current.
+  stage, volts = np.full(4, cc), np.array([0.0, -0.2, -0.3, -0.49])
+  assert protocols.charging_regime(stage, volts, charge, cfg)['name'] == 'galvanostatic'
+  # Pinned at the cutoff after the first interval (beyond the limiting current): 40 of 50.
+  volts = np.array([0.0, -0.3, -0.5, -0.5])
+  r = protocols.charging_regime(stage, volts, charge, cfg)
+  assert r['name'] == 'transport_limited' and r['charge_fractions']['transport_limited'] == 0.8
