@@ -33,6 +33,9 @@ def main(argv):
   for row in design['methods']:
     print(f"{row['method']:>20}: best {row['best_objective_min']:.5g} um, calls to target "
           f"{row['calls_to_target_median']}")
+  print(f"every evaluation within {100 * design['objective_span']:.3g} % of the best; targets: "
+        + ', '.join(f"{m} met={t['met']}" for m, t in design['targets'].items()
+                    if isinstance(t, dict)))
   red = design['verification']['length_reduction']
   print(f"verified: baseline {red['baseline_length_um']:.4g} um -> optimum "
         f"{red['optimum_length_um']:.4g} um ({red['ratio_baseline_over_optimum']:.3g}x)")

@@ -70,6 +70,20 @@ def _sand_column(current_density_ma_cm2, concentration_mol_m3, cfg, chemistry):
   return j, t_s, ld_um, ny
 
 
+def sand_steps(j, t_s, concentration_mol_m3, accuracy_bound_s, sand_cfg, chemistry='Li'):
+  """(steps per t_S, fraction of the interface's salt c0 l that one step takes) for a Sand run
+  at J (A/m^2): at least steps_per_sand_time, dt within 0.9 x the model's accuracy bound, and at
+  most max_depletion_per_step of c0 l per step. Sand's time is when that salt runs out, so its
+  dt error scales with this fraction (it binds below ~10 mA/cm^2 at 1 M), not with dt / t_S."""
+  e = el.get_electrolyte(chemistry)
+  # Time in which J, carried by the cation's share t_-, takes one c0 l of salt from the interface.
+  salt_time = (sand_cfg.interface_width_um * 1e-6 * concentration_mol_m3 * e.charge_number
+               * el.FARADAY / ((1.0 - e.cation_transference) * j))
+  steps = max(sand_cfg.steps_per_sand_time, int(math.ceil(t_s / (0.9 * accuracy_bound_s))),
+              int(math.ceil(t_s / (sand_cfg.max_depletion_per_step * salt_time))))
+  return steps, t_s / steps / salt_time
+
+
 def sand_time(current_density_ma_cm2, concentration_mol_m3, sand_cfg, chemistry='Li'):
   """Galvanostatic J on a flat electrode under a tall 'bulk' top (height_factor sqrt(D t_S)).
 
@@ -89,9 +103,8 @@ def sand_time(current_density_ma_cm2, concentration_mol_m3, sand_cfg, chemistry=
                             t_end_s=dt, save_every_s=dt, chemistry=chemistry,
                             potential_iterations=sand_cfg.solver_iterations,
                             transport_iterations=sand_cfg.solver_iterations)
-  # At least steps_per_sand_time steps, and within the model's own accuracy bound.
   bound = simulate.accuracy_dt_bound(np.asarray(params.to_vector()), config(1.0))
-  steps = max(sand_cfg.steps_per_sand_time, int(math.ceil(t_s / (0.9 * bound))))
+  steps, salt_per_step = sand_steps(j, t_s, concentration_mol_m3, bound, sand_cfg, chemistry)
   dt = t_s / steps
   cfg = config(dt)
   every = max(1, steps // 200)
@@ -106,7 +119,8 @@ def sand_time(current_density_ma_cm2, concentration_mol_m3, sand_cfg, chemistry=
   return entry(measured, t_s, sand_cfg.tolerance, inputs,
                t_half_level_s=_zero_crossing(rec.time_s, c_half),
                t_potential_runaway_s=t_runaway,
-               numerics=dict(dx_um=dx, ny=ny, height_um=ny * dx, dt_s=dt,
+               numerics=dict(dx_um=dx, ny=ny, height_um=ny * dx, dt_s=dt, steps_per_sand_time=steps,
+                             interface_salt_per_step=salt_per_step,
                              interface_width_um=cfg.interface_width_um,
                              electrode_height_um=cfg.electrode_height_um,
                              diffusion_length_um=ld_um))

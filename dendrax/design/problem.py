@@ -261,7 +261,9 @@ def check_simulator_limits(problem: Problem, settings: sa.SimulatorSettings) -> 
     try:
       sa.validate({**problem.fixed, **vals}, settings)
     except ValueError as e:
-      # The design variable the message names, else the field it names (e.g. SimulationConfig.dt_s).
-      name = next((n for n in problem.names if n in str(e)),
-                  str(e).split('=')[0].split(':')[0].strip())
+      # The field the message starts with (e.g. SimulationConfig.dt_s), else the first design
+      # variable it names.
+      lead = str(e).split('=')[0].split(':')[0].strip()
+      name = lead if lead.isidentifier() or lead.startswith('SimulationConfig.') else next(
+          (n for n in problem.names if n in str(e)), lead)
       raise DesignError(name, f'the simulator rejects the corner {vals}: {e}') from None

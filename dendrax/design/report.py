@@ -57,11 +57,13 @@ def method_rows(results, target: float, budget: int, costs) -> list[dict[str, An
   return rows
 
 
-def targets(rows, budget: int) -> dict[str, Any]:
+def targets(rows, budget: int, span: float | None = None) -> dict[str, Any]:
   """The issue's target for each gradient method: within 2 % of the best with <= BO calls / 5.
 
   Calls to the target are medians over seeds; a method whose median seed never reaches it counts
-  as needing more than the budget (BO then needs > budget and the bound is budget / 5).
+  as needing more than the budget (BO then needs > budget and the bound is budget / 5). If every
+  evaluation of every method lies within the tolerance of the best (`span`: (worst - best) /
+  |best| <= TOLERANCE) the problem cannot tell methods apart: 'met' is None, with a note.
   """
   by = {r['method']: r for r in rows}
   out = {}
@@ -78,7 +80,18 @@ def targets(rows, budget: int) -> dict[str, Any]:
     out[m] = {'calls_to_target_median': calls, 'bayesian_calls_to_target_median': bo_calls,
               'allowed_calls': limit,
               'met': calls is not None and calls <= limit}
+    if span is not None and span <= TOLERANCE:
+      out[m]['met'] = None
+      out[m]['note'] = (f'undecidable: every evaluation lies within {100 * span:.2g} % of the '
+                        f'best (tolerance {100 * TOLERANCE:.0f} %), so any first call reaches it')
   return out
+
+
+def objective_span(results) -> float:
+  """(worst - best) / |best| over every simulator evaluation of every method and seed."""
+  values = [v for seeds in results.values() for h in seeds.values() for v in h['value']]
+  best, worst = min(values), max(values)
+  return (worst - best) / abs(best) if best else float('inf')
 
 
 def assemble(problem: problem_lib.Problem, config, results, skipped, costs, verification,
@@ -100,7 +113,8 @@ def assemble(problem: problem_lib.Problem, config, results, skipped, costs, veri
           'fixed': dict(problem.fixed), 'baseline': dict(problem.baseline)},
       'budget_sim_calls': budget, 'seeds': [int(s) for s in config.seeds],
       'best_objective_any_method': overall, 'target_objective': target,
-      'tolerance': TOLERANCE, 'methods': rows, 'targets': targets(rows, budget),
+      'tolerance': TOLERANCE, 'objective_span': objective_span(results),
+      'methods': rows, 'targets': targets(rows, budget, objective_span(results)),
       'skipped_methods': skipped, 'surrogate': surrogate_note, 'costs': costs,
       'histories': {m: {str(s): h for s, h in seeds.items()} for m, seeds in results.items()},
       'verification': {k: v for k, v in verification.items()
@@ -188,7 +202,8 @@ def write(out_dir: str, design: Mapping[str, Any], verification, target_fn) -> d
           f"Each method had {design['budget_sim_calls']} simulator calls per seed over seeds "
           f"{design['seeds']}. Best objective any method found: "
           f"{design['best_objective_any_method']:.5g} um; target (within "
-          f"{100 * TOLERANCE:.0f} %): {design['target_objective']:.5g} um. One value-and-grad "
+          f"{100 * TOLERANCE:.0f} %): {design['target_objective']:.5g} um; every evaluation "
+          f"within {100 * design['objective_span']:.2g} % of the best. One value-and-grad "
           f"call costs {design['costs']['value_and_grad_forward_equivalents']:.2f} forward runs "
           'here (after compilation). Skipped: ' + (', '.join(
               f'{k} ({v})' for k, v in design['skipped_methods'].items()) or 'none') + '.')

@@ -5,20 +5,13 @@
     obs['charge_mah_cm2'], obs['length_um'], obs['current_ma_cm2']        # [T] each
 
 Everything else in `dendrax.design` sees only `observe` (a pure, jax-differentiable function of
-a dict of scalars) and the schedule helpers below; switching to the rewritten physics (physical
-current units and a PULSE protocol in `dendrax.physics`) means replacing `_rollout` by a call of
-the new `simulate.run` and reading its per-frame current density, charge and stage.
+a dict of scalars) and the schedule helpers below.
 
-Until then the protocols are driven here, on top of the current model's `(init_fn, step_fn)`:
-the model runs under 'constant_voltage' and the electrode potential of every step is set through
-the `rates.applied_voltage_v` argument of `step_fn` by a galvanostatic integral controller that
-tracks the target current density i(t) of the design (mA/cm^2):
-
-    V <- clip(V - dt k V_s (i(t) - i_F) / i_s, [-max_voltage_v, 0]),  V_s = i_s H / sigma_l
-
-with i_F the Faradaic current of the last step, i_s the largest current of the schedule and k
-`controller_rate_per_s` (the same law as `physics.protocols`, in physical units). Every time
-dependence is smooth, so derivatives reach on times, duties and switch times:
+The simulator is the electroneutral model (`SimulationConfig.for_dataset`, dendrite_sim's cell)
+driven by the design's current schedule i(t) (`simulate.rollout(..., current_schedule=...)`):
+every step solves for the electrode potential that passes exactly i(t) (galvanostatic, bounded
+by the config's cutoff max_voltage_v), with 'rest' where i = 0. Every time dependence is smooth,
+so derivatives reach on times, duties and switch times:
 
   * 'constant_current': i = current_ma_cm2.
   * 'pulse': i = amplitude * sigmoid((on / 2 - P |t / P - round(t / P)|) / edge_s), with the
@@ -28,7 +21,8 @@ dependence is smooth, so derivatives reach on times, duties and switch times:
   * 'three_stage': i1, then i2 after switch1_s, then i3 after switch2_s (sigmoid steps of width
     switch_width_s).
 
-Charge passed is the time integral of the Faradaic current (electrode charge), in mAh/cm^2.
+Charge passed is the time integral of the Faradaic current, in mAh/cm^2: below the cutoff it is
+the schedule's own; a run that hits the cutoff (beyond the limiting current) passes less.
 """
 
 from __future__ import annotations
@@ -40,7 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dendrax.physics import electrodeposition
+from dendrax.physics import electrolytes
 from dendrax.physics import observables as obs
 from dendrax.physics import parameters
 from dendrax.physics import simulate
@@ -55,7 +49,7 @@ SCHEDULE_VARIABLES: dict[str, tuple[str, ...]] = {
     'three_stage': ('stage1_current_ma_cm2', 'stage2_current_ma_cm2', 'stage3_current_ma_cm2',
                     'switch1_s', 'switch2_s'),
 }
-# Physical parameters a design may set (the field strength is the controller's business, and the
+# Physical parameters a design may set (the field strength is the schedule's current, and the
 # number of defects is discrete: it may be fixed, not designed).
 PHYSICAL_VARIABLES = tuple(n for n in parameters.PARAMETER_NAMES
                            if n != 'field_strength_kv_per_m')
@@ -64,8 +58,10 @@ UNITS.update(current_ma_cm2='mA/cm^2', pulse_on_time_s='s', pulse_duty='1',
              pulse_amplitude_ma_cm2='mA/cm^2', stage1_current_ma_cm2='mA/cm^2',
              stage2_current_ma_cm2='mA/cm^2', stage3_current_ma_cm2='mA/cm^2',
              switch1_s='s', switch2_s='s')
-# Physical values not set by a design: the dataset's reference point, no initial depletion.
-DEFAULT_PHYSICAL = dict(zip(parameters.PARAMETER_NAMES, (300.0, 0.0, 2.25, 1000.0, 0.5, 316.2,
+# Physical values not set by a design: 1 M LiPF6-like electrolyte at 298 K, the middle of the
+# dataset's concentration-gradient range (a 182 um Nernst layer above the window), 3 nuclei.
+# The field strength is replaced by the schedule's peak current (`physical_params`).
+DEFAULT_PHYSICAL = dict(zip(parameters.PARAMETER_NAMES, (298.15, 5.5, 0.1, 1000.0, 0.5, 316.2,
                                                          3.0)))
 
 
@@ -74,25 +70,24 @@ class SimulatorSettings:
   """How the design's simulations run (hashable: static under jit).
 
   Attributes:
-    sim: `SimulationConfig` (grid, dt, frames, chemistry); its protocol is replaced by the
-      controller here and t_end_s by `max_time_s`.
+    sim: electroneutral `SimulationConfig` (grid, dt, frames, chemistry, cutoff max_voltage_v);
+      its protocol is replaced by the design's schedule and t_end_s by `max_time_s`.
     max_time_s: charging time limit (s): the simulation's end.
-    controller_rate_per_s: integral gain k of the current controller.
-    max_voltage_v: |V| bound of the controller (also sets the stability bound's field).
     pulse_edge_s: smoothing time of the pulse edges, s.
     switch_width_s: width of the sigmoid stage switches of 'three_stage'.
     noise_seed: PRNG seed of nuclei and noise, fixed for every run (common random numbers).
   """
   sim: simulate.SimulationConfig
   max_time_s: float
-  controller_rate_per_s: float = 5.0
-  max_voltage_v: float = 1.0
   pulse_edge_s: float = 0.1
   switch_width_s: float = 0.5
   noise_seed: int = 0
 
   def config(self) -> simulate.SimulationConfig:
-    return dataclasses.replace(self.sim, protocol='constant_voltage',
+    if self.sim.model != 'electroneutral':
+      raise ValueError(f'simulation.model={self.sim.model!r}: the design drives the '
+                       "electroneutral model's current ('electroneutral')")
+    return dataclasses.replace(self.sim, protocol='constant_current',
                                t_end_s=self.max_time_s).checked()
 
 
@@ -137,12 +132,23 @@ def nominal_charge_mah_cm2(values: Mapping, protocol: str, settings: SimulatorSe
 
 
 def physical_params(values: Mapping, settings: SimulatorSettings, dtype):
-  """`PhysicalParams` of a design: its physical values, defaults elsewhere; E = max |V| / H."""
-  config = settings.sim
+  """`PhysicalParams` of a design: its physical values, defaults elsewhere; the field strength
+  is the schedule's peak current (J = sigma_nom E: what the accuracy bound and CNN-2 read)."""
+  del settings
   d = dict(DEFAULT_PHYSICAL)
   d.update({k: v for k, v in values.items() if k in PHYSICAL_VARIABLES})
-  d['field_strength_kv_per_m'] = settings.max_voltage_v / (config.height_um * 1e-6) / 1e3
+  peak_a_m2 = current_scale_ma_cm2(values, _protocol_of(values)) / MA_CM2_PER_A_M2
+  d['field_strength_kv_per_m'] = peak_a_m2 / (electrolytes.NOMINAL_CONDUCTIVITY_S_M * 1e3)
   return parameters.PhysicalParams(**{k: jnp.asarray(v, dtype) for k, v in d.items()})
+
+
+def _protocol_of(values: Mapping) -> str:
+  """The protocol whose schedule variables `values` holds."""
+  for protocol, names in SCHEDULE_VARIABLES.items():
+    if all(n in values for n in names):
+      return protocol
+  raise ValueError(f'values {sorted(values)} hold no complete schedule of {PROTOCOLS}: '
+                   f'{SCHEDULE_VARIABLES}')
 
 
 def validate(values: Mapping, settings: SimulatorSettings) -> None:
@@ -151,71 +157,35 @@ def validate(values: Mapping, settings: SimulatorSettings) -> None:
   simulate.validate(params, settings.config())
 
 
-def _initial(values: Mapping, protocol: str, settings: SimulatorSettings):
-  """(config, values as arrays, rates, controller scales (i_s A/m^2, V_s), initial voltage,
-  initial state, noise key, step_fn)."""
-  config = settings.config()
-  dtype = jnp.dtype(config.dtype)
-  values = {k: jnp.asarray(v, dtype) for k, v in values.items()}
-  params = physical_params(values, settings, dtype)
-  coeffs, rates = simulate.coefficients_for(params, config)
-  init_fn, step_fn = electrodeposition.make_model(config)
-  h_m = config.height_um * 1e-6
-  i_s = current_scale_ma_cm2(values, protocol) / MA_CM2_PER_A_M2           # A/m^2
-  v_s = i_s * h_m / rates.electrolyte_conductivity_s_m
-  i0 = target_current_ma_cm2(values, protocol, jnp.zeros((), dtype), settings) / MA_CM2_PER_A_M2
-  v0 = jnp.clip(-i0 * h_m / rates.electrolyte_conductivity_s_m, -settings.max_voltage_v, 0.0)
-  key_init, key_noise = jax.random.split(jax.random.key(settings.noise_seed))
-  state = init_fn(coeffs, dataclasses.replace(rates, applied_voltage_v=v0), params.n_defects,
-                  key_init)
-  return config, values, rates, (i_s, v_s), v0, state, key_noise, step_fn
+def _schedule_a_m2(values: Mapping, protocol: str, settings: SimulatorSettings):
+  return lambda t: target_current_ma_cm2(values, protocol, t, settings) / MA_CM2_PER_A_M2
 
 
 def _rollout(values: Mapping, protocol: str, settings: SimulatorSettings) -> dict:
-  """Frames of one controlled run: fields and series with a leading [T] axis."""
-  config, values, rates, (i_s, v_s), v0, state, key_noise, step_fn = _initial(
-      values, protocol, settings)
+  """Frames of one run under the design's schedule: fields and series with a leading [T] axis."""
+  config = settings.config()
   dtype = jnp.dtype(config.dtype)
-  target = lambda t: target_current_ma_cm2(values, protocol, t, settings) / MA_CM2_PER_A_M2
-  dt, k = config.dt_s, settings.controller_rate_per_s
-
-  def one(carry, _):
-    state, q = carry
-    err = (target(state.time_s) - state.current_a_m2) / i_s
-    v = jnp.clip(state.voltage_v - dt * k * v_s * err, -settings.max_voltage_v, 0.0)
-    v = jnp.where(state.step == 0, v0, v)
-    new = step_fn(state, dataclasses.replace(rates, applied_voltage_v=v),
-                  jax.random.fold_in(key_noise, state.step))
-    q = q + jnp.where(new.shorted, 0.0, new.current_a_m2) * dt
-    return (new, q), None
-
-  n = config.steps_per_frame
-  chunk = max(d for d in range(1, min(n, config.checkpoint_every_steps) + 1) if n % d == 0)
-
-  @jax.checkpoint
-  def run_chunk(carry, _):
-    return jax.lax.scan(one, carry, None, length=chunk)[0], None
-
-  def frame(carry):
-    state, q = carry
-    return dict(time_s=state.time_s, xi=state.xi, voltage_v=state.voltage_v,
-                current_ma_cm2=state.current_a_m2 * MA_CM2_PER_A_M2,
-                charge_mah_cm2=q / C_M2_PER_MAH_CM2, shorted=state.shorted)
-
-  def run_frame(carry, _):
-    carry = jax.lax.scan(run_chunk, carry, None, length=n // chunk)[0]
-    return carry, frame(carry)
-
-  carry = (state, jnp.zeros((), dtype))
-  first = frame(carry)
-  _, rest = jax.lax.scan(run_frame, carry, None, length=config.num_frames - 1)
-  return jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), first, rest)
+  values = {k: jnp.asarray(v, dtype) for k, v in values.items()}
+  traj = simulate.rollout(physical_params(values, settings, dtype), config,
+                          jax.random.key(settings.noise_seed),
+                          current_schedule=_schedule_a_m2(values, protocol, settings))
+  return dict(time_s=traj.time_s, xi=traj.xi, voltage_v=traj.voltage_v, stage=traj.stage,
+              current_ma_cm2=traj.current_a_m2 * MA_CM2_PER_A_M2,
+              charge_mah_cm2=traj.observables['charge_c_per_m2'] / C_M2_PER_MAH_CM2,
+              shorted=traj.shorted)
 
 
 def initial_fields(values: Mapping, protocol: str, settings: SimulatorSettings) -> dict:
-  """Fields at t = 0 (xi, concentration, potential_v [H, W]): a surrogate's first frame."""
-  state = _initial(values, protocol, settings)[5]
-  return dict(xi=state.xi, concentration=state.concentration, potential_v=state.potential_v)
+  """Fields at t = 0 (xi, concentration, potential_v [H, W]), as the dataset saves them: a
+  surrogate's first frame."""
+  del protocol
+  config = settings.config()
+  dtype = jnp.dtype(config.dtype)
+  params = physical_params({k: jnp.asarray(v, dtype) for k, v in values.items()}, settings,
+                           dtype)
+  frame = simulate.initial_frame(params, config, jax.random.key(settings.noise_seed))
+  return dict(xi=frame['xi'], concentration=frame['concentration'],
+              potential_v=frame['potential_v'])
 
 
 def nominal_charge_series(values: Mapping, protocol: str, settings: SimulatorSettings,

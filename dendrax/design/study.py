@@ -35,16 +35,14 @@ def fingerprint(config: ml_collections.ConfigDict) -> str:
 
 
 def simulator_settings(config: ml_collections.ConfigDict) -> sa.SimulatorSettings:
-  """`SimulatorSettings` from the `simulation` and `controller` blocks and the time limit."""
+  """`SimulatorSettings` from the `simulation` (overrides of the dataset preset) and `schedule`
+  blocks and the time limit."""
   overrides = dict(config.simulation)
   if config.float64:
     overrides['dtype'] = 'float64'
-  # The adapter drives the hong2018 model's applied voltage with its own current controller
-  # (written before the electroneutral model's physical-unit protocols; docs/design.md).
-  sim = simulate.SimulationConfig.hong2018_dataset(**overrides)
-  c = config.controller
+  sim = simulate.SimulationConfig.for_dataset(**overrides)
+  c = config.schedule
   return sa.SimulatorSettings(sim=sim, max_time_s=float(config.problem.max_time_s),
-                              controller_rate_per_s=c.rate_per_s, max_voltage_v=c.max_voltage_v,
                               pulse_edge_s=c.pulse_edge_s, switch_width_s=c.switch_width_s,
                               noise_seed=config.noise_seed)
 

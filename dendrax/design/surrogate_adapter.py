@@ -11,16 +11,15 @@ centre of the design box, held fixed (it is the model's input, not a prediction)
 are `frame_interval_s` apart (the interval CNN-2 was trained on), not the simulator's. CNN-2 predicts
 no charge: the charge series is the schedule's nominal charge (integral of the target current).
 
-What CNN-2 can see is limited to what it was trained on: the physical parameters and the
-charging stage. A design variable outside those (a pulse on time, a stage switch time) makes
-`load` raise `SurrogateUnsupported` naming it, and the design run reports the surrogate method
-as not applicable to that problem. Retrain CNN-2 on the new dataset (physical currents, pulse
-protocol) and extend `supported_variables` to lift this.
+What CNN-2 can see is limited to what it was trained on: the physical parameters (the current
+density among them: J = sigma_nom E) and the charging stage of each 30 s frame. A design variable
+outside those (a pulse on time, a stage switch time: they act within a frame) makes `load` raise
+`SurrogateUnsupported` naming it, and the design run reports the surrogate method as not
+applicable to that problem.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Callable, NamedTuple
 
 import jax.numpy as jnp
@@ -94,10 +93,8 @@ def load(workdir: str, simulator: sa.Simulator, names, centre_values, *,
 
   def observe(values):
     v = {**simulator.fixed, **values}
+    # The field strength is the constant current (J = sigma_nom E), as in the dataset.
     params = sa.physical_params(v, settings, dtype)
-    # CNN-2 was trained with the dataset's field strength; ours only bounds the controller.
-    params = dataclasses.replace(params, field_strength_kv_per_m=jnp.asarray(
-        sa.DEFAULT_PHYSICAL['field_strength_kv_per_m'], dtype))
     cond = output_fns.cond_sequence(params, surrogate.normalizer, chemistry=chemistry,
                                     stage_T=stage_t, time_s_T=time_s_t,
                                     frame_interval_s=frame_interval_s, masked=masked)

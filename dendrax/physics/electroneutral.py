@@ -139,13 +139,21 @@ def derivative_iterations(iterations: int) -> int:
   return max(1, iterations // 2) if iterations else 0
 
 
-def make_model(config: SimulationConfig):
+def make_model(config: SimulationConfig, current_schedule=None):
   """Returns `(init_fn, step_fn)`.
 
   init_fn(coeffs, n_defects, key) -> State
   step_fn(state, coeffs, key) -> State      (one step of config.dt_s)
   `coeffs` is `electrolytes.ElectrolyteCoefficients` (explicit, so jvp/grad reach it).
+
+  `current_schedule`, if given, replaces the config's protocol: a traceable function of the
+  step's start time (s) giving the galvanostatic target current density (A/m^2, >= 0; stage
+  'rest' where it is 0), bounded by the cutoff max_voltage_v like any galvanostatic stage. Its
+  values may be traced (a design's pulse on time, duty, amplitude): derivatives reach them.
   """
+  if current_schedule is not None and config.protocol == 'three_stage':
+    raise ValueError("current_schedule replaces the protocol; SimulationConfig.protocol must "
+                     "not be 'three_stage' (its CV latch would hold the potential)")
   dtype = jnp.dtype(config.dtype)
   dx, dt = config.dx_um, config.dt_s
   eps_min = config.electrolyte_fraction_min
@@ -188,8 +196,13 @@ def make_model(config: SimulationConfig):
   def control(state, coeffs, tau, noise, capillary):
     """(V*, stage, holds_voltage, wanted rate): V* solves the galvanostatic target with the last
     step's potential (Newton on the scalar V; the coupled correction follows in `_step`)."""
-    target, stage, holds_voltage = protocols.stage_and_target(
-        state.time_s, state.stage, state.voltage_v, coeffs.target_current_a_m2, config)
+    if current_schedule is None:
+      target, stage, holds_voltage = protocols.stage_and_target(
+          state.time_s, state.stage, state.voltage_v, coeffs.target_current_a_m2, config)
+    else:
+      target = jnp.asarray(current_schedule(state.time_s), state.voltage_v.dtype)
+      stage = jnp.where(target > 0, protocols.CONSTANT_CURRENT, protocols.REST).astype(jnp.int32)
+      holds_voltage = jnp.asarray(False)
     xi, c, phi = state.xi, state.concentration, state.potential_v
     # Deposition flux per unit width (c~ um/s) that the target current asks for.
     want = target / coeffs.current_scale_a_m2 / coeffs.site_ratio

@@ -28,8 +28,9 @@ from dendrax.physics import observables as obs
 from dendrax.physics import parameters
 from dendrax.physics.config import SimulationConfig  # re-exported
 
-__all__ = ['SimulationConfig', 'Trajectory', 'run', 'run_batch', 'validate', 'coefficients_for',
-           'migration_dt_bound', 'stable_time_step', 'concentration_violation']
+__all__ = ['SimulationConfig', 'Trajectory', 'run', 'run_batch', 'rollout', 'initial_frame',
+           'validate', 'coefficients_for', 'migration_dt_bound', 'stable_time_step',
+           'concentration_violation']
 
 
 @jax.tree_util.register_dataclass
@@ -216,12 +217,15 @@ def validate(params: parameters.PhysicalParams, config: SimulationConfig) -> Non
     raise ValueError('SimulationConfig.defect_radius_um: nuclei taller than the domain')
 
 
-def _model(config: SimulationConfig):
+def _model(config: SimulationConfig, current_schedule=None):
   """(init_fn(coeffs, rates, n_defects, key), step_fn(state, rates, key)) of config.model."""
   # Built inside each trace (not cached): the solvers hold arrays that must belong to the trace.
   if config.model == 'electroneutral':
-    init_fn, step_fn = electroneutral.make_model(config)
+    init_fn, step_fn = electroneutral.make_model(config, current_schedule)
     return (lambda coeffs, rates, n, key: init_fn(rates, n, key)), step_fn
+  if current_schedule is not None:
+    raise ValueError("current_schedule: only the electroneutral model takes a current "
+                     f"schedule; SimulationConfig.model={config.model!r}")
   return electrodeposition.make_model(config)
 
 
@@ -247,8 +251,22 @@ def _frame(state: electrodeposition.State, config: SimulationConfig):
               dissolved_thickness_um=jnp.sum(state.concentration) * dx2w)
 
 
-def _run(params: parameters.PhysicalParams, config: SimulationConfig, key) -> Trajectory:
-  init_fn, step_fn = _model(config)
+def initial_frame(params: parameters.PhysicalParams, config: SimulationConfig, key) -> dict:
+  """The t = 0 frame `rollout` would save (xi, concentration, potential_v, ... [ny, nx]) for the
+  same key: a surrogate's first input, without stepping."""
+  init_fn, _ = _model(config)
+  coeffs, rates = coefficients_for(params, config)
+  key_init, _ = jax.random.split(key)
+  return _frame(init_fn(coeffs, rates, params.n_defects, key_init), config)
+
+
+def rollout(params: parameters.PhysicalParams, config: SimulationConfig, key,
+            current_schedule=None) -> Trajectory:
+  """`run` without jit or validation: for callers that trace it themselves (a design's
+  objective under their own jit/grad), optionally driven by a `current_schedule` (traceable
+  time_s -> target current density A/m^2; `electroneutral.make_model`) instead of the config's
+  protocol. Validate concrete inputs with `validate` first."""
+  init_fn, step_fn = _model(config, current_schedule)
   coeffs, rates = coefficients_for(params, config)
   key_init, key_noise = jax.random.split(key)
   state = init_fn(coeffs, rates, params.n_defects, key_init)
@@ -281,7 +299,7 @@ def _run(params: parameters.PhysicalParams, config: SimulationConfig, key) -> Tr
       dissolved_thickness_um=f['dissolved_thickness_um'], shorted=f['shorted'])
 
 
-_run_jit = jax.jit(_run, static_argnames='config')
+_run_jit = jax.jit(rollout, static_argnames='config')
 
 
 def run(params: parameters.PhysicalParams, config: SimulationConfig, key) -> Trajectory:
@@ -301,7 +319,7 @@ def run(params: parameters.PhysicalParams, config: SimulationConfig, key) -> Tra
 
 @functools.partial(jax.jit, static_argnames='config')
 def _run_batch_jit(params, config, keys):
-  return jax.vmap(_run, in_axes=(0, None, 0))(params, config, keys)
+  return jax.vmap(rollout, in_axes=(0, None, 0))(params, config, keys)
 
 
 def run_batch(params: parameters.PhysicalParams, config: SimulationConfig, keys) -> Trajectory:

@@ -68,13 +68,13 @@ def test_unreachable_charge_names_the_variable_to_change():
   del config.problem.fixed['current_ma_cm2']
   config.problem.variables = ml_collections.ConfigDict({
       'pulse_on_time_s': (0.5, 2.0, 'linear'), 'pulse_duty': (0.2, 1.0, 'linear'),
-      'pulse_amplitude_ma_cm2': (60.0, 120.0, 'linear')})
-  config.problem.charge_mah_cm2 = 0.1     # duty 0.2 at 60 mA/cm^2 passes 0.02 in 6 s
+      'pulse_amplitude_ma_cm2': (20.0, 40.0, 'linear')})
+  config.problem.charge_mah_cm2 = 0.02    # duty 0.2 at 20 mA/cm^2 passes 0.0067 in 6 s
   with pytest.raises(problem_lib.DesignError, match='unreachable charge') as e:
     _make(config)
   assert e.value.variable == 'pulse_duty'
-  # In 40 s the worst corner (duty 0.2 at 60 mA/cm^2) passes 0.133 mAh/cm^2 >= Q: accepted.
-  config.problem.max_time_s = 40.0
+  # In 20 s the worst corner (duty 0.2 at 20 mA/cm^2) passes 0.022 mAh/cm^2 >= Q: accepted.
+  config.problem.max_time_s = 20.0
   p = _make(config)
   assert p.protocol == 'pulse'
 
@@ -120,7 +120,7 @@ def test_baseline_that_cannot_reach_the_charge_is_named():
 
 def test_a_corner_the_simulator_rejects_is_named():
   config = _config()
-  config.controller.max_voltage_v = 5.0     # 100 kV/m over the 50 um cell: dt above the bound
-  with pytest.raises(problem_lib.DesignError, match='migration stability') as e:
+  config.simulation.dt_s = 0.5     # at 40 mA/cm^2 the front would move 0.03 cells a step
+  with pytest.raises(problem_lib.DesignError, match='accuracy bound') as e:
     _make(config)
   assert e.value.variable == 'SimulationConfig.dt_s'

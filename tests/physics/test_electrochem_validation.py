@@ -14,6 +14,7 @@ import math
 
 from configs import validate_physics
 from dendrax.analysis import electrochem_checks as ec
+from dendrax.physics import electrolytes as el
 
 
 def _config():
@@ -30,6 +31,25 @@ def test_sand_time_within_5_percent():
   e = ec.sand_time(20.0, 1000.0, c)
   assert e['passed'], e
   assert math.isclose(e['reference'], 153.12, rel_tol=1e-3)   # pi D (F c0)^2 / (4 (J t_-)^2)
+
+
+def test_sand_steps_bound_the_salt_one_step_takes():
+  """Regression for the dt rule (not a validation): at 5 mA/cm^2 and 1 M a step may take at most
+  max_depletion_per_step of the interface's salt c0 l (0.16 per step made t_S 5 % early there),
+  which needs ~3900 steps per t_S; at 20 mA/cm^2 the 2000-step floor binds."""
+  c = _config().sand
+  assert c.max_depletion_per_step <= 0.08
+  e = el.get_electrolyte('Li')
+  for ma_cm2, at_least in ((5.0, 3900), (20.0, 2000)):
+    j = ma_cm2 * 10.0
+    t_s = el.sand_time_s(j, e.salt_diffusivity_m2_s, 1000.0, 1.0 - e.cation_transference,
+                            e.charge_number)
+    steps, per_step = ec.sand_steps(j, t_s, 1000.0, math.inf, c)
+    salt_per_step = (t_s / steps) * (1.0 - e.cation_transference) * j / (
+        c.interface_width_um * 1e-6 * 1000.0 * e.charge_number * el.FARADAY)
+    assert steps >= at_least and math.isclose(per_step, salt_per_step, rel_tol=1e-6)
+    assert per_step <= c.max_depletion_per_step + 1e-12
+  assert ec.sand_steps(50.0, 2450.0, 1000.0, 0.1, c)[0] >= 2450.0 / 0.09   # the accuracy bound
 
 
 def test_limiting_current_within_5_percent():

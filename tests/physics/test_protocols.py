@@ -129,3 +129,31 @@ def test_charging_regime_weighs_the_charge_passed_in_each_regime():
   volts = np.array([0.0, -0.3, -0.5, -0.5])
   r = protocols.charging_regime(stage, volts, charge, cfg)
   assert r['name'] == 'transport_limited' and r['charge_fractions']['transport_limited'] == 0.8
+
+
+def test_current_schedule_is_followed_exactly_and_differentiable_in_its_parameters(
+    tiny_config, mid_params):
+  """A traced schedule i(t) = a (1 + 0.5 sin(2 pi t)) replaces the protocol (what a design
+  drives): every step passes i at its start time, 'rest' where i = 0, and d(charge)/da by jvp is
+  the integral of the schedule's shape (the charge is linear in a below the cutoff)."""
+  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+  cfg = _every_step(tiny_config, protocol='constant_current', t_end_s=1.0)
+  params = mid_params(field_strength_kv_per_m=0.3)   # the peak: what validate's bound reads
+  # Rest (i = 0) from t = 0.75 s: the last five steps.
+  shape = lambda t: jnp.maximum(1.0 + 0.5 * jnp.sin(2.0 * jnp.pi * t) - 1.6 * (t > 0.7), 0.0)
+
+  def charge(a):
+    traj = simulate.rollout(params, cfg, jax.random.key(0),
+                            current_schedule=lambda t: a * shape(t))
+    return traj.observables['charge_c_per_m2'][-1], traj
+
+  a = 150.0                                            # A/m^2
+  (q, traj), (dq, _) = jax.jvp(charge, (jnp.float32(a),), (jnp.float32(1.0),))
+  starts = np.arange(20) * cfg.dt_s
+  expected = a * np.asarray(shape(jnp.asarray(starts)), np.float64)
+  assert (expected == 0.0).sum() == 5
+  np.testing.assert_allclose(np.asarray(traj.current_a_m2)[1:], expected, rtol=1e-4,
+                             atol=1e-5 * a)
+  np.testing.assert_array_equal(np.asarray(traj.stage)[1:] == STAGE['rest'], expected == 0.0)
+  np.testing.assert_allclose(float(q), expected.sum() * cfg.dt_s, rtol=1e-4)
+  np.testing.assert_allclose(float(dq), expected.sum() * cfg.dt_s / a, rtol=1e-3)
