@@ -112,7 +112,8 @@ def target_current_ma_cm2(values: Mapping, protocol: str, t, settings: Simulator
 
 
 def current_scale_ma_cm2(values: Mapping, protocol: str):
-  """The largest current density of the schedule (the controller's scale i_s), mA/cm^2."""
+  """The largest current density of the schedule, mA/cm^2: sets the field-strength parameter
+  (J = sigma_nom E) that the accuracy bound and CNN-2 read."""
   if protocol == 'constant_current':
     return values['current_ma_cm2']
   if protocol == 'pulse':
