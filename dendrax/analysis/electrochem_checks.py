@@ -76,7 +76,7 @@ def sand_steps(j, t_s, concentration_mol_m3, accuracy_bound_s, sand_cfg, chemist
   most max_depletion_per_step of c0 l per step. Sand's time is when that salt runs out, so its
   dt error scales with this fraction (it binds below ~10 mA/cm^2 at 1 M), not with dt / t_S."""
   e = el.get_electrolyte(chemistry)
-  # Time in which J, carried by the cation's share t_-, takes one c0 l of salt from the interface.
+  # Time in which J takes one c0 l of salt from the interface (salt loss rate t_- J / zF).
   salt_time = (sand_cfg.interface_width_um * 1e-6 * concentration_mol_m3 * e.charge_number
                * el.FARADAY / ((1.0 - e.cation_transference) * j))
   steps = max(sand_cfg.steps_per_sand_time, int(math.ceil(t_s / (0.9 * accuracy_bound_s))),

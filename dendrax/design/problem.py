@@ -259,7 +259,7 @@ def check_simulator_limits(problem: Problem, settings: sa.SimulatorSettings) -> 
   for vals in corners(problem):
     vals = {k: float(v) for k, v in vals.items()}
     try:
-      sa.validate({**problem.fixed, **vals}, settings)
+      sa.validate({**problem.fixed, **vals}, problem.protocol, settings)
     except ValueError as e:
       # The field the message starts with (e.g. SimulationConfig.dt_s), else the first design
       # variable it names.

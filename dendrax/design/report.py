@@ -61,7 +61,7 @@ def targets(rows, budget: int, span: float | None = None) -> dict[str, Any]:
   """The issue's target for each gradient method: within 2 % of the best with <= BO calls / 5.
 
   Calls to the target are medians over seeds; a method whose median seed never reaches it counts
-  as needing more than the budget (BO then needs > budget and the bound is budget / 5). If every
+  as needing more than the budget (BO then needs > budget and the bound is (budget + 1) / 5). If every
   evaluation of every method lies within the tolerance of the best (`span`: (worst - best) /
   |best| <= TOLERANCE) the problem cannot tell methods apart: 'met' is None, with a note.
   """
@@ -101,6 +101,7 @@ def assemble(problem: problem_lib.Problem, config, results, skipped, costs, veri
   target = overall + TOLERANCE * abs(overall)
   budget = int(config.budget_sim_calls)
   rows = method_rows(results, target, budget, costs)
+  span = objective_span(results)
   return {
       'problem': {
           'name': problem.name, 'protocol': problem.protocol,
@@ -113,8 +114,8 @@ def assemble(problem: problem_lib.Problem, config, results, skipped, costs, veri
           'fixed': dict(problem.fixed), 'baseline': dict(problem.baseline)},
       'budget_sim_calls': budget, 'seeds': [int(s) for s in config.seeds],
       'best_objective_any_method': overall, 'target_objective': target,
-      'tolerance': TOLERANCE, 'objective_span': objective_span(results),
-      'methods': rows, 'targets': targets(rows, budget, objective_span(results)),
+      'tolerance': TOLERANCE, 'objective_span': span,
+      'methods': rows, 'targets': targets(rows, budget, span),
       'skipped_methods': skipped, 'surrogate': surrogate_note, 'costs': costs,
       'histories': {m: {str(s): h for s, h in seeds.items()} for m, seeds in results.items()},
       'verification': {k: v for k, v in verification.items()

@@ -10,14 +10,17 @@ a dict of scalars) and the schedule helpers below.
 The simulator is the electroneutral model (`SimulationConfig.for_dataset`, dendrite_sim's cell)
 driven by the design's current schedule i(t) (`simulate.rollout(..., current_schedule=...)`):
 every step solves for the electrode potential that passes exactly i(t) (galvanostatic, bounded
-by the config's cutoff max_voltage_v), with 'rest' where i = 0. Every time dependence is smooth,
-so derivatives reach on times, duties and switch times:
+by the config's cutoff max_voltage_v; stage 'rest' only where i = 0 exactly, which a smoothed
+pulse never is). Every time dependence is smooth, so derivatives reach on times, duties and
+switch times:
 
   * 'constant_current': i = current_ma_cm2.
-  * 'pulse': i = amplitude * sigmoid((on / 2 - P |t / P - round(t / P)|) / edge_s), with the
-    period P = on / duty: on for `on` seconds centred on every multiple of P (t = 0 included),
-    edges smoothed over ~edge_s (a few dt, much shorter than the on and off times, so the mean
-    current is amplitude * duty).
+  * 'pulse': i = amplitude * (s(on / 2 - P |phi|) + s(on / 2 - P (1 - |phi|))), s(z) =
+    sigmoid(z / edge_s), phi = t / P - round(t / P), the period P = on / duty: on for `on`
+    seconds centred on every multiple of P (t = 0 included), edges smoothed over ~edge_s. The
+    second term is the neighbouring pulse, so duty 1 is exactly constant current; between
+    pulses i = 2 amplitude s(-off / 2) (1.3 % of it at off = 10 edge_s), so keep the off time
+    >= 10 edge_s; the mean current is amplitude * duty up to that.
   * 'three_stage': i1, then i2 after switch1_s, then i3 after switch2_s (sigmoid steps of width
     switch_width_s).
 
@@ -87,7 +90,8 @@ class SimulatorSettings:
     if self.sim.model != 'electroneutral':
       raise ValueError(f'simulation.model={self.sim.model!r}: the design drives the '
                        "electroneutral model's current ('electroneutral')")
-    return dataclasses.replace(self.sim, protocol='constant_current',
+    # cc_current_fraction 1: the accuracy bound reads the schedule's peak as the CC current.
+    return dataclasses.replace(self.sim, protocol='constant_current', cc_current_fraction=1.0,
                                t_end_s=self.max_time_s).checked()
 
 
@@ -101,7 +105,9 @@ def target_current_ma_cm2(values: Mapping, protocol: str, t, settings: Simulator
   if protocol == 'pulse':
     period = values['pulse_on_time_s'] / values['pulse_duty']
     phase = t / period - xp.round(t / period)          # in [-1/2, 1/2]; |phase| continuous
-    on = sig((0.5 * values['pulse_on_time_s'] - period * xp.abs(phase)) / settings.pulse_edge_s)
+    half_on, edge = 0.5 * values['pulse_on_time_s'], settings.pulse_edge_s
+    on = (sig((half_on - period * xp.abs(phase)) / edge)               # this period's pulse
+          + sig((half_on - period * (1.0 - xp.abs(phase))) / edge))    # the nearest neighbour's
     return values['pulse_amplitude_ma_cm2'] * on
   if protocol == 'three_stage':
     w = settings.switch_width_s
@@ -132,29 +138,22 @@ def nominal_charge_mah_cm2(values: Mapping, protocol: str, settings: SimulatorSe
   return float(np.trapezoid(i, t)) / 3600.0
 
 
-def physical_params(values: Mapping, settings: SimulatorSettings, dtype):
+def physical_params(values: Mapping, protocol: str, dtype):
   """`PhysicalParams` of a design: its physical values, defaults elsewhere; the field strength
   is the schedule's peak current (J = sigma_nom E: what the accuracy bound and CNN-2 read)."""
-  del settings
   d = dict(DEFAULT_PHYSICAL)
   d.update({k: v for k, v in values.items() if k in PHYSICAL_VARIABLES})
-  peak_a_m2 = current_scale_ma_cm2(values, _protocol_of(values)) / MA_CM2_PER_A_M2
+  missing = [n for n in SCHEDULE_VARIABLES[protocol] if n not in values]
+  if missing:
+    raise ValueError(f'values {sorted(values)} lack the {protocol!r} schedule\'s {missing}')
+  peak_a_m2 = current_scale_ma_cm2(values, protocol) / MA_CM2_PER_A_M2
   d['field_strength_kv_per_m'] = peak_a_m2 / (electrolytes.NOMINAL_CONDUCTIVITY_S_M * 1e3)
   return parameters.PhysicalParams(**{k: jnp.asarray(v, dtype) for k, v in d.items()})
 
 
-def _protocol_of(values: Mapping) -> str:
-  """The protocol whose schedule variables `values` holds."""
-  for protocol, names in SCHEDULE_VARIABLES.items():
-    if all(n in values for n in names):
-      return protocol
-  raise ValueError(f'values {sorted(values)} hold no complete schedule of {PROTOCOLS}: '
-                   f'{SCHEDULE_VARIABLES}')
-
-
-def validate(values: Mapping, settings: SimulatorSettings) -> None:
+def validate(values: Mapping, protocol: str, settings: SimulatorSettings) -> None:
   """The simulator's own checks (ValueError naming the field) for concrete values."""
-  params = physical_params({k: float(v) for k, v in values.items()}, settings, np.float32)
+  params = physical_params({k: float(v) for k, v in values.items()}, protocol, np.float32)
   simulate.validate(params, settings.config())
 
 
@@ -167,7 +166,7 @@ def _rollout(values: Mapping, protocol: str, settings: SimulatorSettings) -> dic
   config = settings.config()
   dtype = jnp.dtype(config.dtype)
   values = {k: jnp.asarray(v, dtype) for k, v in values.items()}
-  traj = simulate.rollout(physical_params(values, settings, dtype), config,
+  traj = simulate.rollout(physical_params(values, protocol, dtype), config,
                           jax.random.key(settings.noise_seed),
                           current_schedule=_schedule_a_m2(values, protocol, settings))
   return dict(time_s=traj.time_s, xi=traj.xi, voltage_v=traj.voltage_v, stage=traj.stage,
@@ -179,10 +178,9 @@ def _rollout(values: Mapping, protocol: str, settings: SimulatorSettings) -> dic
 def initial_fields(values: Mapping, protocol: str, settings: SimulatorSettings) -> dict:
   """Fields at t = 0 (xi, concentration, potential_v [H, W]), as the dataset saves them: a
   surrogate's first frame."""
-  del protocol
   config = settings.config()
   dtype = jnp.dtype(config.dtype)
-  params = physical_params({k: jnp.asarray(v, dtype) for k, v in values.items()}, settings,
+  params = physical_params({k: jnp.asarray(v, dtype) for k, v in values.items()}, protocol,
                            dtype)
   frame = simulate.initial_frame(params, config, jax.random.key(settings.noise_seed))
   return dict(xi=frame['xi'], concentration=frame['concentration'],
@@ -254,4 +252,4 @@ def make_simulator(settings: SimulatorSettings, protocol: str,
   return Simulator(protocol=protocol, settings=settings, fixed=fixed, observe=observe,
                    target_current_ma_cm2=lambda values, t: target_current_ma_cm2(
                        full(values), protocol, t, settings),
-                   validate=lambda values: validate(full(values), settings))
+                   validate=lambda values: validate(full(values), protocol, settings))

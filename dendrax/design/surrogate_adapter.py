@@ -94,7 +94,7 @@ def load(workdir: str, simulator: sa.Simulator, names, centre_values, *,
   def observe(values):
     v = {**simulator.fixed, **values}
     # The field strength is the constant current (J = sigma_nom E), as in the dataset.
-    params = sa.physical_params(v, settings, dtype)
+    params = sa.physical_params(v, protocol, dtype)
     cond = output_fns.cond_sequence(params, surrogate.normalizer, chemistry=chemistry,
                                     stage_T=stage_t, time_s_T=time_s_t,
                                     frame_interval_s=frame_interval_s, masked=masked)

@@ -86,6 +86,30 @@ def test_nominal_charge_of_a_pulse_is_duty_times_amplitude_times_time():
   assert q == pytest.approx(0.25 * 80.0 * 6.0 / 3600.0, rel=0.03)
 
 
+def test_smoothed_pulse_is_constant_at_duty_one_and_off_between_pulses():
+  """The pulse sums this period's and the neighbouring smoothed pulse: duty 1 is exactly constant
+  current (one sigmoid alone dipped to half the amplitude at every period boundary), and with on
+  and off times of 10 edges the mean is amplitude x duty and the off current ~1 %."""
+  settings = study.simulator_settings(_config())
+  t = np.linspace(0.0, 12.0, 24001)
+  amp, on, edge = 20.0, 10.0 * settings.pulse_edge_s, settings.pulse_edge_s
+  full = sa.target_current_ma_cm2({'pulse_on_time_s': on, 'pulse_duty': 1.0,
+                                   'pulse_amplitude_ma_cm2': amp}, 'pulse', t, settings)
+  np.testing.assert_allclose(full, amp, rtol=1e-6)
+  half = sa.target_current_ma_cm2({'pulse_on_time_s': on, 'pulse_duty': 0.5,
+                                   'pulse_amplitude_ma_cm2': amp}, 'pulse', t, settings)
+  mid_off = (np.arange(5) + 0.5) * 2.0 * on           # half-way between pulses: 2 s(-off / 2)
+  off_current = sa.target_current_ma_cm2({'pulse_on_time_s': on, 'pulse_duty': 0.5,
+                                          'pulse_amplitude_ma_cm2': amp}, 'pulse', mid_off,
+                                         settings)
+  np.testing.assert_allclose(off_current, 2.0 * amp / (1.0 + np.exp(5.0)), rtol=1e-6)
+  centres = sa.target_current_ma_cm2({'pulse_on_time_s': on, 'pulse_duty': 0.5,
+                                      'pulse_amplitude_ma_cm2': amp}, 'pulse',
+                                     np.arange(5) * 2.0 * on, settings)
+  assert centres.min() > 0.99 * amp                 # s(on / 2) = sigmoid(5) = 0.9933
+  assert np.mean(half) == pytest.approx(0.5 * amp, rel=0.01)
+
+
 def test_nan_objective_and_gradient_and_unreached_charge_stop_naming_the_culprit():
   p = _make(_config())
   values = p.decode(np.array([0.5, 0.5]))

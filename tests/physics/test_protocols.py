@@ -139,8 +139,8 @@ def test_current_schedule_is_followed_exactly_and_differentiable_in_its_paramete
   import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
   cfg = _every_step(tiny_config, protocol='constant_current', t_end_s=1.0)
   params = mid_params(field_strength_kv_per_m=0.3)   # the peak: what validate's bound reads
-  # Rest (i = 0) from t = 0.75 s: the last five steps.
-  shape = lambda t: jnp.maximum(1.0 + 0.5 * jnp.sin(2.0 * jnp.pi * t) - 1.6 * (t > 0.7), 0.0)
+  # Rest (i = 0) from t = 0.75 s: the last five steps (0.725: between step starts in any dtype).
+  shape = lambda t: jnp.maximum(1.0 + 0.5 * jnp.sin(2.0 * jnp.pi * t) - 1.6 * (t > 0.725), 0.0)
 
   def charge(a):
     traj = simulate.rollout(params, cfg, jax.random.key(0),
