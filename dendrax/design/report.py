@@ -61,9 +61,9 @@ def targets(rows, budget: int, span: float | None = None) -> dict[str, Any]:
   """The issue's target for each gradient method: within 2 % of the best with <= BO calls / 5.
 
   Calls to the target are medians over seeds; a method whose median seed never reaches it counts
-  as needing more than the budget (BO then needs > budget and the bound is (budget + 1) / 5). If every
-  evaluation of every method lies within the tolerance of the best (`span`: (worst - best) /
-  |best| <= TOLERANCE) the problem cannot tell methods apart: 'met' is None, with a note.
+  as needing more than the budget (BO then needs > budget and the bound is (budget + 1) / 5).
+  If every evaluation of every method lies within the tolerance of the best (`span`: (worst -
+  best) / |best| <= TOLERANCE) the problem cannot tell methods apart: 'met' is None, with a note.
   """
   by = {r['method']: r for r in rows}
   out = {}
