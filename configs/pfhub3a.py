@@ -7,7 +7,8 @@ r"""PFHub benchmark 3a (dendritic solidification) with dendrax's anisotropy oper
   python -m experiments.pfhub3a --config configs/pfhub3a.py --config.numerics.stencil=face \
       --config.numerics.dt=0.125 --config.window.enabled=False
 
-dx = 1 W0 is the resolution of the reference itself (MOOSE, uniform 960 x 960 Q1 mesh). The
+dx = 1 W0 is the resolution of both references (MOOSE: a uniform 960 x 960 Q1 mesh, and an
+adaptive Q1 mesh whose finest cells are W0). The
 isotropic stencil removes the lattice anisotropy that made the 5-point form lag early on; see
 docs/benchmarks.md for the convergence study and what agreement with the reference means.
 """
@@ -53,5 +54,10 @@ def get_config() -> ml_collections.ConfigDict:
   config.target_rel_error = 0.03         # tip and solid-fraction target over 100 <= t <= 1500
   config.compare_from = 100.0            # first reference time of the whole-series comparison
   config.reference_domain_size = 960.0   # solid fraction = solid area / this^2 (benchmark)
-  config.reference_csv = 'tests/data/pfhub_bm3a_chimad3_moose.csv'  # relative to the repo root
+  # Published PFHub 3a submissions to compare with, (label, CSV relative to the repo root); the
+  # first is the reference of issue 14 and of the speed benchmark. Provenance: tests/data/README.md.
+  config.references = (
+      ('CHiMaD/MOOSE (Kim 2018)', 'tests/data/pfhub_bm3a_chimad3_moose.csv'),
+      ('MOOSE-itg (Greenquist 2018)', 'tests/data/pfhub_bm3a_moose_itg.csv'),
+  )
   return config

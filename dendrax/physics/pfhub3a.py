@@ -394,18 +394,25 @@ def run_windowed(numerics: PFHub3aNumerics, params: PFHub3aParams, window: Activ
 
 
 REFERENCE_COLUMNS = ('time', 'tip_position_x', 'solid_fraction')
+# Other spellings of the reference columns in published PFHub 3a files (PFHub's own upload
+# layout names the tip column `tip_position`).
+_COLUMN_ALIASES = {'tip_position': 'tip_position_x'}
 
 
 def load_reference(path: str) -> dict[str, np.ndarray]:
-  """Reads a PFHub 3a result CSV (columns `time, tip_position_x, solid_fraction, ...`).
+  """Reads a PFHub 3a result CSV (columns `time, tip_position_x` or `tip_position`,
+  `solid_fraction`, ...), sorted by time.
 
   Raises ValueError naming a missing column.
   """
   data = np.genfromtxt(path, delimiter=',', names=True)
+  columns = {_COLUMN_ALIASES.get(name, name): np.asarray(data[name], float)
+             for name in data.dtype.names}
   for name in REFERENCE_COLUMNS:
-    if name not in data.dtype.names:
+    if name not in columns:
       raise ValueError(f'{path}: column {name!r} missing; found {data.dtype.names}')
-  return {name: np.asarray(data[name], float) for name in data.dtype.names}
+  order = np.argsort(columns['time'], kind='stable')
+  return {name: value[order] for name, value in columns.items()}
 
 
 def interpolate_reference(reference: dict[str, np.ndarray], column: str, t) -> np.ndarray:
