@@ -60,7 +60,7 @@ def child_train(args) -> dict:
   t0 = time.perf_counter()
   state = steps.replicate(setup.initial_state(config, jax.random.key(0)), mesh)
   init_s = time.perf_counter() - t0
-  train_fn, _ = steps.compile_steps(mesh, model.apply, config.loss.to_dict())
+  train_fn, _ = steps.compile_steps(mesh, model.apply, steps.step_loss_config(config))
   rng = np.random.default_rng(0)
   size, channels = args.frame_size, len(config.data.input_fields)
   batch = {'inputs': rng.uniform(size=(batch_size, size, size, channels)),

@@ -1,5 +1,5 @@
-r"""PIML vs DDML, arm (ii): data + the derivative-informed (DINO / Sobolev) term. CNN-2 on
-dendrite_sim/medium (dataset 2.0.0 with stored simulator tangents, issue 11).
+r"""PIML vs DDML, arm (ii): data + the derivative-informed (DINO / Sobolev) term. Needs a
+dataset with stored simulator tangents (issue 11's `dendrite_sim/medium`, not built yet).
 
   python launch.py --config configs/arms/derivative.py --workdir workdirs/arms/derivative_100_s0
   python launch.py --config configs/arms/derivative.py --workdir workdirs/arms/derivative_25_s1 \

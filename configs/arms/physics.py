@@ -1,15 +1,14 @@
 r"""PIML vs DDML, arm (iii): data + a physics-consistency term for 30 s jumps (Faraday's law:
-the metal deposited equals the charge passed / (z F)). CNN-2 on dendrite_sim/medium (2.0.0).
+the metal deposited equals the charge passed / (z F)). CNN-2 on dendrite_sim/small.
 
   python launch.py --config configs/arms/physics.py --workdir workdirs/arms/physics_100_s0
   python launch.py --config configs/arms/physics.py --workdir workdirs/arms/physics_25_s1 \
       --config.data.train_split='train[:25%]' --config.seed=1
 
 `configs/arms/data_only.py` plus `train.physics_weight` times the relative mismatch between the
-predicted deposit increase and the recorded charge passed (dendrax/train/physics_loss.py). It
-only runs once the training loop calls that term on batches that carry `charge_passed_c_per_m2`
-and `charge_per_um_c_m2`; until then `setup.validate_config` refuses it
-(setup.EXTRA_LOSS_TERMS_WIRED).
+predicted deposit increase and the recorded charge passed (dendrax/train/physics_loss.py),
+computed by `steps.batch_loss` on the pairs' `charge_passed_c_per_m2` and `charge_per_um_c_m2`
+(`pipeline.jump_charge`). One-step pairs only (train.unroll_steps = 1).
 """
 
 from configs.arms import data_only

@@ -30,6 +30,7 @@ from dendrax.data import augmentation
 from dendrax.data import normalization
 from dendrax.data import schema
 from dendrax.data import sources
+from dendrax.physics import coefficients
 from dendrax.physics import parameters
 
 # Dataset name (before '/config') -> module whose import registers its TFDS builder.
@@ -267,7 +268,23 @@ def make_pair(example: dict, t: int, h: int, normalizer: normalization.Normalize
       'pixel_size_um': np.float32(example['pixel_size_um']),
       'electrode_height_um': np.float32(example['electrode_height_um']),
       'target_length_um': np.float32(example['length_um'][t + h]),
+      **jump_charge(example, t, h),
   }
+
+
+def jump_charge(example: dict, t: int, h: int) -> dict[str, np.float32]:
+  """What Faraday's law needs for the jump t -> t + h (`dendrax/train/physics_loss.py`): the
+  charge passed, C/m^2 (NaN where the dataset has no charge, e.g. images), and n F c_s 1e-6 of
+  the example's chemistry, C/m^2 per um of metal. A source without the observable counts as
+  unknown charge."""
+  chemistry = coefficients.CHEMISTRIES[parameters.CHEMISTRIES[int(example['chemistry'])]]
+  if 'charge_c_per_m2' not in example:
+    passed = np.nan
+  else:
+    charge = np.asarray(example['charge_c_per_m2'], np.float64)
+    passed = charge[t + h] - charge[t]
+  return {'charge_passed_c_per_m2': np.float32(passed),
+          'charge_per_um_c_m2': np.float32(chemistry.charge_per_um_c_m2)}
 
 
 def next_state_dataset(source: Any, normalizer: normalization.Normalizer, *, batch_size: int,
@@ -326,7 +343,8 @@ def next_state_batches(source: Any, normalizer: normalization.Normalizer, *, bat
   Yields:
     dicts with `inputs [B, H, W, C]`, `target [B, H, W, 1]` (xi h frames later), `cond
     [B, COND_SIZE]`, `trajectory_id [B]`, `t_index [B]`, `horizon [B]` (frames),
-    `pixel_size_um [B]`, `electrode_height_um [B]`, `target_length_um [B]`.
+    `pixel_size_um [B]`, `electrode_height_um [B]`, `target_length_um [B]`,
+    `charge_passed_c_per_m2 [B]` and `charge_per_um_c_m2 [B]` (`jump_charge`).
   """
   ds = next_state_dataset(source, normalizer, batch_size=batch_size, seed=seed,
                           input_fields=input_fields, augment=augment, num_epochs=num_epochs,

@@ -85,6 +85,11 @@ class Chemistry:
   sources: str
 
   @property
+  def charge_per_um_c_m2(self) -> float:
+    """n F c_s 1e-6: the charge (C/m^2) that deposits 1 um of metal (Faraday's law)."""
+    return self.electrons * FARADAY * self.site_density_mol_m3 * 1e-6
+
+  @property
   def hydrodynamic_radius_m(self) -> float:
     """Stokes radius r_h with D_ref = k_B T_ref fluidity_ref / (6 pi r_h)."""
     return (BOLTZMANN * self.reference_temperature_k * self.reference_fluidity_per_pa_s
@@ -209,7 +214,7 @@ def model_coefficients(params: PhysicalParams, chemistry: Chemistry | str, *,
       reference_ratio=c0 / REFERENCE_CONCENTRATION_MOL_M3,
       cell_voltage_v=-jnp.asarray(params.field_strength_kv_per_m) * 1e3 * domain_height_um * 1e-6,
       initial_gradient_per_um=jnp.asarray(params.concentration_gradient_mol_m3_per_um) / c0,
-      charge_per_um_c_m2=chem.electrons * FARADAY * chem.site_density_mol_m3 * 1e-6 * ones,
+      charge_per_um_c_m2=chem.charge_per_um_c_m2 * ones,
   )
 
 

@@ -256,7 +256,7 @@ def open_run(config: ml_collections.ConfigDict, workdir: str, data: Data
     state, saved_loop = checkpointing.restore(manager, state)
     loop = LoopState.from_json(saved_loop)
     _log(f'Resuming from step {int(state.step)} (checkpoint in {workdir})')
-  train_fn, eval_fn = steps.compile_steps(mesh, model.apply, config.loss.to_dict())
+  train_fn, eval_fn = steps.compile_steps(mesh, model.apply, steps.step_loss_config(config))
   _log(f'model: {config.model_name} ({type(model).__name__}), {n_params:,} parameters; '
        f'{n_dev} device(s) {jax.devices()[0].platform}; batch {config.train.batch_size}')
   # Rows of the steps this run repeats, dropped before the writer opens the files to append.
@@ -337,7 +337,8 @@ def _log_train(run: Run, step: int, sums: dict[str, Any], count: int,
   scalars = {k: float(v) / count for k, v in jax.device_get(sums).items()}
   scalars['lr'] = float(setup.state_lib.make_schedule(run.config.train.to_dict())(step))
   run.writer.write(step, 'train', scalars)
-  _log(progress.line(step, {k: scalars[k] for k in ('loss', 'mse', 'morph')}))
+  _log(progress.line(step, {k: scalars[k] for k in ('loss', 'mse', 'morph', 'physics')
+                           if k in scalars}))
   return scalars
 
 

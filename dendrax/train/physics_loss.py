@@ -39,8 +39,7 @@ from dendrax.physics import parameters
 
 def charge_per_um_c_m2(chemistry_index) -> np.ndarray:
   """z F c_s 1e-6 (C/m^2 per um of metal) of each `parameters.CHEMISTRIES` index; NaN if < 0."""
-  table = np.array([coefficients.CHEMISTRIES[n].electrons * coefficients.FARADAY
-                    * coefficients.CHEMISTRIES[n].site_density_mol_m3 * 1e-6
+  table = np.array([coefficients.CHEMISTRIES[n].charge_per_um_c_m2
                     for n in parameters.CHEMISTRIES])
   idx = np.asarray(chemistry_index)
   return np.where(idx >= 0, table[np.clip(idx, 0, len(table) - 1)], np.nan)

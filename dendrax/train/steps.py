@@ -24,11 +24,19 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 
 from dendrax.data import sharding as data_sharding
 from dendrax.train import losses
+from dendrax.train import physics_loss
 
 # The batch entries the steps read (+ 'extra' of unrolled windows); the rest of a pipeline
 # batch stays on the host.
 STEP_KEYS = ('inputs', 'target', 'cond', 'pixel_size_um', 'electrode_height_um')
-OPTIONAL_STEP_KEYS = ('extra',)
+OPTIONAL_STEP_KEYS = ('extra', 'charge_passed_c_per_m2', 'charge_per_um_c_m2')
+
+
+def step_loss_config(config) -> dict[str, Any]:
+  """The steps' loss config: `config.loss` plus the weight and floor of the Faraday term
+  (`train.physics_weight`, `train.physics_floor_px`)."""
+  return dict(config.loss.to_dict(), physics_weight=float(config.train.physics_weight),
+              physics_floor_px=float(config.train.physics_floor_px))
 
 
 def batch_loss(params, apply_fn: Callable, batch: Mapping[str, jax.Array],
@@ -38,11 +46,23 @@ def batch_loss(params, apply_fn: Callable, batch: Mapping[str, jax.Array],
   Pairs: target [B, H, W, 1], cond [B, K]. Windows: target [B, k, H, W, 1], cond [B, k, K],
   extra [B, k, H, W, C-1]; each step's input xi is the previous prediction, and the loss is
   the mean over the k steps (gradients flow through the whole unroll).
+  With `loss_cfg['physics_weight']` > 0 (pairs only), the Faraday term of `physics_loss` on
+  the batch's `charge_passed_c_per_m2` and `charge_per_um_c_m2` is added, weighted.
   """
   ps, eh = batch['pixel_size_um'], batch['electrode_height_um']
+  physics_weight = loss_cfg.get('physics_weight', 0.0)
   if batch['target'].ndim == 4:
     pred = apply_fn({'params': params}, batch['inputs'], batch['cond'])
-    return losses.total_loss(pred, batch['target'], loss_cfg, ps, eh)
+    loss, parts = losses.total_loss(pred, batch['target'], loss_cfg, ps, eh)
+    if physics_weight > 0:
+      physics, physics_parts = physics_loss.faraday_loss(
+          batch['inputs'][..., :1], pred, batch['charge_passed_c_per_m2'], ps,
+          batch['charge_per_um_c_m2'], loss_cfg['physics_floor_px'])
+      loss = loss + physics_weight * physics
+      parts = dict(parts, **physics_parts, loss=loss)
+    return loss, parts
+  if physics_weight > 0:
+    raise ValueError('train.physics_weight > 0 needs one-step pairs (train.unroll_steps = 1)')
 
   def step(xi, inp):
     cond, extra, target = inp

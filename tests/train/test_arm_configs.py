@@ -1,5 +1,6 @@
-"""The PIML-vs-DDML arm configs: they differ from the data-only arm only in their loss weights,
-and a nonzero weight is refused (naming the key) until the loop calls the extra terms."""
+"""The PIML-vs-DDML arm configs: they differ from the data-only arm only in their loss weights;
+the physics arm is accepted (the loop calls the Faraday term), a nonzero derivative weight is
+refused (naming the key) until the loop calls that term."""
 
 import importlib
 
@@ -17,7 +18,7 @@ def _arm(name):
 
 def test_arms_differ_only_in_their_weights():
   base = _arm('data_only').to_dict()
-  assert base['model_name'] == 'cnn2' and base['data']['name'] == 'dendrite_sim/medium'
+  assert base['model_name'] == 'cnn2' and base['data']['name'] == 'dendrite_sim/small'
   assert all(base['train'][w] == 0.0 for w in WEIGHTS)
   for name, key in (('derivative', 'derivative_weight'), ('physics', 'physics_weight')):
     arm = _arm(name).to_dict()
@@ -26,11 +27,15 @@ def test_arms_differ_only_in_their_weights():
     assert arm == base, name
 
 
-def test_nonzero_weights_wait_for_the_loop_hook(monkeypatch):
+def test_physics_arm_runs_and_derivative_arm_waits_for_the_loop_hook(monkeypatch):
   setup.validate_config(_arm('data_only'))
-  for name, key in (('derivative', 'derivative_weight'), ('physics', 'physics_weight')):
-    with pytest.raises(ValueError, match=f'config.train.{key}: .* does not call'):
-      setup.validate_config(_arm(name))
+  setup.validate_config(_arm('physics'))
+  with pytest.raises(ValueError, match='config.train.derivative_weight: .* does not call'):
+    setup.validate_config(_arm('derivative'))
+  config = _arm('physics')
+  config.train.unroll_steps = 3
+  with pytest.raises(ValueError, match='config.train.physics_weight: .* one-step pairs'):
+    setup.validate_config(config)
   monkeypatch.setattr(setup, 'EXTRA_LOSS_TERMS_WIRED', True)
   for name in ARMS:
     setup.validate_config(_arm(name))

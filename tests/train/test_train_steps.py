@@ -80,3 +80,49 @@ def test_validate_config_names_the_key():
     bad[section][field] = value
     with pytest.raises(ValueError, match=key.replace('.', r'\.')):
       setup.validate_config(bad)
+
+
+def test_pairs_carry_the_charge_of_their_jump():
+  """`make_pair` records the charge passed between its two frames and the chemistry's n F c_s."""
+  from dendrax.physics import coefficients
+  example = dict(synthetic_dendrites.trajectory(1))          # chemistry 1: Zn
+  example['charge_c_per_m2'] = np.arange(8, dtype=np.float32) * 7.0
+  normalizer = normalization.Normalizer.fit(synthetic_dendrites.source('train'))
+  pair = pipeline.make_pair(example, 2, 3, normalizer, ('xi',))
+  assert pair['charge_passed_c_per_m2'] == np.float32(21.0)
+  assert pair['charge_per_um_c_m2'] == np.float32(coefficients.CHEMISTRIES['Zn'].charge_per_um_c_m2)
+  example['charge_c_per_m2'] = np.full(8, np.nan, np.float32)     # images: no charge
+  assert np.isnan(pipeline.make_pair(example, 0, 1, normalizer, ('xi',))['charge_passed_c_per_m2'])
+
+
+def test_physics_weight_adds_the_faraday_term():
+  """With train.physics_weight = w the step's loss is the data loss + w * the Faraday mismatch
+  of the same prediction, and the term changes the gradient; unknown charge (NaN) adds 0."""
+  from dendrax.train import physics_loss
+  config = small_config()
+  source = synthetic_dendrites.source('train')
+  normalizer = normalization.Normalizer.fit(source)
+  batch = next(pipeline.next_state_batches(source, normalizer, batch_size=4, seed=0))
+  batch['charge_passed_c_per_m2'] = np.full(4, 2e4, np.float32)    # ~1.3 cells of Li per jump
+  batch = {k: np.asarray(v, np.float32) for k, v in batch.items() if k in
+           steps.STEP_KEYS + steps.OPTIONAL_STEP_KEYS}
+  model = setup.build_model(config)
+  params = setup.initial_state(config, jax.random.key(0)).params
+  data_cfg = steps.step_loss_config(config)
+  physics_cfg = dict(data_cfg, physics_weight=0.5)
+  data_loss, _ = steps.batch_loss(params, model.apply, batch, data_cfg)
+  loss, parts = steps.batch_loss(params, model.apply, batch, physics_cfg)
+  pred = model.apply({'params': params}, batch['inputs'], batch['cond'])
+  faraday, _ = physics_loss.faraday_loss(batch['inputs'][..., :1], pred,
+                                         batch['charge_passed_c_per_m2'], batch['pixel_size_um'],
+                                         batch['charge_per_um_c_m2'], data_cfg['physics_floor_px'])
+  assert float(faraday) > 0.1
+  np.testing.assert_allclose(float(loss), float(data_loss) + 0.5 * float(faraday), rtol=1e-5)
+  assert float(parts['physics']) == pytest.approx(float(faraday), rel=1e-5)
+  g_data = jax.grad(lambda p: steps.batch_loss(p, model.apply, batch, data_cfg)[0])(params)
+  g_phys = jax.grad(lambda p: steps.batch_loss(p, model.apply, batch, physics_cfg)[0])(params)
+  diff = jax.tree.map(lambda a, b: float(np.max(np.abs(a - b))), g_data, g_phys)
+  assert max(jax.tree.leaves(diff)) > 0
+  batch['charge_passed_c_per_m2'] = np.full(4, np.nan, np.float32)
+  unknown, _ = steps.batch_loss(params, model.apply, batch, physics_cfg)
+  np.testing.assert_allclose(float(unknown), float(data_loss), rtol=1e-6)
