@@ -79,7 +79,6 @@ def child(kind: str, path: str) -> None:
   import jax  # pylint: disable=g-import-not-at-top
   jax.config.update('jax_compilation_cache_dir', os.path.join(ROOT, '.jax_cache'))
   jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.5)
-  jax.config.update('jax_default_prng_impl', 'rbg')
   from absl import logging  # pylint: disable=g-import-not-at-top
   logging.set_verbosity(logging.WARNING)
   from dendrax.data import pipeline  # pylint: disable=g-import-not-at-top

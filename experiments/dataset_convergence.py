@@ -1,10 +1,12 @@
 r"""Convergence of the dataset preset: dendrite length at 210 s under dt, dx and width refinement.
 
-  python -m experiments.dataset_convergence --out reports/convergence \
-      --variants='dt=0.1;dt=0.05;dt=0.025;dx=0.5;dx=0.5,width=1.25'
+  python -m experiments.dataset_convergence --config configs/dataset_convergence.py \
+      --out reports/convergence \
+      --config.variants='("dt=0.1", "dt=0.05", "dt=0.025", "dx=0.5", "dx=0.5,width=1.25")'
 
 Runs four parameter points of the `dendrite_sim` box (10, 50, 200 and 500 A/m^2 nominal, seeded
-nuclei; three stages and Li unless --protocol / --chemistry say otherwise) with `SimulationConfig.for_dataset` and each variant's overrides:
+nuclei; `config.protocol` and `config.chemistry`, three stages and Li by default) with
+`SimulationConfig.for_dataset` and each of `config.variants`' overrides:
 `dt=X` sets dt_s; `dx=X` sets dx_um and scales the grid so the physical window (64 um) and the
 nuclei stay the same; `width=X` sets interface_width_um; items combine with commas. The accuracy
 bound is not enforced (coarse dt is what is measured; a diverged run shows NaN). Writes
@@ -21,6 +23,7 @@ import time
 from absl import app
 from absl import flags
 import jax
+from ml_collections import config_flags
 import numpy as np
 
 from dendrax import files
@@ -28,19 +31,17 @@ from dendrax.physics import parameters
 from dendrax.physics import simulate
 from dendrax.physics.config import SimulationConfig
 
+_CONFIG = config_flags.DEFINE_config_file('config', 'configs/dataset_convergence.py',
+                                          'Variants, chemistry and protocol.', lock_config=True)
 _OUT = flags.DEFINE_string('out', None, 'Output directory.', required=True)
-_VARIANTS = flags.DEFINE_string('variants', 'dt=0.1;dt=0.05;dt=0.025',
-                                'Semicolon-separated variants, each dt=, dx= or width=.')
-_CHEMISTRY = flags.DEFINE_enum('chemistry', 'Li', list(parameters.CHEMISTRIES), 'Chemistry preset.')
-_PROTOCOL = flags.DEFINE_enum('protocol', 'three_stage', list(parameters.PROTOCOLS),
-                              'Charging protocol of every case.')
 
 # (field kV/m, gradient, c0, temperature, defects): a low, a mid-CC, and two CV-latching points.
 CASES = ((0.01, 5.0, 1000.0, 298.0, 3.0), (0.05, 5.0, 1000.0, 298.0, 3.0),
          (0.2, 3.0, 500.0, 298.0, 5.0), (0.5, 1.5, 1000.0, 280.0, 2.0))
 
 
-def variant_config(spec: str) -> SimulationConfig:
+def variant_config(spec: str, chemistry: str = 'Li',
+                   protocol: str = 'three_stage') -> SimulationConfig:
   """`for_dataset` with the overrides of one variant, comma-separated: 'dt=0.05', 'dx=0.5' (grid
   scaled to keep the 64 um window), 'width=1.25', or combined, 'dx=0.5,width=1.25'."""
   base = SimulationConfig.for_dataset()
@@ -57,8 +58,7 @@ def variant_config(spec: str) -> SimulationConfig:
       overrides['interface_width_um'] = value
     else:
       raise ValueError(f'variant {spec!r}: expected dt=, dx= or width= items')
-  return SimulationConfig.for_dataset(chemistry=_CHEMISTRY.value, protocol=_PROTOCOL.value,
-                                      **overrides)
+  return SimulationConfig.for_dataset(chemistry=chemistry, protocol=protocol, **overrides)
 
 
 def params() -> parameters.PhysicalParams:
@@ -71,11 +71,18 @@ def params() -> parameters.PhysicalParams:
 
 
 def main(argv):
-  del argv
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments {argv[1:]}')
+  config = _CONFIG.value
+  if config.chemistry not in parameters.CHEMISTRIES:
+    raise ValueError(f'config.chemistry={config.chemistry!r}; expected one of '
+                     f'{parameters.CHEMISTRIES}')
+  if config.protocol not in parameters.PROTOCOLS:
+    raise ValueError(f'config.protocol={config.protocol!r}; expected one of {parameters.PROTOCOLS}')
   out = {}
   keys = jax.random.split(jax.random.PRNGKey(0), len(CASES))
-  for spec in [v.strip() for v in _VARIANTS.value.split(';') if v.strip()]:
-    cfg = variant_config(spec)
+  for spec in [v.strip() for v in config.variants if v.strip()]:
+    cfg = variant_config(spec, config.chemistry, config.protocol)
     start = time.time()
     # Not simulate.run_batch: it enforces the accuracy bound, and coarse dt is what is measured.
     run = simulate._run_batch_jit  # pylint: disable=protected-access
@@ -93,8 +100,8 @@ def main(argv):
           f'{np.max(np.abs(la - lb) / np.abs(lb)):.2%}')
   os.makedirs(_OUT.value, exist_ok=True)
   files.write_text(os.path.join(_OUT.value, 'convergence.json'),
-                   json.dumps(dict(cases=CASES, chemistry=_CHEMISTRY.value,
-                                   protocol=_PROTOCOL.value, variants=out), indent=1))
+                   json.dumps(dict(cases=CASES, chemistry=config.chemistry,
+                                   protocol=config.protocol, variants=out), indent=1))
 
 
 if __name__ == '__main__':

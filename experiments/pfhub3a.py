@@ -32,6 +32,8 @@ import jax
 from ml_collections import config_flags
 import numpy as np
 
+from dendrax import files
+
 _CONFIG = config_flags.DEFINE_config_file('config', 'configs/pfhub3a.py', 'PFHub 3a config.',
                                           lock_config=True)
 _OUTPUT_DIR = flags.DEFINE_string('output_dir', 'runs/pfhub3a', 'Where the results go.')
@@ -146,7 +148,7 @@ def phase_field_contour(phi, dx):
 
 
 def _write_csv(path, header, rows):
-  with open(path, 'w', newline='') as fh:
+  with files.atomic_write(path, newline='') as fh:
     writer = csv.writer(fh)
     writer.writerow(header)
     writer.writerows(rows)
@@ -229,7 +231,7 @@ def write_pfhub(out, state, info, config, output_dir):
   if abs(t[-1] - 1500.0) < 1e-6:
     _write_csv(os.path.join(output_dir, 'phase_field_1500.csv'), ['x', 'y'],
                phase_field_contour(state.phi, info['dx']))
-  with open(os.path.join(output_dir, 'meta.yaml'), 'w') as fh:
+  with files.atomic_write(os.path.join(output_dir, 'meta.yaml')) as fh:
     yaml.safe_dump(meta_yaml(info, config), fh, sort_keys=False)
 
 
@@ -293,7 +295,8 @@ def report(out, state, info, config, output_dir):
     ax.legend()
   fig.tight_layout()
   png_path = os.path.join(output_dir, 'pfhub3a_tip.png')
-  fig.savefig(png_path, dpi=120)
+  with files.atomic_path(png_path) as tmp:
+    fig.savefig(tmp, dpi=200)
   print(f'written: {csv_path}, {png_path}, PFHub files and meta.yaml in {output_dir}')
   return errors
 

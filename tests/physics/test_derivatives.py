@@ -3,12 +3,16 @@
 Verification (not a physical validation). The linear solves are differentiated implicitly (the
 derivative of the solved system, dendrax/physics/krylov.py), so central differences of the
 simulator are the same derivative once its solves are converged; both models run them to
-convergence here (25 PCG iterations, hong2018 40) so that the comparison measures the derivative, not the
-solver. float64, 16 x 16 cells, 40 steps (2 s), every continuous parameter; deposit length and
-density at the end.
+convergence here (25 PCG iterations, hong2018 40) so that the comparison measures the
+derivative, not the solver. float64, 16 x 16 cells, 40 steps (2 s), every continuous parameter;
+deposit length and density at the end.
 * electroneutral (constant current 30 mA/cm^2, diffusion-layer top so that the concentration
-  gradient acts): jvp and grad within 1e-3 relative of central differences (issue 9).
-* hong2018 (the published cation-only model, kept): the original 5 % check.
+  gradient acts): jvp within a relative tolerance per parameter of central differences with a
+  relative step of 1e-3, no absolute floor (issue 10). Measured relative errors (2026-12-03):
+  temperature 4e-6, concentration gradient 9e-5 (its elasticity is ~1e-6 here, so the
+  differences carry round-off: 5e-4 with a step of 1e-4), field strength 4e-8, c0 2e-6,
+  surface energy 1.3e-5, fluidity 1.2e-6.
+* hong2018 (the published cation-only model, kept): the original 5 % check, with its floor.
 """
 
 import jax
@@ -25,22 +29,31 @@ def _outputs(vec, cfg, key):
   return jnp.stack([traj.observables['length_um'][-1], traj.observables['density'][-1]])
 
 
+# Relative tolerance per continuous parameter (electroneutral; measured errors in the docstring).
+ELECTRONEUTRAL_RTOL = {
+    'temperature_k': 1e-4, 'concentration_gradient_mol_m3_per_um': 3e-4,
+    'field_strength_kv_per_m': 1e-4, 'ion_concentration_mol_m3': 1e-4,
+    'surface_energy_j_m2': 1e-4, 'fluidity_per_pa_s': 1e-4,
+}
+
+# model: (config overrides, parameter overrides, rtol (per parameter, or one value with the
+# floor below), relative finite-difference step, smallest relative effect every parameter has).
 CASES = {
     'electroneutral': (dict(model='electroneutral', protocol='constant_current',
                             concentration_top='diffusion_layer', noise_amplitude=0.05,
                             potential_iterations=25, transport_iterations=25),
                        dict(field_strength_kv_per_m=0.3, concentration_gradient_mol_m3_per_um=2.0),
-                       1e-3, 1e-7),
+                       ELECTRONEUTRAL_RTOL, 1e-3, 1e-7),
     'hong2018': (dict(model='hong2018', noise_amplitude=0.01, potential_iterations=40,
                       transport_iterations=40),
                  dict(field_strength_kv_per_m=3.0, concentration_gradient_mol_m3_per_um=2.0),
-                 0.05, 1e-4),
+                 0.05, 1e-4, 1e-4),
 }
 
 
 @pytest.mark.parametrize('model', sorted(CASES))
 def test_jacfwd_and_grad_match_central_differences(tiny_config, mid_params, model):
-  overrides, param_overrides, rtol, min_effect = CASES[model]
+  overrides, param_overrides, rtol, fd_step, min_effect = CASES[model]
   with jax.enable_x64(True):
     cfg = tiny_config(dtype='float64', **overrides)
     key = jax.random.key(2)
@@ -51,11 +64,14 @@ def test_jacfwd_and_grad_match_central_differences(tiny_config, mid_params, mode
     jac = np.asarray(jax.jacfwd(f)(vec))                  # [2 outputs, 7 params]
     grad_len = np.asarray(jax.jit(jax.grad(lambda v: f(v)[0]))(vec))
     for i, name in enumerate(parameters.CONTINUOUS_PARAMETERS):
-      h = 1e-4 * abs(float(vec[i]))
+      h = fd_step * abs(float(vec[i]))
       fd = (np.asarray(f(vec.at[i].add(h))) - np.asarray(f(vec.at[i].add(-h)))) / (2 * h)
       for j, out in enumerate(('length', 'density')):
-        # Relative to the derivative itself, floored at 1e-3 of the largest parameter
-        # sensitivity (in units of the output per relative change of a parameter).
+        if isinstance(rtol, dict):        # relative to the derivative itself, per parameter
+          assert abs(jac[j, i] - fd[j]) <= rtol[name] * abs(fd[j]), (name, out, jac[j, i], fd[j])
+          continue
+        # hong2018: relative, floored at 1e-3 of the largest parameter sensitivity (in units
+        # of the output per relative change of a parameter).
         scale = abs(fd[j]) + 1e-3 * np.abs(jac[j, :6] * np.abs(np.asarray(vec[:6]))).max() / abs(
             float(vec[i]))
         assert abs(jac[j, i] - fd[j]) <= rtol * scale, (name, out, jac[j, i], fd[j])

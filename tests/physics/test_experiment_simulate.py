@@ -7,6 +7,7 @@ import os
 import numpy as np
 
 from configs import simulate_li
+from dendrax import files
 from experiments import simulate as simulate_experiment
 
 
@@ -30,4 +31,4 @@ def test_writes_all_outputs_with_rows_0_to_210(tmp_path):
   assert {'density', 'branches', 'interface_length_um', 'charge_c_per_m2', 'stage'} <= set(rows[0])
   frames = np.load(os.path.join(workdir, 'frames.npz'))
   assert frames['xi'].shape == (8, 12, 12)
-  assert not [p for p in os.listdir(workdir) if p.startswith('.tmp_')]   # atomic writes
+  assert not [p for p in os.listdir(workdir) if p.startswith(files.TEMP_PREFIX)]   # atomic writes
