@@ -46,9 +46,13 @@ class DendraxBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     """Frame side in cells (square frames)."""
     raise NotImplementedError(f'{type(self).__name__} must override _frame_size')
 
+  def _has_tangents(self) -> bool:
+    """Whether examples carry the simulator's tangents (`schema.trajectory_features`)."""
+    return False
+
   def _info(self) -> tfds.core.DatasetInfo:
     return tfds.core.DatasetInfo(
         builder=self, description=self._description(),
-        features=schema.trajectory_features(self._frame_size()),
+        features=schema.trajectory_features(self._frame_size(), self._has_tangents()),
         homepage=self.HOMEPAGE or None, citation=self.CITATION,
         metadata=tfds.core.MetadataDict() if self.HAS_METADATA else None)

@@ -3,6 +3,7 @@ r"""Sensitivity fidelity: exact elasticities of the surrogate against the simula
   python -m experiments.sensitivity_fidelity --config configs/fidelity.py --checkpoint W --out D
   python -m experiments.sensitivity_fidelity --out D                  # simulator only (theory signs)
   python -m experiments.sensitivity_fidelity --config configs/fidelity.py:tiny --out D
+  python -m experiments.sensitivity_fidelity --checkpoint W2 --out D2 --physics_from D  # reuse D's simulator side
 
 Settings: `configs/fidelity.py` (`--config.num_points`, `--config.protocols`, ...); flags are
 only for paths. The panel is a scrambled-Sobol design over the training box with its own seed
@@ -31,6 +32,9 @@ _CHECKPOINT = flags.DEFINE_string('checkpoint', None, 'CNN-2 workdir (optional: 
                                   'the simulator side and its theory signs are reported).')
 _OUT = flags.DEFINE_string('out', None, 'Output folder.')
 _DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data dir (the dataset settings).')
+_PHYSICS_FROM = flags.DEFINE_string(
+    'physics_from', None, 'Output folder of an earlier run on the same panel and simulation '
+    '(e.g. of another checkpoint) whose simulator elasticities are reused (checked per point).')
 flags.mark_flags_as_required(['out'])
 
 
@@ -57,7 +61,8 @@ def main(argv):
   configs = fidelity.group_configs(points, base, float64=c.float64,
                                    overrides=common.parse_overrides(c.sim_overrides))
   results = fidelity.run_panel(points, configs, _OUT.value, noise_seed=c.noise_seed,
-                               float64=c.float64, surrogate=surrogate)
+                               float64=c.float64, surrogate=surrogate,
+                               physics_from=_PHYSICS_FROM.value)
   summary = fidelity.summarize(results, relevant=c.relevant, spurious=c.spurious,
                                targets=c.targets.to_dict())
   settings = {**c.to_dict(), 'checkpoint': _CHECKPOINT.value,

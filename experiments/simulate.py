@@ -9,9 +9,12 @@ Writes to --workdir (each file atomically):
                     voltage_v [T], pixel_size_um, electrode_height_um, params [7]
   observables.csv   one row per saved frame (0, 30, ..., 210 s): time_s, stage, length_um,
                     density, branches, interface_length_um, charge_c_per_m2, charge_mah_cm2,
-                    voltage_v, current_a_m2 (of the step before the frame), shorted (the
-                    deposit reached the bulk side: fields frozen, also logged as a warning)
-  growth.png        frames side by side (deposit red, electrolyte blue, electrode at the bottom)
+                    voltage_v, current_a_m2 (of the step before the frame; charge_c_per_m2 is
+                    its integral over the steps), shorted (the deposit reached the bulk side:
+                    fields frozen, also logged as a warning)
+  growth.png        frames side by side (deposit red, electrolyte blue, electrode at the bottom);
+                    frames of a shorted cell titled 'shorted by t = X s: frozen' in red, and
+                    the figure's title says when it shorted
   growth.gif        the same as an animation
 """
 
@@ -41,7 +44,7 @@ _WORKDIR = flags.DEFINE_string('workdir', None, 'Output directory.')
 
 CSV_COLUMNS = (('time_s', 'stage') + schema.OBSERVABLE_KEYS
                + ('charge_mah_cm2', 'voltage_v', 'current_a_m2', 'shorted'))
-C_PER_M2_PER_MAH_CM2 = 36.0    # 1 mAh/cm^2 = 3.6 C / 1e-4 m^2
+C_PER_M2_PER_MAH_CM2 = 36000.0    # 1 mAh/cm^2 = 3.6 C / 1e-4 m^2
 
 
 def _atomic_write_bytes(path: str, data: bytes) -> None:
@@ -65,6 +68,13 @@ def params_from_config(config) -> parameters.PhysicalParams:
                      f'simulator\'s precision); got {values[lost[0]]}')
   parameters.validate_physical(values)
   return parameters.PhysicalParams(**values)
+
+
+def short_time_s(time_s, shorted) -> float | None:
+  """Time (s) of the first frame at which the cell is shorted, or None: the short happened in the
+  frame interval ending there, and every later frame repeats its fields."""
+  first = np.flatnonzero(np.asarray(shorted))
+  return float(np.asarray(time_s)[first[0]]) if first.size else None
 
 
 def simulate_and_write(config, workdir: str) -> simulate.Trajectory:
@@ -107,19 +117,22 @@ def simulate_and_write(config, workdir: str) -> simulate.Trajectory:
     row += [f'{charge:.6g}', f'{float(traj.voltage_v[i]):.6g}',
             f'{float(traj.current_a_m2[i]):.6g}', str(bool(traj.shorted[i]))]
     writer.writerow(row)
-  shorted = np.flatnonzero(np.asarray(traj.shorted))
-  if shorted.size:
+  shorted_from_s = short_time_s(traj.time_s, traj.shorted)
+  if shorted_from_s is not None:
     logging.warning('the deposit shorted the cell before t = %.6g s: the fields are frozen from '
-                    'then on (rows with shorted=True in observables.csv)',
-                    float(traj.time_s[shorted[0]]))
+                    'then on (rows with shorted=True in observables.csv, frames titled '
+                    '"shorted" in growth.png / growth.gif)', shorted_from_s)
   _atomic_write_bytes(os.path.join(workdir, 'observables.csv'), text.getvalue().encode())
 
   px = float(traj.pixel_size_um)
+  suptitle = f'{sim_config.chemistry}, {sim_config.protocol}'
+  if shorted_from_s is not None:
+    suptitle += f' (shorted by t = {shorted_from_s:.0f} s: later frames frozen)'
   figures.growth_strip(traj.xi, traj.time_s, px, os.path.join(workdir, 'growth.png'),
-                       lengths_um=traj.observables['length_um'],
-                       suptitle=f'{sim_config.chemistry}, {sim_config.protocol}')
+                       lengths_um=traj.observables['length_um'], suptitle=suptitle,
+                       shorted_from_s=shorted_from_s)
   figures.growth_animation(traj.xi, traj.time_s, px, os.path.join(workdir, 'growth.gif'),
-                           fps=int(config.get('gif_fps', 2)))
+                           fps=int(config.get('gif_fps', 2)), shorted_from_s=shorted_from_s)
   return traj
 
 

@@ -13,7 +13,9 @@ seeing the sweep folder) split the runs round-robin:
   wait; python -m experiments.sweep --config ... --aggregate_only
 
 Writes `results.csv` (one row per run), `summary.{csv,md,json}` (mean, std, min, max over folds
-per setting) and `summary_<metric>.png` under `config.workdir`.
+per setting, and the 95 % interval of the mean over the held-out trajectories, from each run's
+bootstrap intervals: `sweeps.fold_mean_interval`) and `summary_<metric>.png` under
+`config.workdir`.
 """
 
 from absl import app

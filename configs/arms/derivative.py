@@ -1,15 +1,17 @@
-r"""PIML vs DDML, arm (ii): data + the derivative-informed (DINO / Sobolev) term. Needs a
-dataset with stored simulator tangents (issue 11's `dendrite_sim/medium`, not built yet).
+r"""PIML vs DDML, arm (ii): data + the derivative-informed (DINO / Sobolev) term, on
+`dendrite_sim/small_tangents` (issue 11; `medium` not built).
 
   python launch.py --config configs/arms/derivative.py --workdir workdirs/arms/derivative_100_s0
   python launch.py --config configs/arms/derivative.py --workdir workdirs/arms/derivative_25_s1 \
       --config.data.train_split='train[:25%]' --config.seed=1
 
 `configs/arms/data_only.py` plus `train.derivative_weight` times the relative per-parameter
-mismatch between the surrogate's jvp along d cond / d ln P_k and the simulator's tangents
-(dendrax/train/derivative_loss.py). It only runs once the training loop calls that term on
-batches that carry the tangents (`tangents`, optionally `input_tangents`, `tangents_mask`);
-until then `setup.validate_config` refuses it (setup.EXTRA_LOSS_TERMS_WIRED).
+mismatch between the surrogate's jvp along d cond / d ln P_k and the simulator's stored tangents
+d xi / d ln P_k (dendrax/train/derivative_loss.py, `sampled_derivative_loss`: one parameter
+direction per pair, drawn by the pipeline). `small_tangents` holds `small`'s trajectories, frame
+for frame, plus tangents for 64 of them (the first chunk of each chemistry x protocol group; 37
+of the 112 training trajectories), so this arm and the data-only arm train on the same frames;
+pairs without tangents add only the data loss.
 """
 
 from configs.arms import data_only
@@ -17,7 +19,8 @@ from configs.arms import data_only
 
 def get_config():
   config = data_only.get_config()
-  # First guess, to be swept: the relative mismatch starts near 1 while the data loss
+  config.data.name = 'dendrite_sim/small_tangents'
+  # First guess, not swept: the relative mismatch starts near 1 while the data loss
   # (MSE + 0.1 Dice) is ~0.01-0.1, so 0.01 puts the term at the size of the data loss.
   config.train.derivative_weight = 0.01
   return config

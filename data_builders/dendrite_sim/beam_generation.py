@@ -27,15 +27,18 @@ from data_builders.dendrite_sim import generation
 
 def chunk_examples(chunk: generation.Chunk, *, split: str, cache_dir: str,
                    simulation: Mapping[str, Any], seed: int,
-                   drop_nonfinite: bool) -> Iterator[tuple[int, dict[str, Any]]]:
+                   drop_nonfinite: bool, with_tangents: bool = False
+                   ) -> Iterator[tuple[int, dict[str, Any]]]:
   """The (key, example) pairs of `split` in one chunk, loading or simulating (and caching) it."""
   for _, arrays in generation.chunk_results([chunk], cache_dir, simulation, seed,
                                             desc=f'{split} {chunk.filename}'):
-    yield from generation.examples_of_chunk(chunk, arrays, split, drop_nonfinite=drop_nonfinite)
+    yield from generation.examples_of_chunk(chunk, arrays, split, drop_nonfinite=drop_nonfinite,
+                                            with_tangents=with_tangents)
 
 
 def split_examples(chunks: Sequence[generation.Chunk], *, split: str, cache_dir: str,
-                   simulation: Mapping[str, Any], seed: int, drop_nonfinite: bool = False):
+                   simulation: Mapping[str, Any], seed: int, drop_nonfinite: bool = False,
+                   with_tangents: bool = False):
   """The `beam.PTransform` yielding the (key, example) pairs of `split` (a TFDS split value)."""
   import apache_beam as beam  # pylint: disable=g-import-not-at-top  (optional dependency)
   mine = [c for c in chunks if split in c.splits]
@@ -43,7 +46,7 @@ def split_examples(chunks: Sequence[generation.Chunk], *, split: str, cache_dir:
           | f'{split}_spread' >> beam.Reshuffle()
           | f'{split}_simulate' >> beam.FlatMap(
               chunk_examples, split=split, cache_dir=cache_dir, simulation=dict(simulation),
-              seed=seed, drop_nonfinite=drop_nonfinite))
+              seed=seed, drop_nonfinite=drop_nonfinite, with_tangents=with_tangents))
 
 
 def uses_beam(download_config: Any) -> bool:

@@ -59,6 +59,10 @@ class DendriteSimConfig(tfds.core.BuilderConfig):
     drop_nonfinite: leave out trajectories with NaN/inf or a concentration outside its physical
       bounds (`generation.bound_violations`; with a warning and their count) instead of failing
       the build; dropped ids are gaps in `trajectory_id`.
+    tangent_chunks_per_group: the first this many chunks of every (chemistry, protocol) group
+      also store the simulator's tangents d xi / d ln P_k (`xi_tangent`, `has_tangents`) for
+      every trajectory they hold, whatever its split; 0 (default) stores none and leaves the
+      fields out of the schema. A tangent chunk costs about 20x a plain one.
   """
   grid_size: int = 64
   simulation: tuple = ()
@@ -73,6 +77,7 @@ class DendriteSimConfig(tfds.core.BuilderConfig):
   chemistry_weights: tuple = (0.5, 0.5)
   protocol_weights: tuple = (0.25, 0.25, 0.25, 0.25)
   drop_nonfinite: bool = False
+  tangent_chunks_per_group: int = 0
 
   @property
   def sizes(self) -> dict[str, int]:
@@ -84,7 +89,9 @@ class DendriteSimConfig(tfds.core.BuilderConfig):
             'sizes': self.sizes, 'seed': self.seed, 'batch_size': self.batch_size,
             'ranges': dict(self.ranges), 'ood_ranges': dict(self.ood_ranges),
             'chemistry_weights': list(self.chemistry_weights),
-            'protocol_weights': list(self.protocol_weights)}
+            'protocol_weights': list(self.protocol_weights),
+            **({'tangent_chunks_per_group': self.tangent_chunks_per_group}
+               if self.tangent_chunks_per_group else {})}
 
 
 def make_config(name: str, **fields) -> DendriteSimConfig:
@@ -109,7 +116,7 @@ def make_config(name: str, **fields) -> DendriteSimConfig:
 
 def validate_config(config: DendriteSimConfig) -> None:
   """Raises ValueError naming the field for sizes, ranges or simulator settings that are bad."""
-  for field in _SIZE_FIELDS + ('seed',):
+  for field in _SIZE_FIELDS + ('seed', 'tangent_chunks_per_group'):
     value = getattr(config, field)
     if not isinstance(value, int) or value < 0:
       raise ValueError(f'dendrite_sim/{config.name}: {field} must be a non-negative integer; '
@@ -165,6 +172,13 @@ BUILDER_CONFIGS = [
                 grid_size=32, simulation=dataset_simulation(nx=32, ny=32),
                 num_train=8, num_validation=2, num_test=2, num_ood=2, seed=0, batch_size=2,
                 chemistry_weights=(1.0, 0.0), protocol_weights=(0.0, 0.0, 1.0, 0.0)),
+    # Tests of the tangent path: 32 x 32, constant current, 4 trajectories in 2 chunks of 2,
+    # the first of which stores the tangents (so both kinds of example exist).
+    make_config('tiny_tangents', description='Tiny 32x32 set with tangents (tests).',
+                grid_size=32, simulation=dataset_simulation(nx=32, ny=32),
+                num_train=2, num_validation=1, num_test=1, num_ood=0, seed=0, batch_size=2,
+                chemistry_weights=(1.0, 0.0), protocol_weights=(0.0, 1.0, 0.0, 0.0),
+                tangent_chunks_per_group=1),
     # Default for training on a CPU, sized for <= 15 minutes on 2 cores (~3.5 s per 64 x 64
     # trajectory on a quiet machine): 168 in the box + 24 ood; every (chemistry, protocol)
     # group holds 32 = 4 x 8 trajectories, so chunks are full and each group compiles once.
@@ -172,6 +186,14 @@ BUILDER_CONFIGS = [
                 grid_size=64, simulation=dataset_simulation(), num_train=112,
                 num_validation=28, num_test=28, num_ood=24, seed=0, batch_size=8,
                 drop_nonfinite=True),
+    # `small`'s trajectories (same design, seed and simulation: identical frames) plus the
+    # simulator's xi tangents for the first chunk of each of the 8 (chemistry, protocol)
+    # groups: 64 trajectories (of every split) with tangents; issue 11's derivative-informed
+    # arm. About 40 min here (each tangent chunk ~4 min).
+    make_config('small_tangents', description='small + xi tangents for 64 trajectories.',
+                grid_size=64, simulation=dataset_simulation(), num_train=112,
+                num_validation=28, num_test=28, num_ood=24, seed=0, batch_size=8,
+                drop_nonfinite=True, tangent_chunks_per_group=1),
     # The paper's 6514 growth processes (80/10/10) plus 326 out-of-distribution; for a GPU.
     make_config('paper', description='6514 64x64 growth processes (paper) + 326 ood.',
                 grid_size=64, simulation=dataset_simulation(), num_train=5211,
@@ -211,6 +233,9 @@ class DendriteSim(base.DendraxBuilder):
   def _frame_size(self) -> int:
     return self.builder_config.grid_size
 
+  def _has_tangents(self) -> bool:
+    return self.builder_config.tangent_chunks_per_group > 0
+
   def cache_dir(self, download_dir: str | None = None) -> str:
     """Folder of this config's chunk cache under the TFDS download dir (default data_dir/downloads)."""
     download_dir = download_dir or os.path.join(str(self.data_dir_root), 'downloads')
@@ -226,8 +251,10 @@ class DendriteSim(base.DendraxBuilder):
         config.sizes, config.seed, ranges=dict(config.ranges),
         ood_ranges=dict(config.ood_ranges), chemistry_weights=config.chemistry_weights,
         protocol_weights=config.protocol_weights)
-    return generation.with_stable_dt(generation.plan_chunks(designs, config.batch_size),
-                                     self.simulation_settings())
+    chunks = generation.with_stable_dt(generation.plan_chunks(designs, config.batch_size),
+                                       self.simulation_settings())
+    return [dataclasses.replace(c, tangents=c.index < config.tangent_chunks_per_group)
+            for c in chunks]
 
   def simulation_settings(self) -> dict[str, Any]:
     config = self.builder_config
@@ -250,7 +277,8 @@ class DendriteSim(base.DendraxBuilder):
     """The Beam PTransform of `split` (beam_generation.py): chunks as elements."""
     return beam_generation.split_examples(
         self.chunks(), split=split, cache_dir=cache_dir, simulation=self.simulation_settings(),
-        seed=self.builder_config.seed, drop_nonfinite=self.builder_config.drop_nonfinite)
+        seed=self.builder_config.seed, drop_nonfinite=self.builder_config.drop_nonfinite,
+        with_tangents=self._has_tangents())
 
   def _generate_examples(self, split: str, cache_dir: str):
     chunks = [c for c in self.chunks() if split in c.splits]
@@ -261,7 +289,8 @@ class DendriteSim(base.DendraxBuilder):
     for chunk, arrays in results:
       yield from generation.examples_of_chunk(chunk, arrays, split,
                                               drop_nonfinite=self.builder_config.drop_nonfinite,
-                                              dropped=dropped)
+                                              dropped=dropped,
+                                              with_tangents=self._has_tangents())
     if dropped:
       logging.warning('dendrite_sim/%s %s: dropped %d unphysical trajectories: %s',
                       self.builder_config.name, split, len(dropped), dropped)

@@ -56,6 +56,8 @@ class Chunk:
     pad_to: batch size of the `run_batch` call (>= n; the padding is dropped).
     dt_s: time step of the chunk's simulation; None keeps the simulation settings' dt_s
       (the builder sets one stable dt per (chemistry, protocol) group, `with_stable_dt`).
+    tangents: also compute and cache the xi tangents d xi / d ln P_k of every trajectory
+      (`simulate.run_batch_with_tangents`, about 20x the cost of the plain run).
   """
   chemistry: int
   protocol: int
@@ -65,6 +67,7 @@ class Chunk:
   params: np.ndarray
   pad_to: int
   dt_s: float | None = None
+  tangents: bool = False
 
   @property
   def filename(self) -> str:
@@ -131,7 +134,8 @@ def simulate_chunk(chunk: Chunk, simulation: Mapping[str, Any], seed: int,
   The batch is padded (repeating its last trajectory) to `chunk.pad_to` rounded up to a
   multiple of the device count; the padding is dropped from the result. Returns numpy arrays with a leading [n] axis: `xi`,
   `concentration`, `potential_v` [n, T, H, W], `time_s` [n, T], `stage` [n, T], the
-  observables [n, T], `pixel_size_um` [n], `electrode_height_um` [n], `trajectory_id` [n].
+  observables [n, T], `pixel_size_um` [n], `electrode_height_um` [n], `trajectory_id` [n], and
+  with `chunk.tangents` `xi_tangent` [n, T, K, H, W] float16 (K = CONTINUOUS_PARAMETERS).
   """
   import jax  # pylint: disable=g-import-not-at-top
   from dendrax.physics import simulate  # pylint: disable=g-import-not-at-top
@@ -157,6 +161,11 @@ def simulate_chunk(chunk: Chunk, simulation: Mapping[str, Any], seed: int,
     keys = jax.device_put(keys, sharding)
   traj = jax.device_get(simulate.run_batch(params, config, keys))
   out = {f: np.asarray(getattr(traj, f), np.float32)[:n] for f in _FRAME_FIELDS}
+  if chunk.tangents:
+    # The frames stay those of the plain program (bit-identical to a build without tangents);
+    # the jvp program's own primal differs from them by rounding amplified by growth.
+    _, d_xi = jax.device_get(simulate.run_batch_with_tangents(params, config, keys))
+    out['xi_tangent'] = np.swapaxes(np.asarray(d_xi), 1, 2)[:n].astype(np.float16)
   out['time_s'] = np.broadcast_to(np.asarray(traj.time_s, np.float32),
                                   (padded,) + np.shape(traj.time_s)[-1:])[:n]
   out['stage'] = np.asarray(traj.stage, np.int32)[:n]
@@ -253,8 +262,7 @@ def bound_violations(arrays: Mapping[str, np.ndarray]) -> dict[int, str]:
   (`simulate.concentration_violation`)."""
   out = {}
   for j in np.flatnonzero(nonfinite_rows(arrays)):
-    fields = [k for k in _FRAME_FIELDS + tuple(schema.OBSERVABLE_KEYS)
-              if not np.isfinite(arrays[k][j]).all()]
+    fields = [k for k in _checked_fields(arrays) if not np.isfinite(arrays[k][j]).all()]
     out[int(j)] = f'{", ".join(fields)}: NaN/inf'
   from dendrax.physics import simulate  # pylint: disable=g-import-not-at-top
   xi, c = arrays['xi'], arrays['concentration']
@@ -267,19 +275,27 @@ def bound_violations(arrays: Mapping[str, np.ndarray]) -> dict[int, str]:
   return out
 
 
+def _checked_fields(arrays: Mapping[str, np.ndarray]) -> tuple[str, ...]:
+  return _FRAME_FIELDS + schema.OBSERVABLE_KEYS + (('xi_tangent',) if 'xi_tangent' in arrays
+                                                   else ())
+
+
 def nonfinite_rows(arrays: Mapping[str, np.ndarray]) -> np.ndarray:
   """[n] bool: trajectories with a NaN/inf in any field or observable."""
   bad = np.zeros(len(arrays['trajectory_id']), bool)
-  for key in _FRAME_FIELDS + schema.OBSERVABLE_KEYS:
+  for key in _checked_fields(arrays):
     a = arrays[key]
     bad |= ~np.isfinite(a.reshape(a.shape[0], -1)).all(axis=1)
   return bad
 
 
 def examples_of_chunk(chunk: Chunk, arrays: Mapping[str, np.ndarray], split: str, *,
-                      drop_nonfinite: bool = False, dropped: list | None = None
-                      ) -> Iterator[tuple[int, dict[str, Any]]]:
+                      drop_nonfinite: bool = False, dropped: list | None = None,
+                      with_tangents: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
   """(key, example) pairs of `split` in the `schema.trajectory_features` format for one chunk.
+
+  `with_tangents`: the dataset's schema has `xi_tangent` / `has_tangents`; a chunk simulated
+  without tangents gets zeros and `has_tangents` False.
 
   A trajectory with a non-finite value or a concentration outside its physical bounds raises
   ValueError naming its id and the field (or, with `drop_nonfinite`, is left out with a
@@ -317,4 +333,15 @@ def examples_of_chunk(chunk: Chunk, arrays: Mapping[str, np.ndarray], split: str
         **{f: arrays[f][j] for f in _FRAME_FIELDS},
         **{k: arrays[k][j] for k in schema.OBSERVABLE_KEYS},
     }
+    if with_tangents:
+      example.update(tangent_fields(arrays, j))
     yield int(tid), example
+
+
+def tangent_fields(arrays: Mapping[str, np.ndarray], row: int) -> dict[str, Any]:
+  """`xi_tangent` [T, K, H, W] float16 and `has_tangents` of one trajectory (zeros if none)."""
+  if 'xi_tangent' in arrays:
+    return {'xi_tangent': arrays['xi_tangent'][row].astype(np.float16), 'has_tangents': True}
+  t, h, w = arrays['xi'][row].shape
+  return {'xi_tangent': np.zeros((t, len(parameters.CONTINUOUS_PARAMETERS), h, w), np.float16),
+          'has_tangents': False}

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -196,9 +197,14 @@ def group_configs(points: Sequence[Point], base: Mapping[str, Any], *, float64: 
 
 
 def run_point(point: Point, sim_config: Any, *, noise_seed: int, float64: bool,
-              surrogate: Any = None) -> dict[str, Any]:
+              surrogate: Any = None, physics: Mapping[str, Any] | None = None
+              ) -> dict[str, Any]:
   """Exact elasticities of L (last frame and per stage) at one point: simulator and, given one,
-  surrogate. Returns {'point', 'physics', 'surrogate'?, 'length_um', 'seconds', 'regime'}."""
+  surrogate. Returns {'point', 'physics', 'surrogate'?, 'length_um', 'seconds', 'regime'}.
+
+  `physics`: this point's result from an earlier run on the same panel and simulation (e.g. of
+  another checkpoint); its simulator elasticities are reused instead of differentiated again
+  (the forward run that starts the surrogate's rollout is still made)."""
   import time  # pylint: disable=g-import-not-at-top
   import jax  # pylint: disable=g-import-not-at-top
   from dendrax.analysis import output_fns  # pylint: disable=g-import-not-at-top
@@ -220,6 +226,11 @@ def run_point(point: Point, sim_config: Any, *, noise_seed: int, float64: bool,
   out = {'point': point.to_dict(), 'seconds': {}, 'length_um': {},
          'regime': protocols.charging_regime(traj.stage, traj.voltage_v,
                                              traj.observables['charge_c_per_m2'], sim_config)}
+  if physics is not None:
+    del fns['physics']
+    out['physics'] = physics['physics']
+    out['seconds']['physics'] = physics['seconds']['physics']
+    out['length_um']['physics'] = physics['length_um']['physics']
   for name, fn in fns.items():
     t0 = time.perf_counter()
     el = jax.device_get(jax.block_until_ready(sensitivity.elasticities(fn, params)))
@@ -235,10 +246,13 @@ def point_path(out_dir: str, index: int) -> str:
 
 
 def run_panel(points: Sequence[Point], configs: Mapping[tuple[str, str], Any], out_dir: str, *,
-              noise_seed: int, float64: bool, surrogate: Any = None, log=print
-              ) -> list[dict[str, Any]]:
+              noise_seed: int, float64: bool, surrogate: Any = None, log=print,
+              physics_from: str | None = None) -> list[dict[str, Any]]:
   """`run_point` for every point, each result written atomically to `point_path` as it finishes;
-  a re-run reads the finished points instead (it checks they are the same points)."""
+  a re-run reads the finished points instead (it checks they are the same points).
+
+  `physics_from`: the output folder of an earlier run on the same panel, simulation and noise
+  seed, whose simulator elasticities are reused (checked point by point and by settings)."""
   import json  # pylint: disable=g-import-not-at-top
   import os  # pylint: disable=g-import-not-at-top
   from dendrax.analysis import report  # pylint: disable=g-import-not-at-top
@@ -254,14 +268,42 @@ def run_panel(points: Sequence[Point], configs: Mapping[tuple[str, str], Any], o
                          f'(point {p.index}: {p.to_dict()}); use a new --out or delete it')
       results.append(r)
       continue
+    physics = None
+    if physics_from:
+      physics = _reusable_physics(physics_from, p, configs[(p.chemistry, p.protocol)],
+                                  noise_seed, float64)
     r = run_point(p, configs[(p.chemistry, p.protocol)], noise_seed=noise_seed,
-                  float64=float64, surrogate=surrogate)
+                  float64=float64, surrogate=surrogate, physics=physics)
     report.write_json(path, r)
     results.append(json.loads(json.dumps(report.to_jsonable(r))))
     log(f'point {p.index + 1}/{len(points)} ({p.chemistry}, {p.protocol}): L(210 s) '
         f'{r["length_um"]["physics"]["overall"]:.3f} um; '
         + ', '.join(f'{k} {v:.1f} s' for k, v in r['seconds'].items()))
   return results
+
+
+def _reusable_physics(folder: str, point: Point, sim_config: Any, noise_seed: int,
+                      float64: bool) -> dict[str, Any]:
+  """The point's result in an earlier run's `folder`, after checking that the run used the same
+  point, simulation, noise seed and precision (ValueError naming the file otherwise)."""
+  import json  # pylint: disable=g-import-not-at-top
+  from dendrax.analysis import report  # pylint: disable=g-import-not-at-top
+  path, settings_path = point_path(folder, point.index), f'{folder}/fidelity.json'
+  for f in (path, settings_path):
+    if not os.path.exists(f):
+      raise ValueError(f'physics_from: {f} does not exist (run the simulator side there first)')
+  with open(path) as f:
+    r = json.load(f)
+  with open(settings_path) as f:
+    settings = json.load(f)['settings']
+  group = settings['simulation_per_group'].get(f'{point.chemistry}/{point.protocol}')
+  same = (r['point'] == report.to_jsonable(point.to_dict())
+          and group == report.to_jsonable(sim_config.to_dict())
+          and settings['noise_seed'] == noise_seed and settings['float64'] == float64)
+  if not same:
+    raise ValueError(f'physics_from: {path} was computed for another point, simulation, noise '
+                     f'seed or precision than point {point.index} here; it cannot be reused')
+  return r
 
 
 def summarize(results: Sequence[Mapping[str, Any]], *, relevant: float, spurious: float,

@@ -131,19 +131,8 @@ def aggregate(per_run: Mapping[str, Mapping[str, Any]], models: Sequence[str],
   return out
 
 
-def _num(v: float) -> str:
-  return f'{v:.3f}' if abs(v) < 100 else f'{v:.4g}'
-
-
 def _cell(e: Mapping[str, Any]) -> str:
-  if not np.isfinite(e['mean']):
-    return 'n/a'
-  text = _num(e['mean'])
-  if np.isfinite(e['std']):
-    text += f' ± {_num(e["std"])}'
-  if np.isfinite(e['ci_low']):
-    text += f' [{_num(e["ci_low"])}, {_num(e["ci_high"])}]'
-  return text
+  return report.mean_spread_ci(e['mean'], e['std'], e['ci_low'], e['ci_high'])
 
 
 def table_rows(table: Mapping[str, Any], splits: Sequence[str], mark: str = ev.ALL
@@ -192,13 +181,12 @@ def markdown(table: Mapping[str, Any], meta: Mapping[str, Any], splits: Sequence
       'resamples shared by all runs].', '',
       report.markdown_table(table_rows(table, splits)), '']
   if 'test' in splits:
-    lines += ['Test length R per mark (mean ± std over seeds):', '']
+    lines += ['Test length R per mark (mean ± std over seeds [95 % bootstrap interval]):', '']
     for model, per_split in table.items():
       if 'test' in per_split:
         marks = [m for m in per_split['test'] if m != ev.ALL]
         lines.append(f'- {evaluation.MODEL_LABELS.get(model, model)}: ' + ', '.join(
-            f'{m} {_cell({**per_split["test"][m]["length_r"], "ci_low": np.nan})}'
-            for m in marks))
+            f'{m} {_cell(per_split["test"][m]["length_r"])}' for m in marks))
     lines.append('')
   lines += ['Runs (checkpoint step selected):', '']
   for setting, r in meta['runs'].items():

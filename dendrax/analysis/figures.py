@@ -45,26 +45,52 @@ def show_frame(ax, xi_hw, pixel_size_um: float, title: str | None = None):
   return im
 
 
+# Title colour of frames at or after a short circuit (their fields are frozen).
+SHORTED_COLOUR = '#bf1f1f'
+
+
+def frame_titles(time_s: Sequence[float], *, lengths_um: Sequence[float] | None = None,
+                 shorted_from_s: float | None = None) -> list[str]:
+  """One title per frame: the time, the length if given, and on every frame at or after
+  `shorted_from_s` (the first frame of a shorted cell) 'shorted by t = X s:' / 'frozen' on two
+  lines, so a strip or a video never passes frozen fields off as growth."""
+  titles = []
+  for i, t in enumerate(time_s):
+    title = f'{float(t):.0f} s'
+    if lengths_um is not None:
+      title += f'\nL = {float(lengths_um[i]):.1f} um'
+    if shorted_from_s is not None and float(t) >= shorted_from_s:
+      title += f'\nshorted by t = {shorted_from_s:.0f} s:\nfrozen'
+    titles.append(title)
+  return titles
+
+
+def _is_shorted(time_s, shorted_from_s) -> bool:
+  return shorted_from_s is not None and float(time_s) >= shorted_from_s
+
+
 def growth_strip(xi_thw, time_s: Sequence[float], pixel_size_um: float, path: str, *,
-                 lengths_um: Sequence[float] | None = None, suptitle: str | None = None) -> str:
-  """PNG of all frames side by side, titled with the time (and the length if given)."""
+                 lengths_um: Sequence[float] | None = None, suptitle: str | None = None,
+                 shorted_from_s: float | None = None) -> str:
+  """PNG of all frames side by side, titled by `frame_titles` (frames of a shorted cell in red)."""
   xi_thw = np.asarray(xi_thw)
   if xi_thw.ndim != 3:
     raise ValueError(f'xi must be [T, H, W]; got shape {xi_thw.shape}')
   t = len(xi_thw)
+  titles = frame_titles(time_s, lengths_um=lengths_um, shorted_from_s=shorted_from_s)
   fig, axes = plt.subplots(1, t, figsize=(1.9 * t + 0.6, 2.4), squeeze=False)
   for i, ax in enumerate(axes[0]):
-    title = f'{float(time_s[i]):.0f} s'
-    if lengths_um is not None:
-      title += f'\nL = {float(lengths_um[i]):.1f} um'
-    im = show_frame(ax, xi_thw[i], pixel_size_um, title)
+    im = show_frame(ax, xi_thw[i], pixel_size_um, titles[i])
+    if _is_shorted(time_s[i], shorted_from_s):
+      ax.title.set_color(SHORTED_COLOUR)
     if i:
       ax.set_yticklabels([])
     else:
       ax.set_ylabel('y (um)', fontsize=8)
   fig.colorbar(im, ax=axes[0].tolist(), fraction=0.02, pad=0.01, label='xi (1 = metal)')
-  if suptitle:
-    fig.suptitle(suptitle, fontsize=10)
+  if suptitle:   # above the tallest title (9 pt lines, about 0.05 of the 2.4 in height each)
+    lines = max(t.count('\n') + 1 for t in titles)
+    fig.suptitle(suptitle, fontsize=10, y=1.0 + 0.05 * lines)
   with files.atomic_path(path) as tmp:
     fig.savefig(tmp, dpi=DPI, format='png', bbox_inches='tight')
   plt.close(fig)
@@ -72,19 +98,25 @@ def growth_strip(xi_thw, time_s: Sequence[float], pixel_size_um: float, path: st
 
 
 def growth_animation(xi_thw, time_s: Sequence[float], pixel_size_um: float, path: str, *,
-                     fps: int = 2) -> str:
-  """GIF (Pillow) or MP4 (imageio-ffmpeg's bundled ffmpeg) of the growth, chosen by extension."""
+                     fps: int = 2, shorted_from_s: float | None = None) -> str:
+  """GIF (Pillow) or MP4 (imageio-ffmpeg's bundled ffmpeg) of the growth, chosen by extension;
+  frames titled by `frame_titles` (those of a shorted cell in red)."""
   xi_thw = np.asarray(xi_thw)
   ext = os.path.splitext(path)[1].lower()
   if ext not in ('.gif', '.mp4'):
     raise ValueError(f'animation path {path!r}: extension must be .gif or .mp4')
+  titles = frame_titles(time_s, shorted_from_s=shorted_from_s)
   fig, ax = plt.subplots(figsize=(3.2, 3.2))
-  im = show_frame(ax, xi_thw[0], pixel_size_um, f'{float(time_s[0]):.0f} s')
+  # Lay out for the tallest title (video frames share one layout), then show the first.
+  im = show_frame(ax, xi_thw[0], pixel_size_um, max(titles, key=lambda t: t.count('\n')))
   ax.set_ylabel('y (um)', fontsize=8)
+  fig.tight_layout()
+  ax.set_title(titles[0], fontsize=9)
 
   def update(i):
     im.set_data(xi_thw[i])
-    ax.set_title(f'{float(time_s[i]):.0f} s', fontsize=9)
+    colour = SHORTED_COLOUR if _is_shorted(time_s[i], shorted_from_s) else 'black'
+    ax.set_title(titles[i], fontsize=9, color=colour)
     return (im,)
 
   anim = animation.FuncAnimation(fig, update, frames=len(xi_thw), blit=False)

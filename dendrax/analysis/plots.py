@@ -174,22 +174,30 @@ def _lookup(per_param, name, observable, summary) -> float:
 
 
 def sweep_figure(rows: Sequence[Mapping[str, float]], metric: str):
-  """Mean +- standard deviation of `metric` over folds, one horizontal bar per setting.
+  """Mean +- standard deviation of `metric` over folds, one horizontal bar per setting, with the
+  95 % interval of the mean (`sweeps.fold_mean_interval`) as a red line where there is one.
 
   Args:
-    rows: dicts with 'setting', f'{metric}_mean', f'{metric}_std', 'folds'.
+    rows: dicts with 'setting', f'{metric}_mean', f'{metric}_std', 'folds' and optionally
+      f'{metric}_ci_low', f'{metric}_ci_high'.
   """
   names = [str(r['setting']) for r in rows]
-  means = np.array([float(r.get(f'{metric}_mean', np.nan)) for r in rows])
-  stds = np.array([float(r.get(f'{metric}_std', np.nan)) for r in rows])
+  col = lambda suffix: np.array([float(r.get(f'{metric}_{suffix}', np.nan)) for r in rows])
+  means, stds, lo, hi = col('mean'), col('std'), col('ci_low'), col('ci_high')
   fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(rows) + 1.6))
   y = np.arange(len(rows))
   ax.barh(y, np.nan_to_num(means), xerr=np.nan_to_num(stds), color='#2471a3', alpha=0.8,
-          capsize=3)
+          capsize=3, error_kw={'ecolor': '#666666'}, label='mean ± std over folds')
+  has_ci = np.isfinite(lo) & np.isfinite(hi)
+  if has_ci.any():
+    ax.hlines(y[has_ci] + 0.25, lo[has_ci], hi[has_ci], color='#c0392b', linewidth=3,
+              label='95 % interval of the mean (trajectories)')
+    ax.legend(fontsize=8, loc='lower left', bbox_to_anchor=(0.0, 1.0), ncol=2, frameon=False)
   ax.set_yticks(y)
   ax.set_yticklabels(names)
   ax.invert_yaxis()
-  ax.set_xlabel(f'{metric}\n(mean +- std over folds)')
+  ax.set_xlabel(f'{metric}\n(mean ± std over folds' + ('; red: 95 % interval)' if has_ci.any()
+                                                       else ')'))
   fig.tight_layout()
   return fig
 

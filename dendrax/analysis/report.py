@@ -96,6 +96,22 @@ def format_value(v: Any, digits: int = 4) -> str:
   return f'{v:.{digits}g}'
 
 
+def mean_spread_ci(mean: float, std: float = float('nan'), ci_low: float = float('nan'),
+                   ci_high: float = float('nan')) -> str:
+  """'0.912 ± 0.005 [0.871, 0.944]': a table cell of a mean, its spread and its 95 % interval
+  (parts that are NaN or None left out; 'n/a' without a mean)."""
+  ok = lambda v: v is not None and math.isfinite(v)
+  num = lambda v: f'{v:.3f}' if abs(v) < 100 else f'{v:.4g}'
+  if not ok(mean):
+    return 'n/a'
+  text = num(mean)
+  if ok(std):
+    text += f' ± {num(std)}'
+  if ok(ci_low) and ok(ci_high):
+    text += f' [{num(ci_low)}, {num(ci_high)}]'
+  return text
+
+
 def table_html(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None,
                digits: int = 4) -> str:
   columns = list(columns or _columns(rows))

@@ -10,7 +10,8 @@ trained by `train_fn(config, workdir)` (by default the training colleague's
 `train_and_evaluate`), which returns a dict of final metrics. A run is done when its
 `sweep_result.json` exists (written atomically after `train_fn` returns), so re-running the same
 command skips finished runs and lets `train_fn` resume an interrupted one from its own
-checkpoints in the same workdir. `summarize` then gives mean and spread per setting.
+checkpoints in the same workdir. `summarize` then gives mean and spread per setting, and the 95 %
+interval of the mean over the held-out trajectories (`fold_mean_interval`).
 
 Folds are by trajectory (one dataset record is one trajectory): the pool of train +
 validation trajectories is cut into k parts, and fold k holds part k out. With
@@ -46,6 +47,7 @@ from typing import Any, Callable, Mapping, Sequence
 from absl import logging
 import ml_collections
 import numpy as np
+from scipy import stats
 
 from dendrax.analysis import report
 
@@ -403,23 +405,70 @@ def collect(runs: Sequence[Run]) -> list[dict[str, Any]]:
   return rows
 
 
+def interval_keys(metric: str) -> tuple[str, str] | None:
+  """The keys of the 95 % bootstrap interval stored beside a rollout metric ('.../length_r/value'
+  -> '.../length_r/ci_low', '.../ci_high'), or None for a metric that has none."""
+  if not metric.endswith('/value'):
+    return None
+  stem = metric[:-len('value')]
+  return stem + 'ci_low', stem + 'ci_high'
+
+
+def fold_mean_interval(values, ci_low, ci_high, confidence: float = 0.95) -> tuple[float, float]:
+  """Interval of the mean over folds of a metric, from each fold's bootstrap interval.
+
+  Each fold's `confidence` interval (percentiles of the metric over resamples of its held-out
+  trajectories) is read as a normal standard error, se_k = (hi_k - lo_k) / (2 z); the held-out
+  folds share no trajectory, so their errors are independent and the mean of K folds has
+  se = sqrt(sum se_k^2) / K, interval mean -+ z se. One fold: its own percentile interval. It is
+  the uncertainty from which trajectories were held out, not from training randomness (the std
+  over folds shows some of that). NaN when a fold lacks its interval.
+  """
+  values, lo, hi = (np.asarray(a, np.float64) for a in (values, ci_low, ci_high))
+  if not values.size or not (np.isfinite(values).all() and np.isfinite(lo).all()
+                             and np.isfinite(hi).all()):
+    return float('nan'), float('nan')
+  if values.size == 1:
+    return float(lo[0]), float(hi[0])
+  z = float(stats.norm.ppf(0.5 + confidence / 2))
+  se = math.sqrt(float(np.sum(((hi - lo) / (2 * z)) ** 2))) / values.size
+  mean = float(values.mean())
+  return mean - z * se, mean + z * se
+
+
 def summarize(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str],
               settings_order: Sequence[str] | None = None) -> list[dict[str, Any]]:
-  """Per setting: number of folds, and mean, std (ddof=1) and min/max of each metric."""
+  """Per setting: number of folds, and mean, std (ddof=1), min/max and the 95 % interval of the
+  fold mean (`fold_mean_interval`; NaN for metrics without stored intervals) of each metric."""
   order = list(settings_order or dict.fromkeys(r['setting'] for r in rows))
+  finite = lambda v: v is not None and math.isfinite(float(v))
   out = []
   for name in order:
     mine = [r for r in rows if r['setting'] == name]
     row: dict[str, Any] = {'setting': name, 'folds': len(mine)}
     for m in metrics:
-      vals = np.array([float(r[m]) for r in mine if r.get(m) is not None
-                       and math.isfinite(float(r[m]))])
+      vals = np.array([float(r[m]) for r in mine if finite(r.get(m))])
       row[f'{m}_mean'] = float(vals.mean()) if vals.size else float('nan')
       row[f'{m}_std'] = float(vals.std(ddof=1)) if vals.size > 1 else float('nan')
       row[f'{m}_min'] = float(vals.min()) if vals.size else float('nan')
       row[f'{m}_max'] = float(vals.max()) if vals.size else float('nan')
+      keys = interval_keys(m)
+      scored = [r for r in mine if finite(r.get(m))]
+      lo, hi = (fold_mean_interval(
+          [r[m] for r in scored], [r.get(keys[0], np.nan) for r in scored],
+          [r.get(keys[1], np.nan) for r in scored]) if keys and scored
+                else (float('nan'), float('nan')))
+      row[f'{m}_ci_low'], row[f'{m}_ci_high'] = lo, hi
     out.append(row)
   return out
+
+
+def summary_cells(summary: Sequence[Mapping[str, Any]], metrics: Sequence[str]
+                  ) -> list[dict[str, Any]]:
+  """The Markdown rows: setting, folds and one 'mean ± std [ci_low, ci_high]' cell per metric."""
+  return [{'setting': r['setting'], 'folds': r['folds'],
+           **{m: report.mean_spread_ci(r[f'{m}_mean'], r[f'{m}_std'], r[f'{m}_ci_low'],
+                                       r[f'{m}_ci_high']) for m in metrics}} for r in summary]
 
 
 def write_outputs(sweep: ml_collections.ConfigDict, runs: Sequence[Run]) -> dict[str, str]:
@@ -441,7 +490,6 @@ def write_outputs(sweep: ml_collections.ConfigDict, runs: Sequence[Run]) -> dict
   report.write_csv(paths['summary_csv'], summary)
   report.write_json(paths['summary_json'], {'sweep': sweep.to_dict(), 'summary': summary,
                                             'runs': rows, 'planned_runs': len(runs)})
-  columns = ['setting', 'folds'] + [f'{m}_{s}' for m in metrics for s in ('mean', 'std')]
   labels = dict(sweep.get('metric_labels') or {})
   legend = ''.join(f'- `{m}`: {labels[m]}\n' for m in metrics if m in labels)
   kind = ('Nested cross-validation: each run early-stops and selects its checkpoint on an inner '
@@ -452,9 +500,12 @@ def write_outputs(sweep: ml_collections.ConfigDict, runs: Sequence[Run]) -> dict
           if int(sweep.num_folds) >= 2 else 'No cross-validation: one run per setting.')
   report.write_text(paths['summary_md'],
                     f'# Sweep {os.path.basename(os.path.normpath(root))}\n\n'
-                    f'{len(rows)} of {len(runs)} runs finished; mean and standard deviation '
-                    f'over folds. {kind}\n\n{legend}\n'
-                    f'{report.markdown_table(summary, columns)}\n')
+                    f'{len(rows)} of {len(runs)} runs finished. Cells: mean ± standard '
+                    'deviation over folds [95 % interval of that mean over the held-out '
+                    "trajectories: each fold's bootstrap interval as a normal standard error, "
+                    'combined over the independent folds; none for metrics stored without an '
+                    f'interval]. {kind}\n\n{legend}\n'
+                    f'{report.markdown_table(summary_cells(summary, metrics))}\n')
   for m in metrics:
     path = os.path.join(root, f'summary_{m.replace("/", "_")}.png')
     paths[f'plot_{m}'] = plots.save(plots.sweep_figure(summary, m), path)

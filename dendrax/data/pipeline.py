@@ -256,9 +256,11 @@ def _horizon(time_s: np.ndarray, t: int, h: int) -> float:
 
 
 def make_pair(example: dict, t: int, h: int, normalizer: normalization.Normalizer,
-              input_fields: Sequence[str]) -> dict[str, np.ndarray]:
-  """One next-state example (unbatched shapes of `next_state_batches`)."""
-  return {
+              input_fields: Sequence[str], tangent_direction: int | None = None
+              ) -> dict[str, np.ndarray]:
+  """One next-state example (unbatched shapes of `next_state_batches`); with a
+  `tangent_direction` also its `jump_tangents`."""
+  pair = {
       'inputs': frame_channels(example, normalizer, input_fields, t),
       'target': np.asarray(example['xi'][t + h], np.float32)[..., None],
       'cond': step_cond(example, normalizer, t + h, _horizon(example['time_s'], t, h)),
@@ -270,6 +272,31 @@ def make_pair(example: dict, t: int, h: int, normalizer: normalization.Normalize
       'target_length_um': np.float32(example['length_um'][t + h]),
       **jump_charge(example, t, h),
   }
+  if tangent_direction is not None:
+    pair.update(jump_tangents(example, t, h, tangent_direction))
+  return pair
+
+
+def jump_tangents(example: dict, t: int, h: int, direction: int) -> dict[str, np.ndarray]:
+  """What the derivative-informed term (`dendrax/train/derivative_loss.py`) needs for the jump
+  t -> t + h along parameter direction `direction` (index into CONTINUOUS_PARAMETERS): the
+  simulator's d xi / d ln P of the input frame (`input_tangents` [1, H, W, 1]; xi enters the
+  model unscaled) and of the target (`tangents` [1, H, W, 1]), and `tangent_onehot` [K], the
+  direction as a one-hot, all zeros where the example stores no tangents (`has_tangents`)."""
+  k = len(parameters.CONTINUOUS_PARAMETERS)
+  if not 0 <= direction < k:
+    raise ValueError(f'tangent direction must be in [0, {k}); got {direction}')
+  if 'xi_tangent' not in example:
+    raise ValueError('the derivative-informed term needs a dataset with stored tangents '
+                     '(feature xi_tangent, e.g. dendrite_sim/small_tangents); this example has '
+                     f'none (trajectory {int(example["trajectory_id"])})')
+  tangent = np.asarray(example['xi_tangent'], np.float32)[:, direction]   # [T, H, W]
+  has = bool(example['has_tangents'])
+  onehot = np.zeros(k, np.float32)
+  onehot[direction] = float(has)
+  return {'input_tangents': tangent[t][None, ..., None] * has,
+          'tangents': tangent[t + h][None, ..., None] * has,
+          'tangent_onehot': onehot}
 
 
 def jump_charge(example: dict, t: int, h: int) -> dict[str, np.float32]:
@@ -291,7 +318,7 @@ def next_state_dataset(source: Any, normalizer: normalization.Normalizer, *, bat
                        seed: int, input_fields: Sequence[str] = DEFAULT_INPUT_FIELDS,
                        augment: Any = False, num_epochs: int | None = 1,
                        drop_remainder: bool = True, shuffle: bool = True,
-                       max_horizon: int = 1) -> grain.MapDataset:
+                       max_horizon: int = 1, tangents: bool = False) -> grain.MapDataset:
   """The grain `MapDataset` behind `next_state_batches` (random access: ds[i] is batch i)."""
   fields = _check_fields(input_fields)
   aug = augmentation.AugmentConfig.from_any(augment)
@@ -306,10 +333,15 @@ def next_state_dataset(source: Any, normalizer: normalization.Normalizer, *, bat
   def load(row, rng: np.random.Generator):
     i, t, h = (int(v) for v in row)
     ex = make_pair(source[i], t, h, normalizer, fields)
+    mirror, offset = False, 0
     if aug.enabled:
       mirror, offset = augmentation.sample_transform(aug, ex['inputs'].shape[-2], rng)
-      ex['inputs'] = augmentation.apply_transform(ex['inputs'], mirror, offset)
-      ex['target'] = augmentation.apply_transform(ex['target'], mirror, offset)
+    if tangents:   # drawn after the augmentation: the data-only batches stay as they were
+      ex.update(jump_tangents(source[i], t, h,
+                              int(rng.integers(len(parameters.CONTINUOUS_PARAMETERS)))))
+    for key in ('inputs', 'target', 'input_tangents', 'tangents'):
+      if key in ex and aug.enabled:
+        ex[key] = augmentation.apply_transform(ex[key], mirror, offset)
     return ex
 
   ds = grain.MapDataset.source(index)
@@ -324,7 +356,8 @@ def next_state_batches(source: Any, normalizer: normalization.Normalizer, *, bat
                        seed: int, input_fields: Sequence[str] = DEFAULT_INPUT_FIELDS,
                        augment: Any = False, num_epochs: int | None = 1,
                        drop_remainder: bool = True, shuffle: bool = True,
-                       max_horizon: int = 1) -> Iterator[dict[str, np.ndarray]]:
+                       max_horizon: int = 1, tangents: bool = False
+                       ) -> Iterator[dict[str, np.ndarray]]:
   """Iterator of numpy batches of next-state pairs.
 
   Args:
@@ -339,17 +372,20 @@ def next_state_batches(source: Any, normalizer: normalization.Normalizer, *, bat
     drop_remainder: drop the last incomplete batch.
     shuffle: False keeps source order (trajectory, then t).
     max_horizon: pairs (t, t + h) for h = 1..max_horizon frames (the contract's default is 1).
+    tangents: add `jump_tangents` along one parameter direction per pair, drawn uniformly from
+      the example's rng (needs a dataset with `xi_tangent`).
 
   Yields:
     dicts with `inputs [B, H, W, C]`, `target [B, H, W, 1]` (xi h frames later), `cond
     [B, COND_SIZE]`, `trajectory_id [B]`, `t_index [B]`, `horizon [B]` (frames),
     `pixel_size_um [B]`, `electrode_height_um [B]`, `target_length_um [B]`,
-    `charge_passed_c_per_m2 [B]` and `charge_per_um_c_m2 [B]` (`jump_charge`).
+    `charge_passed_c_per_m2 [B]` and `charge_per_um_c_m2 [B]` (`jump_charge`); with
+    `tangents`, `input_tangents` and `tangents` [B, 1, H, W, 1] and `tangent_onehot` [B, K].
   """
   ds = next_state_dataset(source, normalizer, batch_size=batch_size, seed=seed,
                           input_fields=input_fields, augment=augment, num_epochs=num_epochs,
                           drop_remainder=drop_remainder, shuffle=shuffle,
-                          max_horizon=max_horizon)
+                          max_horizon=max_horizon, tangents=tangents)
   return iter(ds)
 
 

@@ -31,9 +31,20 @@ FRAME_INTERVAL_S = 30.0    # frames are saved every 30 s of simulated time (pape
 NUM_FRAMES = 8             # 0, 30, ..., 210 s
 
 
-def trajectory_features(frame_size: int) -> tfds.features.FeaturesDict:
-  """TFDS features of one trajectory on a `frame_size` x `frame_size` grid."""
+def trajectory_features(frame_size: int, tangents: bool = False) -> tfds.features.FeaturesDict:
+  """TFDS features of one trajectory on a `frame_size` x `frame_size` grid.
+
+  With `tangents`, also `xi_tangent` [T, K, H, W] float16: the simulator's d xi / d ln P_k for
+  P_k in `parameters.CONTINUOUS_PARAMETERS` (`simulate.rollout_with_tangents`), zeros where
+  `has_tangents` is False (a dataset may store them for a documented subset).
+  """
   hw = (None, frame_size, frame_size)
+  extra = {}
+  if tangents:
+    extra = {'xi_tangent': tfds.features.Tensor(
+                 shape=(None, len(parameters.CONTINUOUS_PARAMETERS), frame_size, frame_size),
+                 dtype=np.float16),
+             'has_tangents': np.bool_}
   return tfds.features.FeaturesDict({
       'trajectory_id': np.int64,            # unique within a dataset, stable across builds
       'source': tfds.features.Text(),       # 'sim', or a file / DOI for real data
@@ -51,4 +62,5 @@ def trajectory_features(frame_size: int) -> tfds.features.FeaturesDict:
       'concentration': tfds.features.Tensor(shape=hw, dtype=np.float32),  # c / c0
       'potential_v': tfds.features.Tensor(shape=hw, dtype=np.float32),
       **{k: tfds.features.Tensor(shape=(None,), dtype=np.float32) for k in OBSERVABLE_KEYS},
+      **extra,
   })

@@ -39,8 +39,6 @@ Conductivity and diffusion current are taken at the start of the step (c~^n, xi^
 
 from __future__ import annotations
 
-import dataclasses
-
 import jax
 import jax.numpy as jnp
 
@@ -346,11 +344,8 @@ def make_model(config: SimulationConfig, current_schedule=None):
                  shorted=state.shorted)
 
   def step_fn(state: State, coeffs, key) -> State:
-    """One step; once the deposit front passes short_circuit_fraction * H the fields freeze."""
-    new = _step(state, coeffs, key)
-    front = jnp.max(jnp.where(new.xi > 0.5, y_centres, 0.0))
-    shorted = state.shorted | (front > short_height)
-    frozen = jax.tree_util.tree_map(lambda a, b: jnp.where(shorted, a, b), state, new)
-    return dataclasses.replace(frozen, time_s=new.time_s, step=new.step, shorted=shorted)
+    """One step; once the deposit front passes short_circuit_fraction * H the fields freeze and
+    the current is 0 (`electrodeposition.freeze_if_shorted`)."""
+    return ed.freeze_if_shorted(state, _step(state, coeffs, key), y_centres, short_height)
 
   return init_fn, step_fn

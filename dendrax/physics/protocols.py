@@ -1,10 +1,11 @@
 """Charging protocols: the applied electrode potential V(t) and the charging stage of each step.
 
 - 'constant_voltage': V = V_cv = -E H for the whole run (stage 'constant_voltage').
-- 'constant_current': V is the state of an integral controller that drives the Faradaic
-  (Butler-Volmer reaction) current density i_F = n F c_s d/dt(deposit thickness) to the target
-  i_cc = cc_current_fraction * sigma_l E (sigma_l E is the ohmic current of the flat cell at V_cv):
-      V <- clip(V - dt k |V_cv| (i_target - i_F) / i_target, [-max_voltage_v, 0])
+- 'constant_current': V is the state of an integral controller that drives the cell current
+  density i = n F c0 x (cation flux through the bulk face), the current the model reports and
+  whose integral is its charge, to the target i_cc = cc_current_fraction * sigma_l E (sigma_l E is
+  the ohmic current of the flat cell at V_cv), as a galvanostat holds the external current:
+      V <- clip(V - dt k |V_cv| (i_target - i) / i_target, [-max_voltage_v, 0])
   with k = controller_rate_per_s. Stage 'constant_current'.
 - 'three_stage' (paper Fig. 5): trickle (target trickle_current_fraction * sigma_l E) for
   t < trickle_end_s; then constant current (cc_current_fraction * sigma_l E) until |V| reaches
@@ -43,13 +44,14 @@ def initial_control(coeffs, config):
 
 
 def update_control(voltage_v, stage, time_s, current_a_m2, coeffs, config):
-  """(voltage_v, stage) for the step starting at `time_s`, given the last Faradaic current.
+  """(voltage_v, stage) for the step starting at `time_s`, given the last step's current.
 
   Args:
     voltage_v: electrode potential used in the last step, V.
     stage: int32 index into `parameters.STAGES` of the last step.
     time_s: time at the start of the coming step, s.
-    current_a_m2: Faradaic current density of the last step, A/m^2 (deposition > 0).
+    current_a_m2: cell current density of the last step (`electrodeposition.State`), A/m^2
+      (deposition > 0).
   """
   v_cv = coeffs.applied_voltage_v
   if config.protocol == 'constant_voltage':

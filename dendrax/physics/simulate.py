@@ -28,8 +28,8 @@ from dendrax.physics import observables as obs
 from dendrax.physics import parameters
 from dendrax.physics.config import SimulationConfig  # re-exported
 
-__all__ = ['SimulationConfig', 'Trajectory', 'run', 'run_batch', 'rollout', 'initial_frame',
-           'validate', 'coefficients_for', 'migration_dt_bound', 'stable_time_step',
+__all__ = ['SimulationConfig', 'Trajectory', 'run', 'run_batch', 'run_batch_with_tangents',
+           'rollout', 'rollout_with_tangents', 'initial_frame', 'validate', 'coefficients_for', 'migration_dt_bound', 'stable_time_step',
            'concentration_violation']
 
 
@@ -317,6 +317,50 @@ def run(params: parameters.PhysicalParams, config: SimulationConfig, key) -> Tra
   return _run_jit(params, config, key)
 
 
+def log_directions(params: parameters.PhysicalParams,
+                   names=parameters.CONTINUOUS_PARAMETERS) -> parameters.PhysicalParams:
+  """Tangents P_k e_k stacked on a leading [K] axis: pushing them forward gives d / d ln P_k."""
+  rows = []
+  for name in names:
+    rows.append(parameters.PhysicalParams(**{
+        n: jnp.asarray(getattr(params, n), jnp.result_type(float)) * (n == name)
+        for n in parameters.PARAMETER_NAMES}))
+  return jax.tree.map(lambda *xs: jnp.stack(xs), *rows)
+
+
+def rollout_with_tangents(params: parameters.PhysicalParams, config: SimulationConfig, key
+                          ) -> tuple[Trajectory, jax.Array]:
+  """(`rollout`, d xi / d ln P_k [K, T, ny, nx]) for P_k in `CONTINUOUS_PARAMETERS`.
+
+  One forward-mode pass (`jax.jvp`, the K directions vmapped, the primal computed once) through
+  the whole rollout, with the solves' implicit derivatives: the simulator's exact tangents of
+  every saved frame, which the derivative-informed loss (`dendrax/train/derivative_loss.py`)
+  matches. About 20x the cost of the rollout (6 directions, 64 x 64, measured 2026-12-03).
+  """
+  params = jax.tree.map(lambda x: jnp.asarray(x, jnp.result_type(float)), params)
+  def xi_and_trajectory(p):
+    traj = rollout(p, config, key)
+    return traj.xi, traj
+
+  push = lambda t: jax.jvp(xi_and_trajectory, (params,), (t,), has_aux=True)
+  _, d_xi, traj = jax.vmap(push, out_axes=(None, 0, None))(log_directions(params))
+  return traj, d_xi
+
+
+@functools.partial(jax.jit, static_argnames='config')
+def _run_batch_tangents_jit(params, config, keys):
+  return jax.vmap(rollout_with_tangents, in_axes=(0, None, 0))(params, config, keys)
+
+
+def run_batch_with_tangents(params: parameters.PhysicalParams, config: SimulationConfig, keys
+                            ) -> tuple[Trajectory, jax.Array]:
+  """`run_batch` plus the xi tangents [B, K, T, ny, nx] of `rollout_with_tangents`."""
+  _check_batch(params)
+  if _is_concrete(params):
+    validate(params, config)
+  return _run_batch_tangents_jit(params, config, keys)
+
+
 @functools.partial(jax.jit, static_argnames='config')
 def _run_batch_jit(params, config, keys):
   return jax.vmap(rollout, in_axes=(0, None, 0))(params, config, keys)
@@ -324,6 +368,13 @@ def _run_batch_jit(params, config, keys):
 
 def run_batch(params: parameters.PhysicalParams, config: SimulationConfig, keys) -> Trajectory:
   """`run` vmapped over a batch: `params` leaves `[B]`, `keys` `[B]` (or raw `[B, 2]`)."""
+  _check_batch(params)
+  if _is_concrete(params):
+    validate(params, config)
+  return _run_batch_jit(params, config, keys)
+
+
+def _check_batch(params: parameters.PhysicalParams) -> None:
   b = np.shape(params.temperature_k)
   if len(b) != 1:
     raise ValueError(f'run_batch: params leaves must have shape [B]; temperature_k has {b}')
@@ -331,6 +382,3 @@ def run_batch(params: parameters.PhysicalParams, config: SimulationConfig, keys)
     if np.shape(getattr(params, name)) != b:
       raise ValueError(f'run_batch: params.{name} has shape {np.shape(getattr(params, name))}, '
                        f'expected {b}')
-  if _is_concrete(params):
-    validate(params, config)
-  return _run_batch_jit(params, config, keys)

@@ -158,3 +158,29 @@ def derivative_loss(apply_fn: Callable, params: Any, batch: Mapping[str, jax.Arr
   for i, k in enumerate(TANGENT_PARAMETERS):
     parts[f'derivative/{parameters.PARAMETER_NAMES[k]}'] = per_param[i]
   return pred, loss, parts
+
+
+def sampled_derivative_loss(apply_fn: Callable, params: Any, batch: Mapping[str, jax.Array],
+                            scaling: ParamScaling, floor: float = 1e-2
+                            ) -> tuple[jax.Array, jax.Array, dict[str, jax.Array]]:
+  """`derivative_loss` with one parameter direction per example, as the pipeline draws them.
+
+  Pushing all P = 6 directions through the model costs about 20x a data-only step
+  (benchmarks/loss_term_cost.py); one direction per example, drawn uniformly
+  (`pipeline.jump_tangents`), subsamples the same per-parameter sums at about 1/6 of that. Batch fields: `inputs`, `cond`, `input_tangents` and `tangents` [B, 1, H, W, 1],
+  and `tangent_onehot` [B, P] (the drawn direction; all zeros for an example without tangents,
+  which then drops out of L_k). The per-parameter pooling of `relative_tangent_mismatch` is
+  kept by placing each example's tangent in its direction's slot.
+  """
+  onehot = batch['tangent_onehot']
+  dirs = jnp.einsum('bp,bpk->bk', onehot, cond_directions(batch['cond'], scaling))[:, None]
+  # An example without tangents has a zero one-hot; any direction serves, its term is masked.
+  pred, tangent = surrogate_tangents(apply_fn, params, batch['inputs'], batch['cond'], dirs,
+                                     batch['input_tangents'])
+  place = lambda t: onehot[:, :, None, None, None] * t            # [B, 1, ...] -> [B, P, ...]
+  loss, per_param = relative_tangent_mismatch(place(tangent), place(batch['tangents']), onehot,
+                                              floor)
+  parts = {'derivative': loss}
+  for i, k in enumerate(TANGENT_PARAMETERS):
+    parts[f'derivative/{parameters.PARAMETER_NAMES[k]}'] = per_param[i]
+  return pred, loss, parts

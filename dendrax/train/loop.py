@@ -172,6 +172,11 @@ def load_data(config: ml_collections.ConfigDict) -> Data:
   """Loads (building if needed) every split role of the run; logs the counts."""
   t0 = time.perf_counter()
   sources = _sources(config)
+  if config.train.derivative_weight > 0 and 'xi_tangent' not in sources['train'][0]:
+    raise ValueError(f'config.train.derivative_weight={config.train.derivative_weight} needs '
+                     f'stored simulator tangents, but dataset {config.data.name!r} has no '
+                     'xi_tangent feature (use one built with them, e.g. '
+                     'dendrite_sim/small_tangents)')
   expressions = {k: e for k, e in split_expressions(config).items() if k in sources}
   skipped = tuple(s for s in config.eval.rollout_splits if s not in sources)
   counts = ', '.join(f'{k}={len(v)}' + (f' ({expressions[k]})' if expressions[k] != k else '')
@@ -194,7 +199,8 @@ def _validation_batches(source, normalizer, config, num_devices: int) -> list[di
                      'devices (eval.batch_size / data.name)')
   return list(pipeline.next_state_batches(
       source, normalizer, batch_size=batch, seed=config.seed, input_fields=config.data.input_fields,
-      augment=False, num_epochs=1, drop_remainder=True, shuffle=False))
+      augment=False, num_epochs=1, drop_remainder=True, shuffle=False,
+      tangents=config.train.derivative_weight > 0))
 
 
 def _train_batches(source, normalizer, config, start_step: int):
@@ -211,7 +217,8 @@ def _train_batches(source, normalizer, config, start_step: int):
                                 **common)
   else:
     ds = pipeline.next_state_dataset(source, normalizer, num_epochs=None, drop_remainder=True,
-                                     shuffle=True, **common)
+                                     shuffle=True, tangents=config.train.derivative_weight > 0,
+                                     **common)
   ds = ds[start_step:config.train.num_steps]
   read = grain.ReadOptions(num_threads=config.data.prefetch_threads,
                            prefetch_buffer_size=4 * max(config.data.prefetch_threads, 1))
@@ -256,7 +263,8 @@ def open_run(config: ml_collections.ConfigDict, workdir: str, data: Data
     state, saved_loop = checkpointing.restore(manager, state)
     loop = LoopState.from_json(saved_loop)
     _log(f'Resuming from step {int(state.step)} (checkpoint in {workdir})')
-  train_fn, eval_fn = steps.compile_steps(mesh, model.apply, steps.step_loss_config(config))
+  train_fn, eval_fn = steps.compile_steps(mesh, model.apply,
+                                          steps.step_loss_config(config, normalizer))
   _log(f'model: {config.model_name} ({type(model).__name__}), {n_params:,} parameters; '
        f'{n_dev} device(s) {jax.devices()[0].platform}; batch {config.train.batch_size}')
   # Rows of the steps this run repeats, dropped before the writer opens the files to append.
@@ -337,8 +345,8 @@ def _log_train(run: Run, step: int, sums: dict[str, Any], count: int,
   scalars = {k: float(v) / count for k, v in jax.device_get(sums).items()}
   scalars['lr'] = float(setup.state_lib.make_schedule(run.config.train.to_dict())(step))
   run.writer.write(step, 'train', scalars)
-  _log(progress.line(step, {k: scalars[k] for k in ('loss', 'mse', 'morph', 'physics')
-                           if k in scalars}))
+  shown = ('loss', 'mse', 'morph', 'physics', 'derivative')
+  _log(progress.line(step, {k: scalars[k] for k in shown if k in scalars}))
   return scalars
 
 

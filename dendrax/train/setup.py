@@ -21,11 +21,6 @@ from dendrax.train import state as state_lib
 # Top-level sections every run config has (configs/default.py documents each key).
 SECTIONS = ('model', 'data', 'train', 'loss', 'eval', 'checkpoint')
 SPLITS = ('train', 'validation', 'test', 'ood')
-# The derivative-informed loss term (derivative_loss.py) is not yet called by the training loop
-# (no dataset stores the simulator's tangents); until the commit that wires it sets this to True,
-# a config with a nonzero train.derivative_weight is refused rather than silently trained as
-# data-only. The physics term (physics_loss.py) is wired (steps.batch_loss).
-EXTRA_LOSS_TERMS_WIRED = False
 # Split roles of eval.rollout_splits: the dataset's splits, and 'heldout' (data.heldout_split).
 ROLLOUT_ROLES = SPLITS + ('heldout',)
 
@@ -89,9 +84,12 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
            f'must be in [1, 7] (steps of 30 s up to 210 s); got {t.unroll_steps}')
   for key in ('derivative_weight', 'physics_weight'):
     _require(t[key] >= 0, f'train.{key}', f'must be >= 0 (0 = off); got {t[key]}')
-  _require(t.derivative_weight == 0 or EXTRA_LOSS_TERMS_WIRED, 'train.derivative_weight',
-           f'is {t.derivative_weight}, but the training loop does not call this loss term yet '
-           '(no dataset stores tangents; setup.EXTRA_LOSS_TERMS_WIRED; issue 11)')
+  _require(t.derivative_weight == 0 or t.unroll_steps == 1, 'train.derivative_weight',
+           f'is {t.derivative_weight}: the derivative-informed term needs one-step pairs, but '
+           f'train.unroll_steps is {t.unroll_steps}')
+  _require(t.derivative_weight == 0 or fields == ('xi',), 'train.derivative_weight',
+           f'is {t.derivative_weight}: datasets store tangents of xi only, so data.input_fields '
+           f"must be ('xi',); got {fields}")
   _require(t.physics_weight == 0 or t.unroll_steps == 1, 'train.physics_weight',
            f'is {t.physics_weight}: the Faraday term needs one-step pairs, but train.unroll_steps '
            f'is {t.unroll_steps}')

@@ -23,20 +23,38 @@ from flax.training import train_state
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 from dendrax.data import sharding as data_sharding
+from dendrax.train import derivative_loss
 from dendrax.train import losses
 from dendrax.train import physics_loss
 
 # The batch entries the steps read (+ 'extra' of unrolled windows); the rest of a pipeline
 # batch stays on the host.
 STEP_KEYS = ('inputs', 'target', 'cond', 'pixel_size_um', 'electrode_height_um')
-OPTIONAL_STEP_KEYS = ('extra', 'charge_passed_c_per_m2', 'charge_per_um_c_m2')
+OPTIONAL_STEP_KEYS = ('extra', 'charge_passed_c_per_m2', 'charge_per_um_c_m2',
+                      'input_tangents', 'tangents', 'tangent_onehot')
 
 
-def step_loss_config(config) -> dict[str, Any]:
+def step_loss_config(config, normalizer=None) -> dict[str, Any]:
   """The steps' loss config: `config.loss` plus the weight and floor of the Faraday term
-  (`train.physics_weight`, `train.physics_floor_px`)."""
-  return dict(config.loss.to_dict(), physics_weight=float(config.train.physics_weight),
-              physics_floor_px=float(config.train.physics_floor_px))
+  (`train.physics_weight`, `train.physics_floor_px`) and of the derivative-informed term
+  (`train.derivative_weight`, `train.derivative_floor`; it needs the train-fitted `normalizer`'s
+  parameter scaling for the chain rule through the conditioning)."""
+  cfg = dict(config.loss.to_dict(), physics_weight=float(config.train.physics_weight),
+             physics_floor_px=float(config.train.physics_floor_px),
+             derivative_weight=float(config.train.derivative_weight),
+             derivative_floor=float(config.train.derivative_floor))
+  if cfg['derivative_weight'] > 0:
+    if normalizer is None:
+      raise ValueError('train.derivative_weight > 0 needs the normalizer (parameter scaling)')
+    scaling = derivative_loss.scaling_from_normalizer(normalizer)
+    cfg['param_scaling'] = tuple(tuple(np.asarray(a).tolist()) for a in scaling)
+  return cfg
+
+
+def _scaling(loss_cfg: Mapping[str, Any]) -> derivative_loss.ParamScaling:
+  mean, std, log_scale = loss_cfg['param_scaling']
+  return derivative_loss.ParamScaling(jnp.asarray(mean, jnp.float32),
+                                      jnp.asarray(std, jnp.float32), jnp.asarray(log_scale))
 
 
 def batch_loss(params, apply_fn: Callable, batch: Mapping[str, jax.Array],
@@ -47,13 +65,23 @@ def batch_loss(params, apply_fn: Callable, batch: Mapping[str, jax.Array],
   extra [B, k, H, W, C-1]; each step's input xi is the previous prediction, and the loss is
   the mean over the k steps (gradients flow through the whole unroll).
   With `loss_cfg['physics_weight']` > 0 (pairs only), the Faraday term of `physics_loss` on
-  the batch's `charge_passed_c_per_m2` and `charge_per_um_c_m2` is added, weighted.
+  the batch's `charge_passed_c_per_m2` and `charge_per_um_c_m2` is added, weighted; with
+  `loss_cfg['derivative_weight']` > 0 (pairs only), the derivative-informed term of
+  `derivative_loss.sampled_derivative_loss` on the batch's tangents.
   """
   ps, eh = batch['pixel_size_um'], batch['electrode_height_um']
   physics_weight = loss_cfg.get('physics_weight', 0.0)
+  derivative_weight = loss_cfg.get('derivative_weight', 0.0)
   if batch['target'].ndim == 4:
-    pred = apply_fn({'params': params}, batch['inputs'], batch['cond'])
+    if derivative_weight > 0:   # the linearisation also gives the prediction
+      pred, derivative, derivative_parts = derivative_loss.sampled_derivative_loss(
+          apply_fn, params, batch, _scaling(loss_cfg), loss_cfg['derivative_floor'])
+    else:
+      pred = apply_fn({'params': params}, batch['inputs'], batch['cond'])
     loss, parts = losses.total_loss(pred, batch['target'], loss_cfg, ps, eh)
+    if derivative_weight > 0:
+      loss = loss + derivative_weight * derivative
+      parts = dict(parts, **derivative_parts, loss=loss)
     if physics_weight > 0:
       physics, physics_parts = physics_loss.faraday_loss(
           batch['inputs'][..., :1], pred, batch['charge_passed_c_per_m2'], ps,
@@ -61,8 +89,9 @@ def batch_loss(params, apply_fn: Callable, batch: Mapping[str, jax.Array],
       loss = loss + physics_weight * physics
       parts = dict(parts, **physics_parts, loss=loss)
     return loss, parts
-  if physics_weight > 0:
-    raise ValueError('train.physics_weight > 0 needs one-step pairs (train.unroll_steps = 1)')
+  if physics_weight > 0 or derivative_weight > 0:
+    raise ValueError('train.physics_weight and train.derivative_weight need one-step pairs '
+                     '(train.unroll_steps = 1)')
 
   def step(xi, inp):
     cond, extra, target = inp

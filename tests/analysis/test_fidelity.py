@@ -96,3 +96,15 @@ def test_command_end_to_end_and_resume(cnn2_checkpoint, tmp_path):
   assert stamps == [os.path.getmtime(fidelity.point_path(out, i)) for i in range(2)]
   other = run('experiments.sensitivity_fidelity', *args, '--config.panel_seed=7')
   assert other.returncode != 0 and 'point_000.json' in other.stderr
+  # Another checkpoint's run can reuse this run's simulator side (same panel and simulation),
+  # giving the same physics entries; a different simulation is refused.
+  reuse = str(tmp_path / 'fid_reuse')
+  reused = run('experiments.sensitivity_fidelity', *args[:2], '--out', reuse, *args[4:],
+               '--physics_from', out)
+  assert reused.returncode == 0, reused.stderr[-3000:]
+  r = json.load(open(os.path.join(reuse, 'fidelity.json')))
+  assert [e['physics'] for e in r['entries']] == [e['physics'] for e in d['entries']]
+  assert [e['surrogate'] for e in r['entries']] == [e['surrogate'] for e in d['entries']]
+  bad = run('experiments.sensitivity_fidelity', *args[:2], '--out', str(tmp_path / 'fid_bad'),
+            *args[4:-1], '--config.sim_overrides=nx=16,ny=16,t_end_s=30', '--physics_from', out)
+  assert bad.returncode != 0 and 'cannot be reused' in bad.stderr

@@ -72,6 +72,38 @@ def test_sweep_completes_resumes_and_summarises(tmp_path):
   result = json.load(open(os.path.join(runs[0].workdir, sweeps.RESULT_FILE)))
   assert result['metrics'] == {'val_loss': pytest.approx(0.4), 'nested/r2': 0.5}
   assert os.path.isfile(paths['plot_val_loss']) and 'narrow' in open(paths['summary_md']).read()
+  assert narrow['val_loss_ci_low'] is None     # stored without an interval (NaN -> JSON null)
+
+
+R = 'splits/heldout/marks/all/length_r/value'
+
+
+def test_summary_gives_the_fold_mean_a_95_percent_interval_from_the_folds_intervals(tmp_path):
+  """Fold k scores R = 0.8 + 0.05 k with bootstrap interval +-0.0392 (se 0.02): the mean of 3
+  folds has se sqrt(3 x 0.02^2) / 3, so its interval is 0.85 +- 1.96 x 0.02 / sqrt(3); one fold
+  keeps its own (asymmetric) percentile interval; a fold without one gives no interval."""
+  def train_fn(config, workdir):
+    k = config.data.fold_index
+    r = {'value': 0.8 + 0.05 * k, 'ci_low': 0.8 + 0.05 * k - 0.0392,
+         'ci_high': 0.8 + 0.05 * k + 0.0392}
+    return {'splits': {'heldout': {'marks': {'all': {'length_r': r}}}},
+            'val_loss': 0.1 * config.width}
+  sweep = make_sweep(tmp_path)
+  sweep.metrics = (R, 'val_loss')
+  runs = sweeps.plan(sweep)
+  sweeps.execute(runs, train_fn)
+  paths = sweeps.write_outputs(sweep, runs)
+  narrow = json.load(open(paths['summary_json']))['summary'][0]
+  half = 1.959964 * 0.02 / np.sqrt(3)
+  assert narrow[f'{R}_mean'] == pytest.approx(0.85)
+  assert (narrow[f'{R}_ci_low'], narrow[f'{R}_ci_high']) == (
+      pytest.approx(0.85 - half, abs=1e-5), pytest.approx(0.85 + half, abs=1e-5))
+  md = open(paths['summary_md']).read()
+  assert f'0.850 ± 0.050 [{0.85 - half:.3f}, {0.85 + half:.3f}]' in md and '95 % interval' in md
+  assert '| narrow | 3 |' in md
+  assert sweeps.fold_mean_interval([0.9], [0.7], [0.95]) == (0.7, 0.95)
+  assert np.isnan(sweeps.fold_mean_interval([0.9, 0.8], [0.7, np.nan], [0.95, 0.9])[0])
+  assert sweeps.interval_keys('val_loss') is None
 
 
 def test_changed_config_under_the_same_workdir_is_refused(tmp_path):

@@ -1,6 +1,6 @@
-"""The PIML-vs-DDML arm configs: they differ from the data-only arm only in their loss weights;
-the physics arm is accepted (the loop calls the Faraday term), a nonzero derivative weight is
-refused (naming the key) until the loop calls that term."""
+"""The PIML-vs-DDML arm configs: they differ from the data-only arm only in their loss weights
+(and the derivative arm in its dataset, `small`'s frames plus tangents); both are accepted, and
+the keys they need are checked by name."""
 
 import importlib
 
@@ -24,21 +24,24 @@ def test_arms_differ_only_in_their_weights():
     arm = _arm(name).to_dict()
     assert arm['train'][key] > 0
     arm['train'][key] = 0.0
+    if name == 'derivative':
+      assert arm['data']['name'] == 'dendrite_sim/small_tangents'
+      arm['data']['name'] = base['data']['name']
     assert arm == base, name
 
 
-def test_physics_arm_runs_and_derivative_arm_waits_for_the_loop_hook(monkeypatch):
-  setup.validate_config(_arm('data_only'))
-  setup.validate_config(_arm('physics'))
-  with pytest.raises(ValueError, match='config.train.derivative_weight: .* does not call'):
-    setup.validate_config(_arm('derivative'))
-  config = _arm('physics')
-  config.train.unroll_steps = 3
-  with pytest.raises(ValueError, match='config.train.physics_weight: .* one-step pairs'):
-    setup.validate_config(config)
-  monkeypatch.setattr(setup, 'EXTRA_LOSS_TERMS_WIRED', True)
+def test_arms_validate_and_their_keys_are_checked():
   for name in ARMS:
     setup.validate_config(_arm(name))
+  for name, key in (('physics', 'physics_weight'), ('derivative', 'derivative_weight')):
+    config = _arm(name)
+    config.train.unroll_steps = 3
+    with pytest.raises(ValueError, match=f'config.train.{key}: .* one-step pairs'):
+      setup.validate_config(config)
+  config = _arm('derivative')
+  config.data.input_fields = ('xi', 'concentration')
+  with pytest.raises(ValueError, match='config.train.derivative_weight: .* tangents of xi only'):
+    setup.validate_config(config)
   config = _arm('derivative')
   config.train.derivative_floor = 0.0
   with pytest.raises(ValueError, match='config.train.derivative_floor: must be > 0'):

@@ -154,3 +154,38 @@ def test_gradient_of_the_loss_and_steps_recover_the_sensitivities():
   np.testing.assert_allclose(student['W'][:P], w_true[:P], rtol=1e-3)
   _, _, parts = dl.derivative_loss(apply_fn, student, batch, SCALING)
   assert set(parts) == {'derivative'} | {f'derivative/{n}' for n in parameters.CONTINUOUS_PARAMETERS}
+
+
+def test_sampled_loss_is_the_full_loss_on_the_drawn_directions():
+  """One direction per example (`sampled_derivative_loss`): L_k pools exactly the examples that
+  drew k, as the full loss does with a mask; an example with a zero one-hot drops out."""
+  with jax.enable_x64(True):
+    h, w = 3, 4
+    apply_fn, params, _ = _linear_model(h, w)
+    rng = np.random.default_rng(4)
+    x = jnp.asarray(rng.uniform(size=(2, h, w, 2)))
+    c = jnp.asarray(_cond(PHYS))
+    scaling = dl.ParamScaling(*(jnp.asarray(a) for a in SCALING))
+    sim = jnp.asarray(rng.normal(size=(2, P, h, w, 1)))
+    dx = jnp.asarray(rng.normal(size=(2, P, h, w, 2)))
+    full_batch = {'inputs': x, 'cond': c, 'tangents': sim, 'input_tangents': dx}
+    drawn = np.array([2, 4])
+    onehot = np.eye(P)[drawn]
+    _, _, full = dl.derivative_loss(apply_fn, params, dict(full_batch, tangents_mask=onehot),
+                                    scaling)
+    pick = lambda a: a[np.arange(2), drawn][:, None]
+    batch = {'inputs': x, 'cond': c, 'tangents': pick(sim), 'input_tangents': pick(dx),
+             'tangent_onehot': jnp.asarray(onehot)}
+    pred, loss, parts = dl.sampled_derivative_loss(apply_fn, params, batch, scaling)
+    np.testing.assert_allclose(pred, apply_fn({'params': params}, x, c))
+    for name in parameters.CONTINUOUS_PARAMETERS:
+      np.testing.assert_allclose(parts[f'derivative/{name}'], full[f'derivative/{name}'],
+                                 rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(loss, full['derivative'], rtol=1e-10)
+    batch['tangent_onehot'] = jnp.asarray(onehot * np.array([[1.0], [0.0]]))
+    _, loss, parts = dl.sampled_derivative_loss(apply_fn, params, batch, scaling)
+    _, _, full = dl.derivative_loss(
+        apply_fn, params, dict(full_batch, tangents_mask=onehot * np.array([[1.0], [0.0]])),
+        scaling)
+    np.testing.assert_allclose(loss, full['derivative'], rtol=1e-10)
+    assert float(parts['derivative/surface_energy_j_m2']) == 0.0

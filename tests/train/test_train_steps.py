@@ -9,6 +9,7 @@ from tests.train import synthetic_dendrites
 from tests.conftest import small_train_config
 from dendrax.data import normalization
 from dendrax.data import pipeline
+from dendrax.physics import parameters
 from dendrax.train import setup
 from dendrax.train import state as state_lib
 from dendrax.train import steps
@@ -126,3 +127,78 @@ def test_physics_weight_adds_the_faraday_term():
   batch['charge_passed_c_per_m2'] = np.full(4, np.nan, np.float32)
   unknown, _ = steps.batch_loss(params, model.apply, batch, physics_cfg)
   np.testing.assert_allclose(float(unknown), float(data_loss), rtol=1e-6)
+
+
+def _with_tangents(example, has=True):
+  """`example` plus an `xi_tangent` equal to xi in every direction (so a transform of the pair
+  must move tangents exactly as it moves the frames) and `has_tangents`."""
+  xi = np.asarray(example['xi'], np.float32)
+  k = len(parameters.CONTINUOUS_PARAMETERS)
+  scale = np.arange(1, k + 1, dtype=np.float32)[None, :, None, None]
+  return dict(example, xi_tangent=(xi[:, None] * scale).astype(np.float16), has_tangents=has)
+
+
+def test_pairs_carry_the_tangents_of_one_direction():
+  """`jump_tangents`: the stored tangent of the input and target frames along the drawn
+  direction, its one-hot; zeros for an example without tangents; a dataset without the feature
+  is refused by name; augmentation moves tangents with the frames."""
+  example = _with_tangents(synthetic_dendrites.trajectory(0))
+  normalizer = normalization.Normalizer.fit(synthetic_dendrites.source('train'))
+  pair = pipeline.make_pair(example, 2, 1, normalizer, ('xi',), tangent_direction=3)
+  xi = np.asarray(example['xi'], np.float32)
+  # Stored as float16: ~5e-4 relative, and values below ~6e-5 lose their relative precision.
+  np.testing.assert_allclose(pair['input_tangents'][0, ..., 0], 4 * xi[2], rtol=1e-3, atol=1e-4)
+  np.testing.assert_allclose(pair['tangents'][0, ..., 0], 4 * xi[3], rtol=1e-3, atol=1e-4)
+  np.testing.assert_array_equal(pair['tangent_onehot'], [0, 0, 0, 1, 0, 0])
+  none = pipeline.make_pair(_with_tangents(synthetic_dendrites.trajectory(0), has=False), 2, 1,
+                            normalizer, ('xi',), tangent_direction=3)
+  assert not none['tangent_onehot'].any() and not none['tangents'].any()
+  with pytest.raises(ValueError, match='xi_tangent'):
+    pipeline.make_pair(synthetic_dendrites.trajectory(0), 2, 1, normalizer, ('xi',),
+                       tangent_direction=0)
+  source = [_with_tangents(ex) for ex in synthetic_dendrites.source('train', n=4)]
+  batch = next(pipeline.next_state_batches(source, normalizer, batch_size=8, seed=3,
+                                           augment=True, tangents=True))
+  k = np.argmax(batch['tangent_onehot'], axis=-1) + 1.0           # the drawn directions' scales
+  assert len(set(k.tolist())) > 1                                 # drawn, not fixed
+  np.testing.assert_allclose(batch['tangents'][:, 0], k[:, None, None, None] * batch['target'],
+                             rtol=1e-3, atol=1e-4)
+  np.testing.assert_allclose(batch['input_tangents'][:, 0],
+                             k[:, None, None, None] * batch['inputs'][..., :1], rtol=1e-3,
+                             atol=1e-4)
+
+
+def test_derivative_weight_adds_the_sampled_derivative_term():
+  """With train.derivative_weight = w the step's loss is the data loss + w * the sampled
+  derivative mismatch of the same prediction; it changes the gradient; examples without
+  tangents add nothing."""
+  from dendrax.train import derivative_loss
+  config = small_config()
+  config.train.derivative_weight = 0.5
+  source = [_with_tangents(ex) for ex in synthetic_dendrites.source('train', n=4)]
+  normalizer = normalization.Normalizer.fit(source)
+  batch = next(pipeline.next_state_batches(source, normalizer, batch_size=4, seed=0,
+                                           tangents=True))
+  batch = {k: np.asarray(v, np.float32) for k, v in batch.items() if k in
+           steps.STEP_KEYS + steps.OPTIONAL_STEP_KEYS}
+  model = setup.build_model(config)
+  params = setup.initial_state(config, jax.random.key(0)).params
+  deriv_cfg = steps.step_loss_config(config, normalizer)
+  data_cfg = dict(deriv_cfg, derivative_weight=0.0)
+  data_loss, _ = steps.batch_loss(params, model.apply, batch, data_cfg)
+  loss, parts = steps.batch_loss(params, model.apply, batch, deriv_cfg)
+  scaling = derivative_loss.scaling_from_normalizer(normalizer)
+  _, term, _ = derivative_loss.sampled_derivative_loss(model.apply, params, batch, scaling,
+                                                       config.train.derivative_floor)
+  assert float(term) > 0.01
+  np.testing.assert_allclose(float(loss), float(data_loss) + 0.5 * float(term), rtol=1e-5)
+  assert float(parts['derivative']) == pytest.approx(float(term), rel=1e-5)
+  g_data = jax.grad(lambda p: steps.batch_loss(p, model.apply, batch, data_cfg)[0])(params)
+  g_deriv = jax.grad(lambda p: steps.batch_loss(p, model.apply, batch, deriv_cfg)[0])(params)
+  diff = jax.tree.map(lambda a, b: float(np.max(np.abs(a - b))), g_data, g_deriv)
+  assert max(jax.tree.leaves(diff)) > 0
+  batch['tangent_onehot'] = np.zeros_like(batch['tangent_onehot'])   # no tangents at all
+  none, _ = steps.batch_loss(params, model.apply, batch, deriv_cfg)
+  np.testing.assert_allclose(float(none), float(data_loss), rtol=1e-6)
+  with pytest.raises(ValueError, match='normalizer'):
+    steps.step_loss_config(config)

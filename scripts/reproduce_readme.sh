@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# Regenerates every number and figure of README.md: each README section's own command, in README
+# order, one subfolder per section under ${OUT:-results/readme}.
+#
+#   bash scripts/reproduce_readme.sh --list                 # sections, commands, run times
+#   bash scripts/reproduce_readme.sh                        # everything (~11 h on a 2-core CPU)
+#   bash scripts/reproduce_readme.sh surrogates baselines   # only these sections
+#   OUT=/data/readme bash scripts/reproduce_readme.sh
+#
+# Resumable: a section that finished has OUT/<section>/DONE (with its wall time) and is skipped;
+# delete that file to run it again. An interrupted section is re-run, and its commands resume
+# (training from its checkpoints, fig4_table / sweep skip finished runs, design reuses its state).
+# Sections that read checkpoints of another (baselines, sensitivity, ... read surrogates) refuse
+# to start before it is DONE. Run times are those README.md reports for each command on the
+# shared 2-core CPU ("est." where README gives none: an estimate from its parts); compare them
+# with the DONE files. Needs the venv of scripts/setup_env.sh (activated here if present).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT="${OUT:-results/readme}"
+S="$OUT/surrogates"    # the default run's checkpoints, read by later sections
+
+SECTIONS=(surrogates fig4_table piml physics_validation dataset_convergence pfhub3a
+          physics_speed data baselines design sensitivity fidelity sweep train_speed reliability)
+
+# README heading each section reproduces.
+declare -A TITLE=(
+  [surrogates]='Surrogates on dendrite_sim/small 2.3.0 (Fig. 4, one seed; parity and morphology figures)'
+  [fig4_table]='The like-for-like Fig. 4 table (3 seeds)'
+  [piml]='PIML against DDML: the Faraday and derivative-informed terms (the Faraday-error column comes from an uncommitted script)'
+  [physics_validation]='Physics 2.0: validation table, Sand transition at the dataset width and at half of it'
+  [dataset_convergence]='Physics 2.0: dt- and dx-convergence rows (Li and Zn)'
+  [pfhub3a]='Physics 2.0: PFHub 3a and its speed-up'
+  [physics_speed]='Physics 2.0: speed of the electroneutral model, FiPy peer'
+  [data]='Data: dataset statistics, pipeline throughput'
+  [baselines]='Baselines and speed-up'
+  [design]='Design through the simulator'
+  [sensitivity]='Sensitivities'
+  [fidelity]='Sensitivity fidelity over a held-out panel'
+  [sweep]='Ablation sweep, 2-fold nested CV'
+  [train_speed]='Training and inference speed'
+  [reliability]='Reliability (fault injection)'
+)
+
+# Run time in minutes (README's measurement, or an estimate where marked in TIME_NOTE).
+declare -A MINUTES=(
+  [surrogates]=35 [fig4_table]=110 [piml]=200 [physics_validation]=220 [dataset_convergence]=60
+  [pfhub3a]=5 [physics_speed]=5 [data]=5 [baselines]=1 [design]=59 [sensitivity]=7
+  [fidelity]=23 [sweep]=39 [train_speed]=5 [reliability]=32
+)
+declare -A TIME_NOTE=(
+  [surrogates]='CNN-2 17.4 min incl. the dataset build (README); CNN-1 ~10 and evaluate ~5 est.'
+  [fig4_table]='README: 110 min for 9 runs and the table'
+  [piml]='est.: 3 runs stopping at step 625, two 16-point fidelity runs (~12 min each); derivative arm: the small_tangents build (~60 min) and one run (~70 min), its fidelity reusing the simulator side (~8 min)'
+  [physics_validation]='est.: README/docs: Sand 48 min (5 mA/cm^2) + other checks 11 + Sand transition 10; half width ~150 (20 mA/cm^2 alone 59)'
+  [dataset_convergence]='est.: not measured in README'
+  [pfhub3a]='README: 44 s run + 44.5 s / 219.8 s speed paths'
+  [physics_speed]='est.: not measured in README (compile 15 s + run 16 s + FiPy)'
+  [data]='est.: not measured in README'
+  [baselines]='README: 52 s'
+  [design]='README: 56 s + 20 min + 13 min + 25 min'
+  [sensitivity]='README: 6.9 min (about 9 min on a fresh checkpoint, issue 10)'
+  [fidelity]='README: 23 min'
+  [sweep]='README: 39 min'
+  [train_speed]='est.: not measured in README'
+  [reliability]='README: four invocations of at most ~8 min'
+)
+
+# Sections whose checkpoints a section reads.
+declare -A NEEDS=(
+  [piml]='fig4_table' [baselines]='surrogates' [design]='surrogates'
+  [sensitivity]='surrogates' [fidelity]='surrogates'
+)
+
+# One command per line, as README gives it, with its outputs under OUT/<section>.
+commands() {
+  local d="$OUT/$1"
+  case "$1" in
+    surrogates) cat <<EOF
+python launch.py --config configs/cnn2.py --workdir $S/cnn2
+python launch.py --config configs/cnn1.py --workdir $S/cnn1
+python -m experiments.evaluate --checkpoint $S/cnn2 --cnn1_checkpoint $S/cnn1 --out $d/eval
+EOF
+    ;;
+    fig4_table) cat <<EOF
+python -m experiments.fig4_table --config configs/fig4.py --config.workdir $d --config.common_overrides.train.num_steps=1000 --config.common_overrides.eval.every_steps=125
+EOF
+    ;;
+    piml) cat <<EOF
+python launch.py --config configs/arms/physics.py --workdir $d/physics_seed0 --config.seed=0 --config.train.num_steps=1000 --config.train.warmup_steps=100 --config.eval.every_steps=125
+python launch.py --config configs/arms/physics.py --workdir $d/physics_seed1 --config.seed=1 --config.train.num_steps=1000 --config.train.warmup_steps=100 --config.eval.every_steps=125
+python launch.py --config configs/arms/physics.py --workdir $d/physics_seed2 --config.seed=2 --config.train.num_steps=1000 --config.train.warmup_steps=100 --config.eval.every_steps=125
+python -m experiments.sensitivity_fidelity --config configs/fidelity.py --config.num_points=16 --checkpoint $d/physics_seed0 --out $d/fidelity_physics_seed0
+python -m experiments.sensitivity_fidelity --config configs/fidelity.py --config.num_points=16 --checkpoint $OUT/fig4_table/cnn2_seed0/all --out $d/fidelity_data_only_seed0
+python launch.py --config configs/arms/derivative.py --workdir $d/derivative_seed0 --config.seed=0 --config.train.num_steps=1000 --config.train.warmup_steps=100 --config.eval.every_steps=125
+python -m experiments.sensitivity_fidelity --config configs/fidelity.py --config.num_points=16 --checkpoint $d/derivative_seed0 --out $d/fidelity_derivative_seed0 --physics_from $d/fidelity_data_only_seed0
+python -m experiments.tangent_mismatch --checkpoint $d/derivative_seed0 --out $d/tangents_derivative_seed0
+python -m experiments.tangent_mismatch --checkpoint $OUT/fig4_table/cnn2_seed0/all --out $d/tangents_data_only_seed0
+EOF
+    ;;
+    physics_validation) cat <<EOF
+python -m experiments.validate_physics --config configs/validate_physics.py --out $d/validation
+python -m experiments.validate_physics --config configs/validate_physics.py --config.checks=sand_transition --config.sand_transition.dx_um=0.5 --config.sand_transition.interface_width_um=1.25 --out $d/sand_transition_half_width
+EOF
+    ;;
+    dataset_convergence) cat <<EOF
+python -m experiments.dataset_convergence --config configs/dataset_convergence.py --out $d/Li --config.variants='("dt=0.1", "dt=0.05", "dt=0.025", "dx=0.5")'
+python -m experiments.dataset_convergence --config configs/dataset_convergence.py --out $d/Zn --config.variants='("dt=0.1", "dt=0.05", "dt=0.025", "dx=0.5")' --config.chemistry=Zn
+EOF
+    ;;
+    pfhub3a) cat <<EOF
+python -m experiments.pfhub3a --config configs/pfhub3a.py --output_dir $d/run
+python -m benchmarks.pfhub3a_speed > $d/pfhub3a_speed.txt
+EOF
+    ;;
+    physics_speed) cat <<EOF
+python -m benchmarks.physics_speed --quick --skip_pfhub > $d/physics_speed.txt
+EOF
+    ;;
+    data) cat <<EOF
+python -m experiments.dataset_stats --dataset dendrite_sim/small --out $d/stats
+python -m benchmarks.dataset_throughput > $d/dataset_throughput.txt
+EOF
+    ;;
+    baselines) cat <<EOF
+python -m experiments.baselines --checkpoint $S/cnn2 --cnn1_checkpoint $S/cnn1 --out $d
+EOF
+    ;;
+    design) cat <<EOF
+python -m experiments.design --config configs/design/pulse_small.py --out $d/pulse_small
+python -m experiments.design --config configs/design/electrolyte.py --checkpoint $S/cnn2 --config.seeds='(0,1)' --config.budget_sim_calls=10 --out $d/electrolyte
+python -m experiments.design --config configs/design/three_stage.py --config.seeds='(0,1)' --config.budget_sim_calls=15 --out $d/three_stage
+python -m experiments.design --config configs/design/pulse.py --out $d/pulse
+EOF
+    ;;
+    sensitivity) cat <<EOF
+python -m experiments.sensitivity_report --checkpoint $S/cnn2 --out $d
+EOF
+    ;;
+    fidelity) cat <<EOF
+python -m experiments.sensitivity_fidelity --config configs/fidelity.py --checkpoint $S/cnn2 --out $d
+EOF
+    ;;
+    sweep) cat <<EOF
+python -m experiments.sweep --config configs/sweeps/architecture_cpu.py --config.workdir $d
+EOF
+    ;;
+    train_speed) cat <<EOF
+python benchmarks/train_speed.py > $d/train_speed.txt
+EOF
+    ;;
+    reliability) cat <<EOF
+python -m benchmarks.fault_injection --out $d/fault_injection.md
+EOF
+    ;;
+    *) echo "unknown section '$1'; sections: ${SECTIONS[*]}" >&2; return 2 ;;
+  esac
+}
+
+list() {
+  local total=0 s
+  echo "OUT=$OUT"
+  for s in "$@"; do
+    total=$((total + MINUTES[$s]))
+    echo
+    echo "[$s] ${TITLE[$s]}"
+    echo "  run time: ${MINUTES[$s]} min (${TIME_NOTE[$s]})"
+    [[ -n "${NEEDS[$s]:-}" ]] && echo "  needs: ${NEEDS[$s]}"
+    commands "$s" | sed 's/^/  /'
+  done
+  echo
+  echo "total: ${total} min (~$(( (total + 30) / 60 )) h)"
+}
+
+run_section() {
+  local s="$1" d="$OUT/$1" dep start line
+  if [[ -f "$d/DONE" ]]; then
+    echo "[$s] done already ($(cat "$d/DONE")): skipped"
+    return 0
+  fi
+  for dep in ${NEEDS[$s]:-}; do
+    if [[ ! -f "$OUT/$dep/DONE" ]]; then
+      echo "[$s] needs section '$dep' first: bash scripts/reproduce_readme.sh $dep" >&2
+      return 1
+    fi
+  done
+  mkdir -p "$d"
+  start=$(date +%s)
+  echo "[$s] ${TITLE[$s]} (README: ${MINUTES[$s]} min)"
+  while IFS= read -r line; do
+    echo "+ $line"
+    eval "$line" < /dev/null
+  done < <(commands "$s")
+  echo "$(( ($(date +%s) - start) / 60 )) min, finished $(date -Is)" > "$d/DONE"
+}
+
+main() {
+  local do_list=0 chosen=() s
+  for s in "$@"; do
+    case "$s" in
+      --list) do_list=1 ;;
+      -h|--help) sed -n '2,17p' "$0"; return 0 ;;
+      -*) echo "unknown option '$s'" >&2; return 2 ;;
+      *) [[ -n "${TITLE[$s]:-}" ]] || { echo "unknown section '$s'; sections: ${SECTIONS[*]}" >&2; return 2; }
+         chosen+=("$s") ;;
+    esac
+  done
+  [[ ${#chosen[@]} -gt 0 ]] || chosen=("${SECTIONS[@]}")
+  if [[ $do_list -eq 1 ]]; then
+    local ordered=()
+    for s in "${SECTIONS[@]}"; do
+      [[ " ${chosen[*]} " == *" $s "* ]] && ordered+=("$s")
+    done
+    list "${ordered[@]}"
+    return 0
+  fi
+  if [[ -z "${VIRTUAL_ENV:-}" && -f .venv/bin/activate ]]; then
+    source .venv/bin/activate
+  fi
+  export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+  for s in "${SECTIONS[@]}"; do        # README order, whatever order they were named in
+    if [[ " ${chosen[*]} " == *" $s "* ]]; then
+      run_section "$s"
+    fi
+  done
+}
+
+main "$@"
