@@ -50,7 +50,7 @@ declare -A MINUTES=(
 declare -A TIME_NOTE=(
   [surrogates]='CNN-2 17.4 min incl. the dataset build (README); CNN-1 ~10 and evaluate ~5 est.'
   [fig4_table]='README: 110 min for 9 runs and the table'
-  [piml]='est.: 3 runs stopping at step 625, two 16-point fidelity runs (~12 min each); derivative arm: the small_tangents build (~60 min) and one run (~70 min), its fidelity reusing the simulator side (~8 min)'
+  [piml]='est.: 3 runs stopping at step 625, two 16-point fidelity runs (~12 min each); derivative arm: the small_tangents build (~45 min), three runs (~15-23 min each), fidelity reusing the simulator side (~5 min each)'
   [physics_validation]='est.: README/docs: Sand 48 min (5 mA/cm^2) + other checks 11 + Sand transition 10; half width ~150 (20 mA/cm^2 alone 59)'
   [dataset_convergence]='est.: not measured in README'
   [pfhub3a]='README: 44 s run + 44.5 s / 219.8 s speed paths'
@@ -91,10 +91,15 @@ python launch.py --config configs/arms/physics.py --workdir $d/physics_seed1 --c
 python launch.py --config configs/arms/physics.py --workdir $d/physics_seed2 --config.seed=2 --config.train.num_steps=1000 --config.train.warmup_steps=100 --config.eval.every_steps=125
 python -m experiments.sensitivity_fidelity --config configs/fidelity.py --config.num_points=16 --checkpoint $d/physics_seed0 --out $d/fidelity_physics_seed0
 python -m experiments.sensitivity_fidelity --config configs/fidelity.py --config.num_points=16 --checkpoint $OUT/fig4_table/cnn2_seed0/all --out $d/fidelity_data_only_seed0
+python launch.py --config configs/arms/derivative.py --workdir $d/derivative_w0_seed0 --config.seed=0 --config.train.derivative_weight=0 --config.train.num_steps=1000 --config.train.warmup_steps=100 --config.eval.every_steps=125
 python launch.py --config configs/arms/derivative.py --workdir $d/derivative_seed0 --config.seed=0 --config.train.num_steps=1000 --config.train.warmup_steps=100 --config.eval.every_steps=125
+python launch.py --config configs/arms/derivative.py --workdir $d/derivative_w001_seed0 --config.seed=0 --config.train.derivative_weight=0.001 --config.train.num_steps=1000 --config.train.warmup_steps=100 --config.eval.every_steps=125
+python -m experiments.sensitivity_fidelity --config configs/fidelity.py --config.num_points=16 --checkpoint $d/derivative_w0_seed0 --out $d/fidelity_derivative_w0_seed0 --physics_from $d/fidelity_data_only_seed0
 python -m experiments.sensitivity_fidelity --config configs/fidelity.py --config.num_points=16 --checkpoint $d/derivative_seed0 --out $d/fidelity_derivative_seed0 --physics_from $d/fidelity_data_only_seed0
+python -m experiments.sensitivity_fidelity --config configs/fidelity.py --config.num_points=16 --checkpoint $d/derivative_w001_seed0 --out $d/fidelity_derivative_w001_seed0 --physics_from $d/fidelity_data_only_seed0
+python -m experiments.tangent_mismatch --checkpoint $d/derivative_w0_seed0 --out $d/tangents_derivative_w0_seed0
 python -m experiments.tangent_mismatch --checkpoint $d/derivative_seed0 --out $d/tangents_derivative_seed0
-python -m experiments.tangent_mismatch --checkpoint $OUT/fig4_table/cnn2_seed0/all --out $d/tangents_data_only_seed0
+python -m experiments.tangent_mismatch --checkpoint $d/derivative_w001_seed0 --out $d/tangents_derivative_w001_seed0
 EOF
     ;;
     physics_validation) cat <<EOF

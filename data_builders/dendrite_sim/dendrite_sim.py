@@ -186,7 +186,8 @@ BUILDER_CONFIGS = [
                 grid_size=64, simulation=dataset_simulation(), num_train=112,
                 num_validation=28, num_test=28, num_ood=24, seed=0, batch_size=8,
                 drop_nonfinite=True),
-    # `small`'s trajectories (same design, seed and simulation: identical frames) plus the
+    # `small`'s trajectories (same design, seed and simulation: built by the same code, the
+    # frames are bit-identical, tests/data/test_dendrite_sim_tangents.py) plus the
     # simulator's xi tangents for the first chunk of each of the 8 (chemistry, protocol)
     # groups: 64 trajectories (of every split) with tangents; issue 11's derivative-informed
     # arm. About 40 min here (each tangent chunk ~4 min).

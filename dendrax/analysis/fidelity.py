@@ -14,6 +14,8 @@ Scores, over every (point, parameter, summary) entry where both are finite:
   * sign agreement where the physics is not negligible (|S_phys| >= `relevant`);
   * the median |S_surr - S_phys|;
   * the spurious rate: entries with |S_surr| >= `spurious` where |S_phys| < `relevant`;
+  * the response slope: S_surr regressed on S_phys through 0 where |S_phys| >= `relevant` (a
+    flat surrogate scores well on the two above while its slope is ~0);
   * Spearman's rank correlation, pooled and per point (over the six parameters).
 
 The simulator alone also answers a physics question: does each parameter's measured sign agree
@@ -111,6 +113,9 @@ def scores(rows: Sequence[Mapping[str, Any]], *, relevant: float, spurious: floa
          'sign_agreement': float(np.mean(np.sign(m[big]) == np.sign(p[big]))) if big.any()
                            else math.nan,
          'median_abs_diff': float(np.median(np.abs(m - p))) if p.size else math.nan,
+         # Least-squares slope of S_surr on S_phys through 0 where the physics acts: 1 is the
+         # right size; a flat surrogate (slope ~0) meets the median and spurious targets alone.
+         'response_slope': float(p[big] @ m[big] / (p[big] @ p[big])) if big.any() else math.nan,
          'spurious_rate': float(np.mean(~big & (np.abs(m) >= spurious))) if p.size else math.nan,
          'spearman_pooled': _spearman(p, m)}
   per_point = {}
@@ -347,7 +352,10 @@ def write_report(out_dir: str, summary: Mapping[str, Any], settings: Mapping[str
         f"{summary['num_points']} held-out points x 6 continuous parameters x (210 s and the "
         f"mean over each charging stage): " + '; '.join(lines) + '. Sign agreement counts '
         f'entries with |S_phys| >= {rel}; spurious: |S_surr| >= {settings["spurious"]} where '
-        f'|S_phys| < {rel}, as a fraction of all entries.')))
+        f'|S_phys| < {rel}, as a fraction of all entries. Response slope (S_surr on S_phys '
+        f'through 0 where the physics acts; 1 is the right size, ~0 a flat surrogate that meets '
+        f"the median and spurious targets by responding to nothing): "
+        f"{s['all_summaries']['response_slope']:.3g}.")))
     sections.append(('Scores', report.table_html(
         [{'entries': k, **v} for k, v in s.items()])))
     sections.append(('Parity', report.figure_html(

@@ -41,6 +41,10 @@ def test_scores_count_signs_spurious_entries_and_the_median_error():
   assert s['sign_agreement'] == 0.5                # 1.0 vs 0.9 agrees, -1 vs 1 does not
   assert s['spurious_rate'] == 0.25                # 0.5 where the physics is 0.01
   assert math.isclose(s['median_abs_diff'], (0.1 + 0.49) / 2)
+  assert math.isclose(s['response_slope'], (0.9 - 1.0) / 2)   # sum(p m) / sum(p^2), relevant
+  flat = fidelity.scores([_row(1.0, 0.01), _row(-1.0, -0.01), _row(0.01, 0.0)], relevant=0.05,
+                         spurious=0.3)
+  assert flat['spurious_rate'] == 0.0 and math.isclose(flat['response_slope'], 0.01)
   met = fidelity.targets_met(s, {'sign_agreement': 0.9, 'median_abs_diff': 0.1,
                                  'spurious_rate': 0.05})
   assert met == {'sign_agreement': False, 'median_abs_diff': False, 'spurious_rate': False}
