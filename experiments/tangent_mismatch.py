@@ -28,6 +28,7 @@ import jax.numpy as jnp
 from ml_collections import config_flags
 import numpy as np
 
+from dendrax.physics import parameters
 from experiments import common
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -83,7 +84,6 @@ def score(surrogate, pairs, *, floor: float, batch_size: int) -> dict:
     batch = {k: jnp.asarray(np.stack([p[k] for p in chunk])) for k in chunk[0]}
     s = jax.device_get(sums(batch))
     total = s if total is None else {k: total[k] + s[k] for k in s}
-  from dendrax.physics import parameters  # pylint: disable=g-import-not-at-top
   out = {}
   for i, name in enumerate(parameters.CONTINUOUS_PARAMETERS):
     err, ref, pred, dot, n = (float(total[k][i]) for k in ('err', 'ref', 'pred', 'dot', 'count'))

@@ -56,14 +56,6 @@ def _replace(params: PhysicalParams, name: str, value) -> PhysicalParams:
   return PhysicalParams(**fields)
 
 
-def log_tangent(params: PhysicalParams, name: str) -> PhysicalParams:
-  """Tangent P_name e_name: pushing it forward gives dO / d ln P_name."""
-  zeros = {n: jnp.zeros_like(jnp.asarray(getattr(params, n), jnp.result_type(float)))
-           for n in parameters.PARAMETER_NAMES}
-  zeros[name] = jnp.asarray(getattr(params, name), jnp.result_type(float))
-  return PhysicalParams(**zeros)
-
-
 def _as_float(params: PhysicalParams) -> PhysicalParams:
   return jax.tree.map(lambda x: jnp.asarray(x, jnp.result_type(float)), params)
 
@@ -86,9 +78,7 @@ def elasticities(fn: OutputFn, params: PhysicalParams,
   names = _check_names(names)
   params = _as_float(params)
   if mode == 'forward':
-    tangents = [log_tangent(params, n) for n in names]
-    stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *tangents)
-    out, d_out = _forward(fn, params, stacked)
+    out, d_out = _forward(fn, params, parameters.log_directions(params, names))
   elif mode == 'reverse':
     out, d_out = _reverse(fn, params, names)
   else:

@@ -176,3 +176,11 @@ EXPECTED_SIGNS: dict[str, dict[str, tuple[int | None, str]]] = {
     },
 }
 REGIMES: tuple[str, ...] = tuple(EXPECTED_SIGNS)
+
+
+def log_directions(params: 'PhysicalParams', names=CONTINUOUS_PARAMETERS) -> 'PhysicalParams':
+  """Tangents P_k e_k for P_k in `names`, stacked on a leading [K] axis: pushed forward
+  (`jax.jvp`) they give d / d ln P_k (the simulator's stored tangents, the elasticities)."""
+  rows = [PhysicalParams(**{n: jnp.asarray(getattr(params, n), jnp.result_type(float))
+                            * (n == name) for n in PARAMETER_NAMES}) for name in names]
+  return jax.tree.map(lambda *xs: jnp.stack(xs), *rows)

@@ -317,17 +317,6 @@ def run(params: parameters.PhysicalParams, config: SimulationConfig, key) -> Tra
   return _run_jit(params, config, key)
 
 
-def log_directions(params: parameters.PhysicalParams,
-                   names=parameters.CONTINUOUS_PARAMETERS) -> parameters.PhysicalParams:
-  """Tangents P_k e_k stacked on a leading [K] axis: pushing them forward gives d / d ln P_k."""
-  rows = []
-  for name in names:
-    rows.append(parameters.PhysicalParams(**{
-        n: jnp.asarray(getattr(params, n), jnp.result_type(float)) * (n == name)
-        for n in parameters.PARAMETER_NAMES}))
-  return jax.tree.map(lambda *xs: jnp.stack(xs), *rows)
-
-
 def rollout_with_tangents(params: parameters.PhysicalParams, config: SimulationConfig, key
                           ) -> tuple[Trajectory, jax.Array]:
   """(`rollout`, d xi / d ln P_k [K, T, ny, nx]) for P_k in `CONTINUOUS_PARAMETERS`.
@@ -343,7 +332,8 @@ def rollout_with_tangents(params: parameters.PhysicalParams, config: SimulationC
     return traj.xi, traj
 
   push = lambda t: jax.jvp(xi_and_trajectory, (params,), (t,), has_aux=True)
-  _, d_xi, traj = jax.vmap(push, out_axes=(None, 0, None))(log_directions(params))
+  _, d_xi, traj = jax.vmap(push, out_axes=(None, 0, None))(
+      parameters.log_directions(params))
   return traj, d_xi
 
 
