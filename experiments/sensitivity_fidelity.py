@@ -73,9 +73,11 @@ def main(argv):
   print('\n'.join(f'{k}: {v}' for k, v in paths.items()))
   if 'scores' in summary:
     s = summary['scores']['all_summaries']
-    print(f"sign agreement {s['sign_agreement']:.3f}, median |dS| {s['median_abs_diff']:.3f}, "
-          f"spurious {s['spurious_rate']:.3f}, Spearman {s['spearman_pooled']:.3f} "
-          f"({s['entries']} entries); targets met: {summary['targets_met']}")
+    ci = lambda k: f"{s[k]:.3f} [{s[k + '_ci'][0]:.3f}, {s[k + '_ci'][1]:.3f}]"
+    print(f"sign agreement {ci('sign_agreement')}, median |dS| {ci('median_abs_diff')}, "
+          f"spurious {ci('spurious_rate')}, slope {ci('response_slope')}, Spearman "
+          f"{ci('spearman_pooled')} ({s['entries']} entries; 95 % intervals over panel points); "
+          f"targets met: {summary['targets_met']}")
   for row in summary['theory_signs']:
     expected = ('' if row['expected_sign'] is None else
                 f"expected {row['expected_sign']:+d}, agree {row['agree_fraction']:.2f} of "

@@ -16,7 +16,9 @@ Scores, over every (point, parameter, summary) entry where both are finite:
   * the spurious rate: entries with |S_surr| >= `spurious` where |S_phys| < `relevant`;
   * the response slope: S_surr regressed on S_phys through 0 where |S_phys| >= `relevant` (a
     flat surrogate scores well on the two above while its slope is ~0);
-  * Spearman's rank correlation, pooled and per point (over the six parameters).
+  * Spearman's rank correlation, pooled and per point (over the six parameters);
+
+each pooled score with a 95 % bootstrap interval over the panel's points (`scores`).
 
 The simulator alone also answers a physics question: does each parameter's measured sign agree
 with theory's (`parameters.EXPECTED_SIGNS`, which depends on the charging regime each point ran
@@ -101,23 +103,52 @@ def _f(x) -> float:
   return x if math.isfinite(x) else math.nan
 
 
-def scores(rows: Sequence[Mapping[str, Any]], *, relevant: float, spurious: float
-           ) -> dict[str, Any]:
-  """Agreement of surrogate and simulator elasticities over `rows` (both finite)."""
+HEADLINE = ('sign_agreement', 'median_abs_diff', 'response_slope', 'spurious_rate',
+            'spearman_pooled')
+
+
+def _headline(p: np.ndarray, m: np.ndarray, relevant: float, spurious: float
+              ) -> dict[str, float]:
+  """The `HEADLINE` scores of physics p and surrogate m elasticities (finite, paired)."""
+  big = np.abs(p) >= relevant
+  return {
+      'sign_agreement': float(np.mean(np.sign(m[big]) == np.sign(p[big]))) if big.any()
+                        else math.nan,
+      'median_abs_diff': float(np.median(np.abs(m - p))) if p.size else math.nan,
+      # Least-squares slope of S_surr on S_phys through 0 where the physics acts: 1 is the
+      # right size; a flat surrogate (slope ~0) meets the median and spurious targets alone.
+      'response_slope': float(p[big] @ m[big] / (p[big] @ p[big])) if big.any() else math.nan,
+      'spurious_rate': float(np.mean(~big & (np.abs(m) >= spurious))) if p.size else math.nan,
+      'spearman_pooled': _spearman(p, m)}
+
+
+def scores(rows: Sequence[Mapping[str, Any]], *, relevant: float, spurious: float,
+           bootstrap_samples: int = 1000, seed: int = 0) -> dict[str, Any]:
+  """Agreement of surrogate and simulator elasticities over `rows` (both finite).
+
+  Each `HEADLINE` score has a 95 % percentile interval `<name>_ci` = [low, high] over
+  `bootstrap_samples` resamples of the panel's points with replacement (a point's entries stay
+  together: they share one simulation); [NaN, NaN] with 0 samples or a single point.
+  """
   p = np.array([r['physics'] for r in rows], np.float64)
   m = np.array([r['surrogate'] for r in rows], np.float64)
   ok = np.isfinite(p) & np.isfinite(m)
   p, m = p[ok], m[ok]
-  big = np.abs(p) >= relevant
-  out = {'entries': int(ok.sum()), 'relevant_entries': int(big.sum()),
-         'sign_agreement': float(np.mean(np.sign(m[big]) == np.sign(p[big]))) if big.any()
-                           else math.nan,
-         'median_abs_diff': float(np.median(np.abs(m - p))) if p.size else math.nan,
-         # Least-squares slope of S_surr on S_phys through 0 where the physics acts: 1 is the
-         # right size; a flat surrogate (slope ~0) meets the median and spurious targets alone.
-         'response_slope': float(p[big] @ m[big] / (p[big] @ p[big])) if big.any() else math.nan,
-         'spurious_rate': float(np.mean(~big & (np.abs(m) >= spurious))) if p.size else math.nan,
-         'spearman_pooled': _spearman(p, m)}
+  out = {'entries': int(ok.sum()), 'relevant_entries': int(np.sum(np.abs(p) >= relevant)),
+         **_headline(p, m, relevant, spurious)}
+  point_ids = np.array([r['point'] for r in rows])[ok]
+  members = [np.flatnonzero(point_ids == i) for i in np.unique(point_ids)]
+  draws = []
+  if bootstrap_samples > 0 and len(members) > 1:
+    rng = np.random.default_rng(seed)
+    for _ in range(bootstrap_samples):
+      idx = np.concatenate([members[j] for j in rng.integers(len(members), size=len(members))])
+      draws.append(_headline(p[idx], m[idx], relevant, spurious))
+  for k in HEADLINE:
+    vals = np.array([d[k] for d in draws], np.float64)
+    vals = vals[np.isfinite(vals)]
+    out[f'{k}_ci'] = ([float(v) for v in np.percentile(vals, [2.5, 97.5])] if vals.size
+                      else [math.nan, math.nan])
   per_point = {}
   for r in (r for r, keep in zip(rows, ok) if keep):
     per_point.setdefault((r['point'], r['summary']), []).append((r['physics'], r['surrogate']))

@@ -314,6 +314,17 @@ def jump_charge(example: dict, t: int, h: int) -> dict[str, np.float32]:
           'charge_per_um_c_m2': np.float32(chemistry.charge_per_um_c_m2)}
 
 
+def charge_thickness_px(example: dict) -> np.ndarray:
+  """[T] the charge passed since t = 0 as the thickness of metal it deposits, in cells:
+  charge / (n F c_s dx) (`physics_loss.charge_thickness_px`); NaN where the dataset has no
+  charge. What `evaluation.score`'s `faraday_error` compares each predicted jump with."""
+  if 'charge_c_per_m2' not in example:
+    return np.full(len(example['time_s']), np.nan)
+  chemistry = coefficients.CHEMISTRIES[parameters.CHEMISTRIES[int(example['chemistry'])]]
+  return (np.asarray(example['charge_c_per_m2'], np.float64)
+          / (chemistry.charge_per_um_c_m2 * float(example['pixel_size_um'])))
+
+
 def next_state_dataset(source: Any, normalizer: normalization.Normalizer, *, batch_size: int,
                        seed: int, input_fields: Sequence[str] = DEFAULT_INPUT_FIELDS,
                        augment: Any = False, num_epochs: int | None = 1,
@@ -410,6 +421,7 @@ def rollout_example(example: dict, normalizer: normalization.Normalizer,
       'params': np.asarray(example['params'], np.float32),
       'params_missing': np.asarray(example['params_missing'], bool),
       'chemistry': int(example['chemistry']),
+      'charge_px': charge_thickness_px(example),
   }
 
 
@@ -420,7 +432,8 @@ def rollout_examples(source: Any, normalizer: normalization.Normalizer,
   Each item: `xi [T, H, W]`, `fields [T, H, W, C]` (normalised `input_fields`), `cond
   [T-1, COND_SIZE]` (conditioning of step t -> t+1), `length_um [T]`, `time_s [T]`, `stage [T]`,
   `pixel_size_um`, `electrode_height_um`, `trajectory_id`, `params [7]` (physical units),
-  `params_missing [7]`, `chemistry` (index into CHEMISTRIES).
+  `params_missing [7]`, `chemistry` (index into CHEMISTRIES), `charge_px [T]` (charge passed
+  as deposit thickness in cells, `charge_thickness_px`).
   """
   fields = _check_fields(input_fields)
   return grain.MapDataset.source(source).map(

@@ -34,6 +34,7 @@ unknown (NaN), the frame index, 'frame03'. A mark pools the trajectories that ha
 | `xi_nrmse` | nRMSE of xi: RMSE / RMS of the true frame, per frame, averaged |
 | `deposit_iou`, `deposit_f1` | IoU / F1 of the deposit mask (xi > threshold) over the rows above the initial electrode, from pixel counts |
 | `frame_iou` | IoU of the deposit mask over the whole frame (the flat electrode inflates it) |
+| `faraday_error` | Faraday consistency of the predicted 30 s jumps: sqrt(sum (d_pred - d_Q)^2 / sum d_Q^2) over the jumps into the mark's frames, d_pred the metal a jump deposits (sum of the xi change / n_x, cells) and d_Q the recorded charge passed / (z F c_s dx) (`train/physics_loss.py`); NaN without a recorded charge; the simulated frames score ~1e-5 |
 
 Each is `{'value', 'ci_low', 'ci_high'}`: the value on all trajectories, and the 2.5 and 97.5
 percentiles of the statistic over `bootstrap_samples` resamples of the split's trajectories
@@ -55,7 +56,7 @@ from scipy import stats
 from sklearn import metrics as skmetrics
 
 METRICS = ('length_r', 'length_r2', 'length_mse_um2', 'length_mae_um', 'xi_vrmse', 'xi_nrmse',
-           'deposit_iou', 'deposit_f1', 'frame_iou')
+           'deposit_iou', 'deposit_f1', 'frame_iou', 'faraday_error')
 ALL = 'all'
 VRMSE_EPS = 1e-7            # The Well's epsilon in VRMSE and nRMSE
 
@@ -149,7 +150,9 @@ class Rollouts(NamedTuple):
 
   trajectory_id [N]; time_s, stage [N, T]; pred_xi, true_xi [N, T, H, W]; pred_len, true_len
   [N, T] (um); pixel_size_um, electrode_height_um [N]; params [N, 7] (physical units, NaN where
-  missing); seconds: wall time of the rollout calls after compilation (NaN if not timed).
+  missing); seconds: wall time of the rollout calls after compilation (NaN if not timed);
+  charge_px [N, T]: charge passed since t = 0 as deposit thickness in cells (NaN or None where
+  unknown; `pipeline.charge_thickness_px`).
   A model of the length alone (the RF / SVM baselines) has pred_xi = true_xi = None: `score`
   gives it the length metrics and NaN for the field and mask ones.
   """
@@ -164,6 +167,7 @@ class Rollouts(NamedTuple):
   electrode_height_um: np.ndarray
   params: np.ndarray
   seconds: float = float('nan')
+  charge_px: np.ndarray | None = None
 
 
 _STACK_KEYS = ('xi', 'fields', 'cond', 'time_s', 'pixel_size_um', 'electrode_height_um')
@@ -190,6 +194,8 @@ def stack_trajectories(examples: Iterable[Mapping[str, Any]]) -> dict[str, np.nd
       p[np.asarray(e['params_missing'], bool)] = np.nan
     params.append(p)
   out['params'] = np.stack(params)
+  out['charge_px'] = np.stack([np.asarray(e.get('charge_px', np.full(t, np.nan)), np.float64)
+                               for e in examples])
   return out
 
 
@@ -243,7 +249,7 @@ def _roll_out_group(rollout_fn, params, g, lengths, batch_size, teacher_forcing,
       pred_xi=np.concatenate(preds), true_xi=g['xi'], pred_len=np.concatenate(pred_len),
       true_len=np.concatenate(true_len), pixel_size_um=g['pixel_size_um'],
       electrode_height_um=g['electrode_height_um'], params=g['params'],
-      seconds=seconds if timed else float('nan'))
+      seconds=seconds if timed else float('nan'), charge_px=g.get('charge_px'))
 
 
 def roll_out(rollout_fn: Callable, params,
@@ -343,7 +349,7 @@ def mask_metrics(pred_mask: np.ndarray, true_mask: np.ndarray) -> dict[str, floa
 # SS_tot = 0 exactly.
 
 _STATS = ('n', 'x', 'y', 'xx', 'yy', 'xy', 'abs_err', 'vrmse', 'nrmse',
-          'tp', 'fp', 'fn', 'frame_tp', 'frame_fp', 'frame_fn')
+          'tp', 'fp', 'fn', 'frame_tp', 'frame_fp', 'frame_fn', 'faraday_sq', 'charge_sq')
 _COL = {k: i for i, k in enumerate(_STATS)}
 
 
@@ -365,7 +371,8 @@ def _from_sums(s: np.ndarray) -> dict[str, np.ndarray]:
         'length_mse_um2': sse / n, 'length_mae_um': c('abs_err') / n,
         'xi_vrmse': c('vrmse') / n, 'xi_nrmse': c('nrmse') / n,
         'deposit_iou': tp / (tp + fp + fn), 'deposit_f1': 2 * tp / (2 * tp + fp + fn),
-        'frame_iou': ftp / (ftp + ffp + ffn)}
+        'frame_iou': ftp / (ftp + ffp + ffn),
+        'faraday_error': np.sqrt(c('faraday_sq') / c('charge_sq'))}
 
 
 def _pairs(r: Rollouts, threshold: float) -> dict[str, np.ndarray]:
@@ -377,7 +384,8 @@ def _pairs(r: Rollouts, threshold: float) -> dict[str, np.ndarray]:
          'y': np.asarray(r.pred_len, np.float64)[:, 1:]}
   if r.pred_xi is None:             # a model of the length alone (baselines): no field metrics
     out.update(vrmse=np.full((n, t - 1), np.nan), nrmse=np.full((n, t - 1), np.nan),
-               growth=np.zeros((3, n, t - 1)), frame=np.zeros((3, n, t - 1)))
+               growth=np.zeros((3, n, t - 1)), frame=np.zeros((3, n, t - 1)),
+               faraday=np.zeros((2, n, t - 1)))
     return out
   h = r.pred_xi.shape[2]
   pred_m, true_m = r.pred_xi[:, 1:] > threshold, r.true_xi[:, 1:] > threshold
@@ -386,7 +394,21 @@ def _pairs(r: Rollouts, threshold: float) -> dict[str, np.ndarray]:
   out['vrmse'], out['nrmse'] = field_errors(r.pred_xi[:, 1:], r.true_xi[:, 1:])
   out['growth'] = mask_counts(pred_m & rows, true_m & rows, (-2, -1))
   out['frame'] = mask_counts(pred_m, true_m, (-2, -1))
+  out['faraday'] = faraday_sums(r.pred_xi, r.charge_px)
   return out
+
+
+def faraday_sums(xi_NxTxHxW: np.ndarray, charge_px_NxT: np.ndarray | None) -> np.ndarray:
+  """[2, N, T-1] per jump into each frame: (d_xi - d_Q)^2 and d_Q^2 (cells^2; `faraday_error`),
+  0 where the charge is unknown."""
+  n, t = np.shape(xi_NxTxHxW)[:2]
+  if charge_px_NxT is None:
+    return np.zeros((2, n, t - 1))
+  deposit = np.diff(np.sum(xi_NxTxHxW, axis=(-2, -1), dtype=np.float64), axis=1)
+  deposit /= np.shape(xi_NxTxHxW)[-1]
+  charge = np.diff(np.asarray(charge_px_NxT, np.float64), axis=1)
+  known = np.isfinite(charge)
+  return np.where(known, np.stack([(deposit - charge) ** 2, charge ** 2]), 0.0)
 
 
 def _mark_order(names: Iterable[str]) -> list[str]:
@@ -420,9 +442,9 @@ def _collect(rollouts: Sequence[Rollouts], threshold: float):
       if not (np.isfinite(x) and np.isfinite(y)):
         continue
       xc, yc = x - centre, y - centre
-      g, f = p['growth'][:, i, k], p['frame'][:, i, k]
+      g, f, q = p['growth'][:, i, k], p['frame'][:, i, k], p['faraday'][:, i, k]
       rows[m][row] += (1, xc, yc, xc * xc, yc * yc, xc * yc, abs(y - x), p['vrmse'][i, k],
-                       p['nrmse'][i, k], g[0], g[1], g[2], f[0], f[1], f[2])
+                       p['nrmse'][i, k], g[0], g[1], g[2], f[0], f[1], f[2], q[0], q[1])
   return rows, pooled
 
 
@@ -523,10 +545,14 @@ def format_ci(entry: Mapping[str, float] | None, digits: int = 3) -> str:
 
 
 def summary_line(split: str, result: Mapping[str, Any]) -> str:
-  """One line per split: pooled length R and R^2 with 95 % intervals, MSE, VRMSE, IoU."""
+  """One line per split: pooled length R and R^2 with 95 % intervals, MSE, VRMSE, IoU and,
+  where the data record the charge, the Faraday error."""
   m = result['marks'][ALL]
   forced = ' (teacher-forced fields)' if result.get('teacher_forcing') else ''
+  faraday = m.get('faraday_error', {}).get('value', float('nan'))
+  faraday = (f' | Faraday error={format_ci(m["faraday_error"])}' if np.isfinite(faraday)
+             else '')
   return (f'{split:10s} n={result["num_trajectories"]:4d}  length R={format_ci(m["length_r"])} '
           f'R2={format_ci(m["length_r2"])} MSE={m["length_mse_um2"]["value"]:.3g} um^2 | '
           f'xi VRMSE={format_ci(m["xi_vrmse"])} | deposit IoU={format_ci(m["deposit_iou"])}'
-          f'{forced}')
+          f'{faraday}{forced}')

@@ -45,6 +45,15 @@ def test_scores_count_signs_spurious_entries_and_the_median_error():
   flat = fidelity.scores([_row(1.0, 0.01), _row(-1.0, -0.01), _row(0.01, 0.0)], relevant=0.05,
                          spurious=0.3)
   assert flat['spurious_rate'] == 0.0 and math.isclose(flat['response_slope'], 0.01)
+  # Intervals resample whole points: with every point alike they collapse onto the value.
+  alike = [_row(1.0, 0.9, point=i) for i in range(4)] + [
+      _row(-0.5, 0.2, point=i, parameter='fluidity_per_pa_s') for i in range(4)]
+  same = fidelity.scores(alike, relevant=0.05, spurious=0.3, bootstrap_samples=50)
+  assert same['sign_agreement_ci'] == [0.5, 0.5] and same['sign_agreement'] == 0.5
+  varied = fidelity.scores(alike[:2] + alike[6:], relevant=0.05, spurious=0.3)
+  lo, hi = varied['sign_agreement_ci']
+  assert lo == 0.0 and hi == 1.0 and varied['sign_agreement'] == 0.5
+  assert all(math.isnan(v) for v in s['sign_agreement_ci'])     # one point: no interval
   met = fidelity.targets_met(s, {'sign_agreement': 0.9, 'median_abs_diff': 0.1,
                                  'spurious_rate': 0.05})
   assert met == {'sign_agreement': False, 'median_abs_diff': False, 'spurious_rate': False}

@@ -107,6 +107,18 @@ def test_rollout_examples_match_next_state_conditioning(train, normalizer):
     np.testing.assert_array_equal(r['fields'][t], pair['inputs'])
 
 
+def test_rollout_charge_is_what_the_simulated_frames_deposit(train, normalizer):
+  """`charge_px` (the recorded charge / (z F c_s dx)) against the deposit of the simulated
+  frames: Faraday's law, so the evaluator's `faraday_error` of the truth is ~0 (units check)."""
+  from dendrax.train import evaluation  # pylint: disable=g-import-not-at-top
+  r = pipeline.rollout_examples(train, normalizer)[0]
+  assert r['charge_px'].shape == r['time_s'].shape and r['charge_px'][-1] > r['charge_px'][0]
+  deposit, charge_sq = evaluation.faraday_sums(r['xi'][None], r['charge_px'][None])
+  assert np.sqrt(deposit.sum() / charge_sq.sum()) < 1e-3
+  no_charge = {k: v for k, v in train[0].items() if k != 'charge_c_per_m2'}
+  assert np.isnan(pipeline.charge_thickness_px(no_charge)).all()
+
+
 def _synthetic(missing=False, has_fields=True, num_frames=3, n=8):
   rng = np.random.default_rng(0)
   params = np.array([s.low for s in parameters.PARAMETER_SPECS], np.float32)

@@ -67,11 +67,13 @@ def _rollouts(rng, n, t=8, h=16, w=12, noise=2.0, time_s=None):
   true_len = rng.uniform(0, 20, (n, t))
   pred_len = true_len + rng.normal(0, noise, (n, t))
   time_s = np.arange(t, dtype=np.float32) * 30.0 if time_s is None else time_s
+  # A charge record that the true frames obey up to noise (Faraday's law in cells).
+  charge_px = true.sum(axis=(2, 3), dtype=np.float64) / w + rng.normal(0.0, 0.1, (n, t))
   return evaluation.Rollouts(
       trajectory_id=np.arange(n), time_s=np.tile(time_s, (n, 1)), stage=np.zeros((n, t)),
       pred_xi=pred, true_xi=true, pred_len=pred_len, true_len=true_len,
       pixel_size_um=rng.uniform(0.5, 1.0, n), electrode_height_um=rng.uniform(1.0, 4.0, n),
-      params=np.zeros((n, 7)))
+      params=np.zeros((n, 7)), charge_px=charge_px)
 
 
 def test_scores_are_the_library_values_at_each_mark():
@@ -99,6 +101,14 @@ def test_scores_are_the_library_values_at_each_mark():
   expect = evaluation.mask_metrics((r.pred_xi[:, 1:] > 0.5)[sel], (r.true_xi[:, 1:] > 0.5)[sel])
   assert at('all', 'deposit_iou') == pytest.approx(expect['iou'])
   assert at('all', 'deposit_f1') == pytest.approx(expect['f1'])
+  # Faraday error: predicted jumps' deposit (cells) against the recorded charge's, pooled.
+  deposit = np.diff(r.pred_xi.sum(axis=(2, 3), dtype=np.float64), axis=1) / 12
+  charge = np.diff(r.charge_px, axis=1)
+  assert at('all', 'faraday_error') == pytest.approx(
+      np.sqrt(np.sum((deposit - charge) ** 2) / np.sum(charge ** 2)))
+  assert at('t060s', 'faraday_error') == pytest.approx(
+      abs(deposit[:, 1] - charge[:, 1]).dot(abs(deposit[:, 1] - charge[:, 1])) ** 0.5
+      / np.linalg.norm(charge[:, 1]))
   assert out['marks']['all']['n'] == 6 * 7 and out['marks']['t030s']['n_trajectories'] == 6
   assert math.isnan(out['marks']['all']['length_r']['ci_low'])      # no resamples, no interval
 
@@ -118,7 +128,7 @@ def test_bootstrap_resamples_whole_trajectories():
   drawn = np.repeat(np.arange(12), weights[0].astype(int))
   resampled = r._replace(**{k: getattr(r, k)[drawn] for k in (
       'trajectory_id', 'time_s', 'stage', 'pred_xi', 'true_xi', 'pred_len', 'true_len',
-      'pixel_size_um', 'electrode_height_um', 'params')})
+      'pixel_size_um', 'electrode_height_um', 'params', 'charge_px')})
   by_hand = evaluation.score([resampled], bootstrap_samples=0)['marks']
   replicate = evaluation._from_sums(weights[0] @ rows['all'])
   for name in evaluation.METRICS:
