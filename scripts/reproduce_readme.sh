@@ -19,14 +19,15 @@ cd "$(dirname "$0")/.."
 OUT="${OUT:-results/readme}"
 S="$OUT/surrogates"    # the default run's checkpoints, read by later sections
 
-SECTIONS=(surrogates fig4_table piml physics_validation dataset_convergence pfhub3a
+SECTIONS=(surrogates fig4_table piml long_horizon physics_validation dataset_convergence pfhub3a
           physics_speed data baselines design sensitivity fidelity sweep train_speed reliability)
 
 # README heading each section reproduces.
 declare -A TITLE=(
   [surrogates]='Surrogates on dendrite_sim/small 2.3.0 (Fig. 4, one seed; parity and morphology figures)'
   [fig4_table]='The like-for-like Fig. 4 table (3 seeds)'
-  [piml]='PIML against DDML: the Faraday and derivative-informed terms (the Faraday-error column comes from an uncommitted script)'
+  [piml]='PIML against DDML: the Faraday and derivative-informed terms (3 seeds each), FNO row'
+  [long_horizon]='Long horizons: rollouts to 420 s'
   [physics_validation]='Physics 2.0: validation table, Sand transition at the dataset width and at half of it'
   [dataset_convergence]='Physics 2.0: dt- and dx-convergence rows (Li and Zn)'
   [pfhub3a]='Physics 2.0: PFHub 3a and its speed-up'
@@ -43,14 +44,15 @@ declare -A TITLE=(
 
 # Run time in minutes (README's measurement, or an estimate where marked in TIME_NOTE).
 declare -A MINUTES=(
-  [surrogates]=35 [fig4_table]=110 [piml]=200 [physics_validation]=220 [dataset_convergence]=60
+  [surrogates]=35 [fig4_table]=110 [piml]=320 [long_horizon]=15 [physics_validation]=220 [dataset_convergence]=60
   [pfhub3a]=5 [physics_speed]=5 [data]=5 [baselines]=1 [design]=59 [sensitivity]=7
   [fidelity]=23 [sweep]=39 [train_speed]=5 [reliability]=32
 )
 declare -A TIME_NOTE=(
   [surrogates]='CNN-2 17.4 min incl. the dataset build (README); CNN-1 ~10 and evaluate ~5 est.'
   [fig4_table]='README: 110 min for 9 runs and the table'
-  [piml]='est.: 3 runs stopping at step 625, two 16-point fidelity runs (~12 min each); derivative arm: the small_tangents build (~45 min), three runs (~15-23 min each), fidelity reusing the simulator side (~5 min each)'
+  [piml]='est.: 3 runs stopping at step 625, two 16-point fidelity runs (~12 min each), 6 test evaluations (~1 min each); derivative arm: the small_tangents build (~45 min), seven runs (~15-23 min each), fidelity reusing the simulator side (~5 min each); FNO ~25 min'
+  [long_horizon]='est.: the small_long build (28 trajectories to 420 s, ~5 min quiet) and one rollout'
   [physics_validation]='est.: README/docs: Sand 48 min (5 mA/cm^2) + other checks 11 + Sand transition 10; half width ~150 (20 mA/cm^2 alone 59)'
   [dataset_convergence]='est.: not measured in README'
   [pfhub3a]='README: 44 s run + 44.5 s / 219.8 s speed paths'
@@ -67,7 +69,7 @@ declare -A TIME_NOTE=(
 
 # Sections whose checkpoints a section reads.
 declare -A NEEDS=(
-  [piml]='fig4_table' [baselines]='surrogates' [design]='surrogates'
+  [piml]='fig4_table' [long_horizon]='surrogates' [baselines]='surrogates' [design]='surrogates'
   [sensitivity]='surrogates' [fidelity]='surrogates'
 )
 
@@ -100,6 +102,23 @@ python -m experiments.sensitivity_fidelity --config configs/fidelity.py --config
 python -m experiments.tangent_mismatch --checkpoint $d/derivative_w0_seed0 --out $d/tangents_derivative_w0_seed0
 python -m experiments.tangent_mismatch --checkpoint $d/derivative_seed0 --out $d/tangents_derivative_seed0
 python -m experiments.tangent_mismatch --checkpoint $d/derivative_w001_seed0 --out $d/tangents_derivative_w001_seed0
+EOF
+    for seed in 0 1 2; do
+      echo "python -m experiments.evaluate --checkpoint $OUT/fig4_table/cnn2_seed$seed/all --out $d/eval_data_only_seed$seed --config.splits=\"('test',)\" --config.figures.enabled=False"
+      echo "python -m experiments.evaluate --checkpoint $d/physics_seed$seed --out $d/eval_physics_seed$seed --config.splits=\"('test',)\" --config.figures.enabled=False"
+    done
+    for seed in 1 2; do
+      for w in 0 0.001; do
+        name="derivative_w$([[ $w == 0 ]] && echo 0 || echo 001)_seed$seed"
+        echo "python launch.py --config configs/arms/derivative.py --workdir $d/$name --config.seed=$seed --config.train.derivative_weight=$w --config.train.num_steps=1000 --config.train.warmup_steps=100 --config.eval.every_steps=125"
+        echo "python -m experiments.tangent_mismatch --checkpoint $d/$name --out $d/tangents_$name"
+        echo "python -m experiments.sensitivity_fidelity --config configs/fidelity.py --config.num_points=16 --checkpoint $d/$name --out $d/fidelity_$name --physics_from $d/fidelity_data_only_seed0"
+      done
+    done
+    echo "python launch.py --config configs/fno.py --workdir $d/fno_seed0 --config.seed=0 --config.train.num_steps=1000 --config.train.warmup_steps=100 --config.eval.every_steps=125"
+    ;;
+    long_horizon) cat <<EOF
+python -m experiments.long_horizon --checkpoint $S/cnn2 --out $d
 EOF
     ;;
     physics_validation) cat <<EOF

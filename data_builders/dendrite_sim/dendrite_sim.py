@@ -63,6 +63,9 @@ class DendriteSimConfig(tfds.core.BuilderConfig):
       also store the simulator's tangents d xi / d ln P_k (`xi_tangent`, `has_tangents`) for
       every trajectory they hold, whatever its split; 0 (default) stores none and leaves the
       fields out of the schema. A tangent chunk costs about 20x a plain one.
+    build_splits: simulate and write only these splits (empty: all). The design, trajectory
+      ids, noise keys and per-group time steps stay those of the full config, so the
+      trajectories are the same ones (e.g. `small_long`: `small`'s test split run to 420 s).
   """
   grid_size: int = 64
   simulation: tuple = ()
@@ -78,10 +81,17 @@ class DendriteSimConfig(tfds.core.BuilderConfig):
   protocol_weights: tuple = (0.25, 0.25, 0.25, 0.25)
   drop_nonfinite: bool = False
   tangent_chunks_per_group: int = 0
+  build_splits: tuple = ()
 
   @property
   def sizes(self) -> dict[str, int]:
     return {s: getattr(self, f'num_{s}') for s in generation.SPLITS}
+
+  @property
+  def splits_built(self) -> tuple[str, ...]:
+    """The splits this config writes: `build_splits`, or every split with trajectories."""
+    return tuple(s for s in generation.SPLITS if self.sizes[s] > 0
+                 and (not self.build_splits or s in self.build_splits))
 
   def generation_settings(self) -> dict[str, Any]:
     """Every setting that changes the generated numbers (keys the chunk cache)."""
@@ -91,7 +101,8 @@ class DendriteSimConfig(tfds.core.BuilderConfig):
             'chemistry_weights': list(self.chemistry_weights),
             'protocol_weights': list(self.protocol_weights),
             **({'tangent_chunks_per_group': self.tangent_chunks_per_group}
-               if self.tangent_chunks_per_group else {})}
+               if self.tangent_chunks_per_group else {}),
+            **({'build_splits': list(self.build_splits)} if self.build_splits else {})}
 
 
 def make_config(name: str, **fields) -> DendriteSimConfig:
@@ -129,6 +140,13 @@ def validate_config(config: DendriteSimConfig) -> None:
   if config.num_train < 1:
     raise ValueError(f'dendrite_sim/{config.name}: num_train must be >= 1 (normalisation is '
                      f'fitted on train); got {config.num_train}')
+  if config.build_splits and config.tangent_chunks_per_group:
+    raise ValueError(f'dendrite_sim/{config.name}: build_splits and tangent_chunks_per_group '
+                     'cannot be combined (the tangent chunks are those of the full plan)')
+  for split in config.build_splits:
+    if split not in generation.SPLITS or config.sizes[split] < 1:
+      raise ValueError(f'dendrite_sim/{config.name}: build_splits names {split!r}, which is not '
+                       f'a split with trajectories ({config.sizes})')
   overlap = {'nx', 'ny', 'chemistry', 'protocol'} & set(dict(config.simulation))
   if overlap:
     raise ValueError(f'dendrite_sim/{config.name}: simulation must not set {sorted(overlap)} '
@@ -195,6 +213,14 @@ BUILDER_CONFIGS = [
                 grid_size=64, simulation=dataset_simulation(), num_train=112,
                 num_validation=28, num_test=28, num_ood=24, seed=0, batch_size=8,
                 drop_nonfinite=True, tangent_chunks_per_group=1),
+    # Long horizons (issue 11): `small`'s 28 test trajectories (same design, ids, noise keys
+    # and per-group dt) simulated to 420 s, twice the training horizon; test split only, in
+    # chunks of 4 (a group holds 2-6 test trajectories). `python -m experiments.long_horizon`
+    # rolls a `small` checkpoint out over it.
+    make_config('small_long', description="small's test split run to 420 s (15 frames).",
+                grid_size=64, simulation=dataset_simulation(t_end_s=420.0), num_train=112,
+                num_validation=28, num_test=28, num_ood=24, seed=0, batch_size=4,
+                drop_nonfinite=True, build_splits=('test',)),
     # The paper's 6514 growth processes (80/10/10) plus 326 out-of-distribution; for a GPU.
     make_config('paper', description='6514 64x64 growth processes (paper) + 326 ood.',
                 grid_size=64, simulation=dataset_simulation(), num_train=5211,
@@ -252,10 +278,14 @@ class DendriteSim(base.DendraxBuilder):
         config.sizes, config.seed, ranges=dict(config.ranges),
         ood_ranges=dict(config.ood_ranges), chemistry_weights=config.chemistry_weights,
         protocol_weights=config.protocol_weights)
+    # The time steps are those of the full plan, whatever `build_splits` keeps.
     chunks = generation.with_stable_dt(generation.plan_chunks(designs, config.batch_size),
                                        self.simulation_settings())
-    return [dataclasses.replace(c, tangents=c.index < config.tangent_chunks_per_group)
-            for c in chunks]
+    chunks = [dataclasses.replace(c, tangents=c.index < config.tangent_chunks_per_group)
+              for c in chunks]
+    if config.build_splits:
+      return generation.keep_splits(chunks, config.build_splits, config.batch_size)
+    return chunks
 
   def simulation_settings(self) -> dict[str, Any]:
     config = self.builder_config
@@ -271,8 +301,7 @@ class DendriteSim(base.DendraxBuilder):
     logging.info('dendrite_sim/%s: chunk cache %s', self.builder_config.name, cache_dir)
     generate = self._beam_examples if getattr(self, '_on_beam', False) else \
         self._generate_examples
-    return {split: generate(split, cache_dir)
-            for split in generation.SPLITS if self.builder_config.sizes[split] > 0}
+    return {split: generate(split, cache_dir) for split in self.builder_config.splits_built}
 
   def _beam_examples(self, split: str, cache_dir: str):
     """The Beam PTransform of `split` (beam_generation.py): chunks as elements."""

@@ -121,6 +121,23 @@ def plan_chunks(designs: Mapping[str, tuple[np.ndarray, sampling.Design]], batch
   return chunks
 
 
+def keep_splits(chunks: list[Chunk], splits: Sequence[str], batch_size: int) -> list[Chunk]:
+  """The trajectories of `splits` only, re-chunked by `batch_size` within each (chemistry,
+  protocol) group; ids, parameters and each group's dt are unchanged."""
+  out = []
+  groups = dict.fromkeys((c.chemistry, c.protocol) for c in chunks)
+  for chem, proto in groups:
+    mine = [c for c in chunks if (c.chemistry, c.protocol) == (chem, proto)]
+    rows = [(i, s, p) for c in mine for i, s, p in zip(c.trajectory_ids, c.splits, c.params)
+            if s in splits]
+    for k, start in enumerate(range(0, len(rows), batch_size)):
+      sel = rows[start:start + batch_size]
+      out.append(Chunk(chem, proto, k, np.array([r[0] for r in sel], np.int64),
+                       tuple(r[1] for r in sel), np.stack([r[2] for r in sel]), batch_size,
+                       dt_s=mine[0].dt_s))
+  return out
+
+
 def generation_key(settings: Mapping[str, Any]) -> str:
   """Short stable hash of the settings that determine the simulated numbers."""
   blob = json.dumps(settings, sort_keys=True, default=repr).encode()

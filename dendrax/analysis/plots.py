@@ -1,5 +1,6 @@
 """Plots of the analysis outputs: parity (Fig. 4), sensitivity bars (Fig. 5), side-by-side
-morphology maps and rollout videos of simulation and surrogates (Fig. 6), sweep summaries.
+morphology maps and rollout videos of simulation and surrogates (Fig. 6), sweep summaries,
+fidelity parity and rollout skill against horizon.
 
 Made for slides: fonts of 11-13 pt, full parameter names (as in the tables), legends outside
 the data, colourbars on every image, and files at `figures.DPI` (200 dpi). Single-trajectory
@@ -316,4 +317,24 @@ def fidelity_parity_figure(rows: Sequence[Mapping[str, float]], *, relevant: flo
   fig.legend(loc='upper left', bbox_to_anchor=(0.6, 0.93), title='parameter')
   fig.legend(handles=handles, loc='lower left', bbox_to_anchor=(0.6, 0.1), title='summary')
   ax.set_title('Sensitivity fidelity: exact elasticities, surrogate vs simulator')
+  return fig
+
+
+def horizon_figure(rows: Sequence[Mapping], training_horizon_s: float, threshold: float):
+  """Rollout length R and xi VRMSE against time (`experiments.long_horizon` rows: `time_s`,
+  `length_r`, `xi_vrmse` and their `_ci`), with 95 % bands; training horizon dashed."""
+  t = np.array([r['time_s'] for r in rows])
+  fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+  for ax, key, label in ((axes[0], 'length_r', 'dendrite length R'),
+                         (axes[1], 'xi_vrmse', 'xi VRMSE')):
+    v = np.array([r[key] for r in rows])
+    lo, hi = (np.array([r[f'{key}_ci'][j] for r in rows]) for j in (0, 1))
+    ax.fill_between(t, lo, hi, alpha=0.25, label='95 % interval')
+    ax.plot(t, v, 'o-', label=label)
+    ax.axvline(training_horizon_s, ls='--', c='k', lw=1, label='training horizon')
+    if key == 'length_r':
+      ax.axhline(threshold, ls=':', c='r', lw=1, label=f'R = {threshold}')
+    ax.set_xlabel('time (s)')
+    ax.set_ylabel(label)
+    ax.legend(loc='best')
   return fig

@@ -35,3 +35,19 @@ def test_over_limiting_is_the_asked_current_over_the_analytic_limiting_current()
   limiting = 96485.332 * d * 707.0 / ((1 - li.cation_transference) * (58.0 + 707.0 / 5.5) * 1e-6)
   assert math.isclose(dataset_stats.over_limiting(ex), 50.0 / limiting, rel_tol=1e-4)
   assert math.isnan(dataset_stats.over_limiting(dict(ex, protocol=0)))
+
+
+def test_quantiles_and_fractions_carry_trajectory_bootstrap_intervals():
+  rng = np.random.default_rng(0)
+  rows = [{'mean_current_ma_cm2': float(j), 'length_um': float(l), 'interface_over_width': 1.0,
+           'c_min': 0.2, 'c_max': float(c), 'delivered_fraction': float('nan'),
+           'over_limiting': float('nan')}
+          for j, l, c in zip(rng.uniform(1, 10, 40), rng.uniform(1, 5, 40),
+                             [2.5] * 10 + [1.0] * 30)]
+  s = dataset_stats.with_intervals(rows, samples=200)
+  for key in ('mean_current_ma_cm2_median', 'length_um_median', 'fraction_c_above_2'):
+    lo, hi = s['ci'][key]
+    assert lo <= s[key] <= hi and lo < hi, key
+  assert s['fraction_c_above_2'] == 0.25
+  assert s['ci']['interface_over_width_median'] == [1.0, 1.0]      # constant: no spread
+  assert 'constant_current_fraction_short' not in s['ci']           # no such trajectories

@@ -11,6 +11,7 @@ from data_builders.dendrite_sim import generation
 from dendrax.data import pipeline
 from dendrax.data import sampling
 from dendrax.data import schema
+from dendrax.physics import config as sim_config
 from dendrax.physics import parameters
 
 NAME = 'dendrite_sim/tiny'
@@ -153,6 +154,10 @@ def test_generation_shared_by_workers_then_assembled(data_dir, tmp_path, monkeyp
     ({'ranges': {'temperature': (250.0, 300.0)}}, "unknown parameter 'temperature'"),
     ({'ood_ranges': {'field_strength_kv_per_m': (0.3, 0.8)}}, 'overlaps the training range'),
     ({'simulation': {'nx': 16}}, r"must not set \['nx'\]"),
+    ({'build_splits': ('tset',)}, "build_splits names 'tset'"),
+    ({'build_splits': ('ood',), 'num_ood': 0}, "build_splits names 'ood'"),
+    ({'build_splits': ('test',), 'num_test': 2, 'tangent_chunks_per_group': 1},
+     'build_splits and tangent_chunks_per_group cannot be combined'),
 ])
 def test_bad_configs_fail_naming_the_field(fields, match):
   with pytest.raises(ValueError, match=match):
@@ -203,6 +208,24 @@ def test_chunk_plan_covers_every_trajectory_once_in_full_static_batches():
     assert len(groups) == len(parameters.CHEMISTRIES) * len(parameters.PROTOCOLS)
     if name == 'small':   # sizes chosen so that no chunk needs padding
       assert all(len(c.trajectory_ids) == config.batch_size for c in chunks)
+
+
+def test_small_long_holds_smalls_test_trajectories_with_their_time_steps():
+  """`build_splits`: the same ids, parameters and per-group dt as `small`'s test split, re-chunked,
+  and only the test split is written; 15 frames (to 420 s)."""
+  small, long = (tfds.builder(f'dendrite_sim/{n}') for n in ('small', 'small_long'))
+  full = [(int(t), c.params[i].tolist(), c.dt_s) for c in small.chunks()
+          for i, (t, s) in enumerate(zip(c.trajectory_ids, c.splits)) if s == 'test']
+  kept = [(int(t), c.params[i].tolist(), c.dt_s) for c in long.chunks()
+          for i, t in enumerate(c.trajectory_ids)]
+  assert sorted(kept) == sorted(full) and len(kept) == 28
+  assert all(set(c.splits) == {'test'} and len(c.trajectory_ids) <= c.pad_to == 4
+             for c in long.chunks())
+  assert long.builder_config.splits_built == ('test',)
+  assert small.builder_config.splits_built == SPLITS
+  config = long.builder_config
+  assert sim_config.SimulationConfig.from_dict(
+      {**dict(config.simulation), 'nx': 64, 'ny': 64}).num_frames == 15
 
 
 def test_nonfinite_simulation_fails_naming_the_trajectory_or_is_dropped():
