@@ -52,7 +52,7 @@ declare -A TIME_NOTE=(
   [surrogates]='CNN-2 17.4 min incl. the dataset build (README); CNN-1 ~10 and evaluate ~5 est.'
   [fig4_table]='README: 110 min for 9 runs and the table'
   [piml]='est.: 3 runs stopping at step 625, two 16-point fidelity runs (~12 min each), 6 test evaluations (~1 min each); derivative arm: the small_tangents build (~45 min), seven runs (~15-23 min each), fidelity reusing the simulator side (~5 min each); FNO ~25 min'
-  [long_horizon]='est.: the small_long build (28 trajectories to 420 s, ~5 min quiet) and one rollout'
+  [long_horizon]='est.: the small_long build (13 min beside four jobs) and 12 rollouts of ~30 s'
   [physics_validation]='est.: README/docs: Sand 48 min (5 mA/cm^2) + other checks 11 + Sand transition 10; half width ~150 (20 mA/cm^2 alone 59)'
   [dataset_convergence]='est.: not measured in README'
   [pfhub3a]='README: 44 s run + 44.5 s / 219.8 s speed paths'
@@ -69,7 +69,7 @@ declare -A TIME_NOTE=(
 
 # Sections whose checkpoints a section reads.
 declare -A NEEDS=(
-  [piml]='fig4_table' [long_horizon]='surrogates' [baselines]='surrogates' [design]='surrogates'
+  [piml]='fig4_table' [long_horizon]='surrogates fig4_table piml' [baselines]='surrogates' [design]='surrogates'
   [sensitivity]='surrogates' [fidelity]='surrogates'
 )
 
@@ -117,9 +117,14 @@ EOF
     done
     echo "python launch.py --config configs/fno.py --workdir $d/fno_seed0 --config.seed=0 --config.train.num_steps=1000 --config.train.warmup_steps=100 --config.eval.every_steps=125"
     ;;
-    long_horizon) cat <<EOF
-python -m experiments.long_horizon --checkpoint $S/cnn2 --out $d
-EOF
+    long_horizon)
+    echo "python -m experiments.long_horizon --checkpoint $S/cnn2 --out $d/default_cnn2"
+    for w in cnn2_seed0 cnn2_seed1 cnn2_seed2 concat_seed0 cnn1_seed0; do
+      echo "python -m experiments.long_horizon --checkpoint $OUT/fig4_table/$w/all --out $d/fig4_$w"
+    done
+    for w in physics_seed0 physics_seed1 physics_seed2 derivative_w0_seed0 derivative_seed0 derivative_w001_seed0; do
+      echo "python -m experiments.long_horizon --checkpoint $OUT/piml/$w --out $d/$w"
+    done
     ;;
     physics_validation) cat <<EOF
 python -m experiments.validate_physics --config configs/validate_physics.py --out $d/validation
