@@ -36,48 +36,12 @@ _DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data dir.')
 flags.mark_flags_as_required(['checkpoint', 'out'])
 
 
-def matched_trajectories(long_source, short_source) -> float:
-  """Checks that `long_source` holds trajectories of `short_source` (same ids and parameters) and
-  returns the largest |length difference| (um) over the frames they share."""
-  short = {int(short_source[i]['trajectory_id']): short_source[i]
-           for i in range(len(short_source))}
-  worst = 0.0
-  for i in range(len(long_source)):
-    ex = long_source[i]
-    tid = int(ex['trajectory_id'])
-    if tid not in short:
-      raise ValueError(f'trajectory {tid} of the long-horizon split is not in the checkpoint '
-                       "dataset's split: they are not the same held-out trajectories")
-    ref = short[tid]
-    if not np.array_equal(np.asarray(ex['params']), np.asarray(ref['params'])):
-      raise ValueError(f'trajectory {tid}: parameters {np.asarray(ex["params"])} differ from the '
-                       f"checkpoint dataset's {np.asarray(ref['params'])}")
-    n = len(ref['length_um'])
-    worst = max(worst, float(np.max(np.abs(np.asarray(ex['length_um'][:n], np.float64)
-                                           - np.asarray(ref['length_um'], np.float64)))))
-  return worst
-
-
-def horizon_rows(result, threshold: float) -> tuple[list[dict], str | None]:
-  """Per mark: time, R, VRMSE, MSE with intervals; and the first mark with R < threshold."""
-  rows, first_below = [], None
-  for mark, m in result['marks'].items():
-    if mark == 'all':
-      continue
-    row = {'mark': mark, 'time_s': int(mark[1:-1]), 'trajectories': m['n_trajectories']}
-    for key in ('length_r', 'length_mse_um2', 'xi_vrmse', 'deposit_iou', 'faraday_error'):
-      row.update({key: m[key]['value'], f'{key}_ci': [m[key]['ci_low'], m[key]['ci_high']]})
-    if first_below is None and row['length_r'] < threshold:
-      first_below = mark
-    rows.append(row)
-  return rows, first_below
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments {argv[1:]}')
   common.quiet()
   from dendrax.analysis import evaluation  # pylint: disable=g-import-not-at-top
+  from dendrax.analysis import horizon  # pylint: disable=g-import-not-at-top
   from dendrax.analysis import plots  # pylint: disable=g-import-not-at-top
   from dendrax.analysis import report  # pylint: disable=g-import-not-at-top
   from dendrax.data import pipeline  # pylint: disable=g-import-not-at-top
@@ -86,14 +50,14 @@ def main(argv):
   surrogate = evaluation.load_surrogate(_CHECKPOINT.value)
   long_source = pipeline.load_source(c.dataset, c.split, _DATA_DIR.value)
   short_source = pipeline.load_source(surrogate.config.data.name, c.split, _DATA_DIR.value)
-  shared_diff = matched_trajectories(long_source, short_source)
+  shared_diff = horizon.matched_trajectories(long_source, short_source)
   training_horizon = float(np.max(short_source[0]['time_s']))
   examples = evaluation.rollout_examples(surrogate, long_source)
   rollouts = ev.roll_out(surrogate.rollout, surrogate.params, examples,
                          batch_size=c.batch_size, timed=True)
   result = ev.score(rollouts, threshold=surrogate.config.eval.get('mask_threshold', 0.5),
                     bootstrap_samples=c.bootstrap_samples, seed=c.bootstrap_seed)
-  rows, first_below = horizon_rows(result, c.r_threshold)
+  rows, first_below = horizon.horizon_rows(result, c.r_threshold)
   os.makedirs(_OUT.value, exist_ok=True)
   out = {'settings': {**c.to_dict(), 'checkpoint': _CHECKPOINT.value,
                       'checkpoint_step': surrogate.step,

@@ -1,10 +1,10 @@
-"""`experiments.long_horizon`: the held-out check against the checkpoint's dataset and the
+"""`experiments.long_horizon` (`dendrax.analysis.horizon`): the held-out check against the checkpoint's dataset and the
 per-mark table (the rollouts and scores are the shared evaluator's, tested in tests/train)."""
 
 import numpy as np
 import pytest
 
-from experiments import long_horizon
+from dendrax.analysis import horizon as long_horizon
 
 
 def _traj(tid, params, lengths):
