@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
 # Installs what is missing (a local .venv from requirements.txt) and runs the test suite.
 # Usage: bash scripts/test.sh [pytest args]
+# The suite runs on DENDRAX_TEST_WORKERS pytest-xdist workers (default 2: CI's two cores; most
+# of its time is single-threaded XLA compilation), whole files per worker so that a file's
+# fixtures are built once; DENDRAX_TEST_WORKERS=0 runs it in one process.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup_env.sh
-exec python -m pytest -q tests "$@"
+workers=${DENDRAX_TEST_WORKERS:-2}
+if [ "$workers" = 0 ]; then
+  exec python -m pytest -q tests "$@"
+fi
+exec python -m pytest -q -n "$workers" --dist loadfile tests "$@"
