@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what is missing (a local .venv from requirements.txt) and runs the test suite.
 # Usage: bash scripts/test.sh [pytest args]
-# The suite runs on DENDRAX_TEST_WORKERS pytest-xdist workers (default 2: CI's two cores; most
-# of its time is single-threaded XLA compilation), whole files per worker so that a file's
-# fixtures are built once; DENDRAX_TEST_WORKERS=0 runs it in one process.
+# The suite runs on DENDRAX_TEST_WORKERS pytest-xdist workers (default 2: CI's two cores), whole
+# files per worker so that a file's fixtures are built once; DENDRAX_TEST_WORKERS=0 runs it in
+# one process. Measured here: 31 min 24 s on 2 workers against 34 min 39 s in one process (one run
+# each; XLA already keeps both cores partly busy, so the gain is small).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup_env.sh

@@ -11,6 +11,7 @@ import optax
 import pytest
 
 from dendrax import models
+from tests.conftest import init_params
 from dendrax.train import losses
 from dendrax.train import setup
 from dendrax.train import state as state_lib
@@ -31,10 +32,7 @@ NAMES = tuple(KWARGS)
 def _init(name, channels=1, **overrides):
   model = models.build_model(name, {**KWARGS[name], **overrides})
   x = jnp.zeros((1, SIZE, SIZE, channels))
-  # The classic threefry: XLA compiles this init in ~4 s on a CPU, against ~18 s with JAX's
-  # default partitionable threefry (the weights' values are not what these tests check).
-  with jax.threefry_partitionable(False):
-    params = jax.jit(model.init)(jax.random.key(0), x, jnp.zeros((1, K)))['params']
+  params = init_params(model, x, jnp.zeros((1, K)))
   return model, params
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from dendrax import models
+from tests.conftest import init_params
 from dendrax.models import film
 
 FEATURES = (4, 4, 8, 8, 8)
@@ -19,10 +20,7 @@ def _init(name, channels=1, **kwargs):
   model = models.build_model(name, dict(features=FEATURES, film_hidden=(8,), **kwargs))
   x = jnp.zeros((1, SIZE, SIZE, channels))
   c = jnp.zeros((1, K))
-  # The classic threefry: XLA compiles this init in ~4 s on a CPU, against ~18 s with JAX's
-  # default partitionable threefry (the weights' values are not what these tests check).
-  with jax.threefry_partitionable(False):
-    params = jax.jit(model.init)(jax.random.key(0), x, c)['params']
+  params = init_params(model, x, c)
   return model, params
 
 
