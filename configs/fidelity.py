@@ -28,6 +28,7 @@ def get_config(variant: str = ''):
   c.dataset = 'dendrite_sim/small'       # whose simulation settings, when no checkpoint is given
   c.relevant = 0.05                      # |S_phys| at or above which a sign must agree
   c.spurious = 0.3                       # |S_surr| that counts as spurious where |S_phys| is small
+  c.bootstrap_samples = 200 if tiny else 1000   # resamples of the panel's points per interval
   c.targets = ml_collections.ConfigDict({  # issue 11's targets for the best arm
       'sign_agreement': 0.9, 'median_abs_diff': 0.1, 'spurious_rate': 0.05})
   return c

@@ -64,7 +64,8 @@ def main(argv):
                                float64=c.float64, surrogate=surrogate,
                                physics_from=_PHYSICS_FROM.value)
   summary = fidelity.summarize(results, relevant=c.relevant, spurious=c.spurious,
-                               targets=c.targets.to_dict())
+                               targets=c.targets.to_dict(),
+                               bootstrap_samples=c.bootstrap_samples)
   settings = {**c.to_dict(), 'checkpoint': _CHECKPOINT.value,
               'checkpoint_step': getattr(surrogate, 'step', None), 'dataset': dataset,
               'simulation_per_group': {f'{k[0]}/{k[1]}': v.to_dict() for k, v in configs.items()},

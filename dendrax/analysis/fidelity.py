@@ -199,11 +199,11 @@ def theory_signs(rows: Sequence[Mapping[str, Any]], *, relevant: float,
 
 
 def by_group(rows: Sequence[Mapping[str, Any]], key: str, *, relevant: float,
-             spurious: float) -> dict[str, dict[str, Any]]:
+             spurious: float, bootstrap_samples: int = 1000) -> dict[str, dict[str, Any]]:
   """`scores` per value of `key` ('parameter', 'protocol', 'summary')."""
   groups = sorted({r[key] for r in rows})
-  return {g: scores([r for r in rows if r[key] == g], relevant=relevant, spurious=spurious)
-          for g in groups}
+  return {g: scores([r for r in rows if r[key] == g], relevant=relevant, spurious=spurious,
+                    bootstrap_samples=bootstrap_samples) for g in groups}
 
 
 def targets_met(s: Mapping[str, Any], targets: Mapping[str, float]) -> dict[str, bool]:
@@ -343,8 +343,9 @@ def _reusable_physics(folder: str, point: Point, sim_config: Any, noise_seed: in
 
 
 def summarize(results: Sequence[Mapping[str, Any]], *, relevant: float, spurious: float,
-              targets: Mapping[str, float]) -> dict[str, Any]:
-  """Everything `fidelity.json` holds besides the settings: entries, scores, theory signs."""
+              targets: Mapping[str, float], bootstrap_samples: int = 1000) -> dict[str, Any]:
+  """Everything `fidelity.json` holds besides the settings: entries, scores (each with a
+  `bootstrap_samples` interval), theory signs."""
   rows = entries(results)
   out = {'num_points': len(results), 'entries': rows,
          'theory_signs': theory_signs(rows, relevant=relevant),
@@ -353,13 +354,13 @@ def summarize(results: Sequence[Mapping[str, Any]], *, relevant: float, spurious
              for k in results[0]['seconds']} if results else {}}
   if any(math.isfinite(r['surrogate']) for r in rows):
     overall = [r for r in rows if r['summary'] == 'overall']
-    out['scores'] = {'overall_210s': scores(overall, relevant=relevant, spurious=spurious),
-                     'all_summaries': scores(rows, relevant=relevant, spurious=spurious)}
+    kw = dict(relevant=relevant, spurious=spurious, bootstrap_samples=bootstrap_samples)
+    out['scores'] = {'overall_210s': scores(overall, **kw), 'all_summaries': scores(rows, **kw)}
     out['targets'] = dict(targets)
     out['targets_met'] = targets_met(out['scores']['all_summaries'], targets)
-    out['by_parameter'] = by_group(rows, 'parameter', relevant=relevant, spurious=spurious)
-    out['by_protocol'] = by_group(rows, 'protocol', relevant=relevant, spurious=spurious)
-    out['by_summary'] = by_group(rows, 'summary', relevant=relevant, spurious=spurious)
+    out['by_parameter'] = by_group(rows, 'parameter', **kw)
+    out['by_protocol'] = by_group(rows, 'protocol', **kw)
+    out['by_summary'] = by_group(rows, 'summary', **kw)
   return out
 
 

@@ -13,8 +13,7 @@ MARKS = [f't{30 * k:03d}s' for k in range(1, 8)] + ['all']
 
 
 def run(module, *args, timeout=900):
-  env = dict(os.environ, JAX_PLATFORMS='cpu', PYTHONPATH=ROOT,
-             JAX_COMPILATION_CACHE_DIR=os.path.join(ROOT, '.jax_cache'))
+  env = dict(os.environ, JAX_PLATFORMS='cpu', PYTHONPATH=ROOT)   # + conftest's compile cache
   return subprocess.run([sys.executable, '-m', module, *args], cwd=ROOT, env=env,
                         capture_output=True, text=True, timeout=timeout)
 

@@ -1,6 +1,7 @@
 """Sensitivity fidelity (issue 11): the panel, the scores, theory's signs, and the command end to
 end at tiny size (16 x 16, 60 s, a random-weight CNN-2 from conftest.py) with its resume."""
 
+import dataclasses
 import json
 import math
 import os
@@ -9,6 +10,7 @@ import pytest
 
 from dendrax.analysis import fidelity
 from dendrax.physics import parameters
+from dendrax.physics import simulate
 from tests.analysis.test_experiments_cli import run
 
 
@@ -83,10 +85,11 @@ def test_command_end_to_end_and_resume(cnn2_checkpoint, tmp_path):
   """Two constant-current points on a 16 x 16 cell, 60 s, simulator and CNN-2: every entry
   present, galvanostatic length rises with the current (more charge, more metal: S_field > 0),
   the report written; a second run reads the saved points; another panel in that folder is
-  refused, naming the file."""
+  refused, naming the file; another checkpoint's run reuses the simulator side, and a different
+  simulation may not."""
   out = str(tmp_path / 'fid')
   args = ['--checkpoint', cnn2_checkpoint, '--out', out, '--config.num_points=2',
-          "--config.protocols=('constant_current',)",
+          "--config.protocols=('constant_current',)", '--config.bootstrap_samples=20',
           '--config.sim_overrides=nx=16,ny=16,t_end_s=60']
   proc = run('experiments.sensitivity_fidelity', *args)
   assert proc.returncode == 0, proc.stderr[-3000:]
@@ -107,10 +110,8 @@ def test_command_end_to_end_and_resume(cnn2_checkpoint, tmp_path):
   assert again.returncode == 0, again.stderr[-3000:]
   assert 'point 1/2' not in again.stdout                       # nothing simulated again
   assert stamps == [os.path.getmtime(fidelity.point_path(out, i)) for i in range(2)]
-  other = run('experiments.sensitivity_fidelity', *args, '--config.panel_seed=7')
-  assert other.returncode != 0 and 'point_000.json' in other.stderr
   # Another checkpoint's run can reuse this run's simulator side (same panel and simulation),
-  # giving the same physics entries; a different simulation is refused.
+  # giving the same physics entries.
   reuse = str(tmp_path / 'fid_reuse')
   reused = run('experiments.sensitivity_fidelity', *args[:2], '--out', reuse, *args[4:],
                '--physics_from', out)
@@ -118,6 +119,16 @@ def test_command_end_to_end_and_resume(cnn2_checkpoint, tmp_path):
   r = json.load(open(os.path.join(reuse, 'fidelity.json')))
   assert [e['physics'] for e in r['entries']] == [e['physics'] for e in d['entries']]
   assert [e['surrogate'] for e in r['entries']] == [e['surrogate'] for e in d['entries']]
-  bad = run('experiments.sensitivity_fidelity', *args[:2], '--out', str(tmp_path / 'fid_bad'),
-            *args[4:-1], '--config.sim_overrides=nx=16,ny=16,t_end_s=30', '--physics_from', out)
-  assert bad.returncode != 0 and 'cannot be reused' in bad.stderr
+  # The refusals, in process (the command passes run_panel's ValueError on): another panel in
+  # the same folder, and a reuse whose simulation differs. Both stop before simulating.
+  group = ('Li', 'constant_current')
+  settings = d['settings']['simulation_per_group']['/'.join(group)]
+  config = simulate.SimulationConfig.from_dict(settings)
+  other_panel = fidelity.panel(2, 7, protocols=group[1:])
+  with pytest.raises(ValueError, match='point_000.json'):
+    fidelity.run_panel(other_panel, {group: config}, out, noise_seed=0, float64=True)
+  same_panel = fidelity.panel(2, d['settings']['panel_seed'], protocols=group[1:])
+  shorter = {group: dataclasses.replace(config, t_end_s=30.0)}
+  with pytest.raises(ValueError, match='cannot be reused'):
+    fidelity.run_panel(same_panel, shorter, str(tmp_path / 'fid_bad'), noise_seed=0,
+                       float64=True, physics_from=out)

@@ -16,14 +16,6 @@ from dendrax.data import pipeline
 NAME = 'dendrite_sim/tiny'
 
 
-@pytest.fixture(scope='module')
-def data_dir(tmp_path_factory):
-  """The plain `tiny` build (the same folder as tests/data/test_dendrite_sim.py: built once)."""
-  path = str(tmp_path_factory.getbasetemp() / 'tfds_tiny')
-  pipeline.load_source(NAME, 'train', path)
-  return path
-
-
 def _assert_same_build(a_dir, b_dir):
   for split in generation.SPLITS:
     a = pipeline.load_source(NAME, split, a_dir, build_if_missing=False)

@@ -88,14 +88,6 @@ def test_json_round_trip_and_bad_json(tmp_path):
     normalization.Normalizer(norm.param_mean, (0.0,) * 7, norm.field_mean, norm.field_std, 1)
 
 
-@pytest.fixture(scope='module')
-def data_dir(tmp_path_factory):
-  """The session's `tiny` build (shared with the other data tests; built once)."""
-  path = str(tmp_path_factory.getbasetemp() / 'tfds_tiny')
-  pipeline.load_source(NAME, 'train', path)
-  return path
-
-
 def test_dataset_normalizer_reads_train_only(data_dir, tmp_path):
   reference = pipeline.fit_normalizer(NAME, data_dir, build_if_missing=False)
   # A copy of the build whose validation/test/ood records are replaced by garbage.

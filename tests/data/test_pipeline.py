@@ -12,14 +12,6 @@ P = parameters.NUM_PARAMETERS
 
 
 @pytest.fixture(scope='module')
-def data_dir(tmp_path_factory):
-  """The session's `tiny` build (shared with test_dendrite_sim.py; built once)."""
-  path = str(tmp_path_factory.getbasetemp() / 'tfds_tiny')
-  pipeline.load_source(NAME, 'train', path)
-  return path
-
-
-@pytest.fixture(scope='module')
 def train(data_dir):
   return pipeline.load_source(NAME, 'train', data_dir, build_if_missing=False)
 

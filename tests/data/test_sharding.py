@@ -5,6 +5,8 @@ import subprocess
 import sys
 import textwrap
 
+from tests.conftest import xla_flags
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 _SCRIPT = textwrap.dedent('''
@@ -34,7 +36,7 @@ _SCRIPT = textwrap.dedent('''
 
 
 def test_shard_batch_splits_the_batch_over_two_devices():
-  env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=2',
+  env = dict(os.environ, XLA_FLAGS=xla_flags('--xla_force_host_platform_device_count=2'),
              JAX_PLATFORMS='cpu')
   result = subprocess.run([sys.executable, '-c', _SCRIPT], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
@@ -105,9 +107,8 @@ def test_generation_sharded_over_two_devices_matches_one_device():
   2026-12-02): potential 0.01 / 0.16 mV in the electrolyte; xi 0.03 %, concentration 0.16 % of
   the neighbour's difference.
   """
-  env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=2',
-             JAX_PLATFORMS='cpu', JAX_COMPILATION_CACHE_DIR=os.path.join(ROOT, '.jax_cache'),
-             JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS='0.5')
+  env = dict(os.environ, XLA_FLAGS=xla_flags('--xla_force_host_platform_device_count=2'),
+             JAX_PLATFORMS='cpu')
   result = subprocess.run([sys.executable, '-c', _GENERATION_SCRIPT], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
   print(result.stdout)            # the measured differences (pytest -s)

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from dendrax.train import checkpointing
+from tests.conftest import xla_flags
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -64,7 +65,7 @@ print(json.dumps({'losses1': results[1][0], 'losses2': results[2][0], 'param_dif
 
 
 def test_two_devices_match_one_device(tmp_path):
-  env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=2',
+  env = dict(os.environ, XLA_FLAGS=xla_flags('--xla_force_host_platform_device_count=2'),
              JAX_PLATFORMS='cpu', PYTHONPATH=ROOT)
   workdir = str(tmp_path / 'run')
   proc = subprocess.run([sys.executable, '-c', SCRIPT, os.path.join(ROOT, '.jax_cache'), workdir],

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from tests.train import synthetic_dendrites
+from tests.conftest import init_params
 from tests.conftest import small_train_config
 from dendrax.data import normalization
 from dendrax.data import pipeline
@@ -17,6 +18,17 @@ from dendrax.train import steps
 
 def small_config():
   return small_train_config(train={'num_steps': 40, 'lr': 3e-3})
+
+
+def _loss_and_grad(model, loss_cfg):
+  """`steps.batch_loss` under `loss_cfg` and its parameter gradient, jitted:
+  (params, batch) -> ((loss, parts), grad). Eagerly, every op compiles on its own."""
+  return jax.jit(jax.value_and_grad(
+      lambda p, b: steps.batch_loss(p, model.apply, b, loss_cfg), has_aux=True))
+
+
+def _max_abs_difference(a, b) -> float:
+  return max(jax.tree.leaves(jax.tree.map(lambda x, y: float(np.max(np.abs(x - y))), a, b)))
 
 
 @pytest.mark.xfail(strict=True, reason=(
@@ -108,24 +120,22 @@ def test_physics_weight_adds_the_faraday_term():
   batch = {k: np.asarray(v, np.float32) for k, v in batch.items() if k in
            steps.STEP_KEYS + steps.OPTIONAL_STEP_KEYS}
   model = setup.build_model(config)
-  params = setup.initial_state(config, jax.random.key(0)).params
+  params = init_params(model, batch['inputs'][:1], batch['cond'][:1])
   data_cfg = steps.step_loss_config(config)
   physics_cfg = dict(data_cfg, physics_weight=0.5)
-  data_loss, _ = steps.batch_loss(params, model.apply, batch, data_cfg)
-  loss, parts = steps.batch_loss(params, model.apply, batch, physics_cfg)
-  pred = model.apply({'params': params}, batch['inputs'], batch['cond'])
+  data_step, physics_step = _loss_and_grad(model, data_cfg), _loss_and_grad(model, physics_cfg)
+  (data_loss, _), g_data = data_step(params, batch)
+  (loss, parts), g_phys = physics_step(params, batch)
+  pred = jax.jit(model.apply)({'params': params}, batch['inputs'], batch['cond'])
   faraday, _ = physics_loss.faraday_loss(batch['inputs'][..., :1], pred,
                                          batch['charge_passed_c_per_m2'], batch['pixel_size_um'],
                                          batch['charge_per_um_c_m2'], data_cfg['physics_floor_px'])
   assert float(faraday) > 0.1
   np.testing.assert_allclose(float(loss), float(data_loss) + 0.5 * float(faraday), rtol=1e-5)
   assert float(parts['physics']) == pytest.approx(float(faraday), rel=1e-5)
-  g_data = jax.grad(lambda p: steps.batch_loss(p, model.apply, batch, data_cfg)[0])(params)
-  g_phys = jax.grad(lambda p: steps.batch_loss(p, model.apply, batch, physics_cfg)[0])(params)
-  diff = jax.tree.map(lambda a, b: float(np.max(np.abs(a - b))), g_data, g_phys)
-  assert max(jax.tree.leaves(diff)) > 0
+  assert _max_abs_difference(g_data, g_phys) > 0
   batch['charge_passed_c_per_m2'] = np.full(4, np.nan, np.float32)
-  unknown, _ = steps.batch_loss(params, model.apply, batch, physics_cfg)
+  (unknown, _), _ = physics_step(params, batch)
   np.testing.assert_allclose(float(unknown), float(data_loss), rtol=1e-6)
 
 
@@ -182,23 +192,21 @@ def test_derivative_weight_adds_the_sampled_derivative_term():
   batch = {k: np.asarray(v, np.float32) for k, v in batch.items() if k in
            steps.STEP_KEYS + steps.OPTIONAL_STEP_KEYS}
   model = setup.build_model(config)
-  params = setup.initial_state(config, jax.random.key(0)).params
+  params = init_params(model, batch['inputs'][:1], batch['cond'][:1])
   deriv_cfg = steps.step_loss_config(config, normalizer)
   data_cfg = dict(deriv_cfg, derivative_weight=0.0)
-  data_loss, _ = steps.batch_loss(params, model.apply, batch, data_cfg)
-  loss, parts = steps.batch_loss(params, model.apply, batch, deriv_cfg)
+  data_step, deriv_step = _loss_and_grad(model, data_cfg), _loss_and_grad(model, deriv_cfg)
+  (data_loss, _), g_data = data_step(params, batch)
+  (loss, parts), g_deriv = deriv_step(params, batch)
   scaling = derivative_loss.scaling_from_normalizer(normalizer)
-  _, term, _ = derivative_loss.sampled_derivative_loss(model.apply, params, batch, scaling,
-                                                       config.train.derivative_floor)
+  _, term, _ = jax.jit(lambda p, b: derivative_loss.sampled_derivative_loss(
+      model.apply, p, b, scaling, config.train.derivative_floor))(params, batch)
   assert float(term) > 0.01
   np.testing.assert_allclose(float(loss), float(data_loss) + 0.5 * float(term), rtol=1e-5)
   assert float(parts['derivative']) == pytest.approx(float(term), rel=1e-5)
-  g_data = jax.grad(lambda p: steps.batch_loss(p, model.apply, batch, data_cfg)[0])(params)
-  g_deriv = jax.grad(lambda p: steps.batch_loss(p, model.apply, batch, deriv_cfg)[0])(params)
-  diff = jax.tree.map(lambda a, b: float(np.max(np.abs(a - b))), g_data, g_deriv)
-  assert max(jax.tree.leaves(diff)) > 0
+  assert _max_abs_difference(g_data, g_deriv) > 0
   batch['tangent_onehot'] = np.zeros_like(batch['tangent_onehot'])   # no tangents at all
-  none, _ = steps.batch_loss(params, model.apply, batch, deriv_cfg)
+  (none, _), _ = deriv_step(params, batch)
   np.testing.assert_allclose(float(none), float(data_loss), rtol=1e-6)
   with pytest.raises(ValueError, match='normalizer'):
     steps.step_loss_config(config)
