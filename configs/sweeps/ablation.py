@@ -69,6 +69,7 @@ def get_config():
       'loss_mse': {'overrides': {'loss': {'morph': 'none', 'morph_weight': 0.0}}},
       'loss_mse_bce': {'overrides': {'loss': {'morph': 'bce'}}},
       'loss_barron_dice': {'overrides': {'loss': {'pixel': 'barron'}}},
+      'loss_mse_dice_squared': {'overrides': {'loss': {'morph': 'dice_squared'}}},
   })
   config.settings = settings
   config.order = tuple(settings)              # table order (ConfigDict sorts its keys)

@@ -190,7 +190,7 @@ def test_ablation_sweep_plans_valid_training_configs():
   root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
   runs = sweeps.plan(sweeps.load_config_file(os.path.join(root, 'configs/sweeps/ablation.py')),
                      base_dir=root)
-  assert len(runs) == 17 * 5
+  assert len(runs) == 18 * 5
   for run in runs:
     setup.validate_config(run.config)
   loo = [r for r in runs if r.setting == 'loo_n_defects' and r.fold == 1][0]

@@ -90,3 +90,28 @@ def test_length_term_of_flat_fronts():
 def test_bad_loss_config_names_the_key(key, value):
   with pytest.raises(ValueError, match=f'loss.{key}'):
     losses.validate_loss_config(dict(CFG, **{key: value}))
+
+
+def test_only_the_squared_soft_dice_is_smallest_at_a_soft_target():
+  """On a soft deposit mask (xi's tanh interface, 0 < t < 1) the squared-denominator Dice
+  (Milletari et al. 2016) has its minimum, 0, and a zero gradient at p = t, since
+  2 sum(p t) <= sum(p^2) + sum(t^2); the linear form is above 0 there and its gradient
+  sharpens the interface: moving p a little along -grad lowers it while moving p off t."""
+  import jax  # pylint: disable=g-import-not-at-top
+  y = jnp.arange(32.0)[None, :, None, None] * jnp.ones((2, 1, 8, 1))
+  t = 0.5 * (1 - jnp.tanh((y - jnp.array([10.0, 14.0])[:, None, None, None]) / 1.5))
+  squared = lambda p: losses.soft_dice(p, t, squared=True)
+  linear = lambda p: losses.soft_dice(p, t)
+  assert abs(float(squared(t))) < 1e-6
+  assert float(jnp.max(jnp.abs(jax.grad(squared)(t)))) < 1e-7
+  for p in (jnp.clip(t + 0.05, 0, 1), jnp.round(t), 0.9 * t):
+    assert float(squared(p)) > float(squared(t))
+  g = jax.grad(linear)(t)
+  assert float(linear(t)) > 0.02 and float(jnp.max(jnp.abs(g))) > 1e-4
+  sharper = jnp.clip(t - 50.0 * g, 0.0, 1.0)
+  assert float(linear(sharper)) < float(linear(t))
+  assert float(jnp.sum((sharper - 0.5) ** 2)) > float(jnp.sum((t - 0.5) ** 2))   # nearer 0 / 1
+  # Binary masks: both forms are 0 at a perfect match.
+  b = jnp.round(t)
+  assert abs(float(losses.soft_dice(b, b))) < 1e-6
+  assert abs(float(losses.soft_dice(b, b, squared=True))) < 1e-6
