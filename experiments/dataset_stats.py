@@ -25,6 +25,7 @@ import numpy as np
 
 from dendrax import files
 from dendrax.data import pipeline
+from dendrax.physics import coefficients
 from dendrax.physics import electrolytes
 from dendrax.physics import parameters
 
@@ -32,7 +33,6 @@ _DATASET = flags.DEFINE_string('dataset', 'dendrite_sim/small', 'TFDS dataset na
 _DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data dir (default $DENDRAX_DATA_DIR).')
 _OUT = flags.DEFINE_string('out', None, 'Output folder for stats.json (optional).')
 
-C_PER_M2_PER_MAH_CM2 = 36.0
 SPLITS = ('train', 'validation', 'test', 'ood')
 CONSTANT_CURRENT = parameters.PROTOCOLS.index('constant_current')
 SHORT_OF_CURRENT = 0.95   # delivered / asked below this: the cutoff capped the current
@@ -52,7 +52,7 @@ def trajectory_stats(example: dict) -> dict[str, float]:
       'c_min': float(c[electrolyte].min()), 'c_max': float(c[electrolyte].max()),
       'length_um': float(np.asarray(example['length_um'])[-1]),
       'interface_over_width': float(np.asarray(example['interface_length_um'])[-1] / width_um),
-      'charge_mah_cm2': float(charge[-1] / C_PER_M2_PER_MAH_CM2),
+      'charge_mah_cm2': float(charge[-1] / coefficients.C_PER_M2_PER_MAH_CM2),
       'delivered_fraction': delivered_fraction(example),
       'over_limiting': over_limiting(example),
   }

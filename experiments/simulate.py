@@ -35,6 +35,7 @@ from ml_collections import config_flags
 from dendrax import files
 from dendrax.analysis import figures
 from dendrax.data import schema
+from dendrax.physics import coefficients
 from dendrax.physics import parameters
 from dendrax.physics import simulate
 
@@ -44,7 +45,6 @@ _WORKDIR = flags.DEFINE_string('workdir', None, 'Output directory.')
 
 CSV_COLUMNS = (('time_s', 'stage') + schema.OBSERVABLE_KEYS
                + ('charge_mah_cm2', 'voltage_v', 'current_a_m2', 'shorted'))
-C_PER_M2_PER_MAH_CM2 = 36000.0    # 1 mAh/cm^2 = 3.6 C / 1e-4 m^2
 
 
 def _atomic_write_bytes(path: str, data: bytes) -> None:
@@ -113,7 +113,7 @@ def simulate_and_write(config, workdir: str) -> simulate.Trajectory:
   for i in range(len(traj.time_s)):
     row = [f'{float(traj.time_s[i]):.6g}', parameters.STAGES[int(traj.stage[i])]]
     row += [f'{float(traj.observables[k][i]):.6g}' for k in schema.OBSERVABLE_KEYS]
-    charge = float(traj.observables['charge_c_per_m2'][i]) / C_PER_M2_PER_MAH_CM2
+    charge = float(traj.observables['charge_c_per_m2'][i]) / coefficients.C_PER_M2_PER_MAH_CM2
     row += [f'{charge:.6g}', f'{float(traj.voltage_v[i]):.6g}',
             f'{float(traj.current_a_m2[i]):.6g}', str(bool(traj.shorted[i]))]
     writer.writerow(row)

@@ -231,7 +231,7 @@ BUILDER_CONFIGS = [
 class DendriteSim(base.DendraxBuilder):
   """Simulated metal-dendrite growth processes (see module docstring)."""
 
-  VERSION = tfds.core.Version('2.3.0')
+  VERSION = tfds.core.Version('2.4.0')
   RELEASE_NOTES = {
       '1.0.0': 'First release: tiny/small/paper, splits train/validation/test/ood.',
       '2.0.0': 'Electroneutral binary-electrolyte physics at practical current densities '
@@ -245,6 +245,10 @@ class DendriteSim(base.DendraxBuilder):
       '2.3.0': 'Voltage cutoff of galvanostatic stages 0.1 V -> 0.5 V: "constant current" and '
                'pulse deliver the asked current below the limiting current (0.1 V capped it in '
                '56 % of constant-current trajectories); beyond it the cell depletes (Sand).',
+      '2.4.0': 'Two-level preconditioned solves (a coarse correction on functions constant along '
+               'x): the 4 PCG iterations per step now leave the current 0.04 % (was 6 %) off the '
+               'converged one at the hardest corner, and the salt no longer overshoots the bulk '
+               'value (was up to 1.5 %); about 1.5x the simulation time.',
   }
   BUILDER_CONFIGS = BUILDER_CONFIGS
   DEFAULT_CONFIG_NAME = 'small'

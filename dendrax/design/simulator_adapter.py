@@ -37,13 +37,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from dendrax.physics import coefficients
 from dendrax.physics import electrolytes
 from dendrax.physics import observables as obs
 from dendrax.physics import parameters
 from dendrax.physics import simulate
 
 MA_CM2_PER_A_M2 = 0.1              # 1 A/m^2 = 0.1 mA/cm^2
-C_M2_PER_MAH_CM2 = 36000.0         # 1 mAh/cm^2 = 3.6 C/cm^2 = 36000 C/m^2
 
 PROTOCOLS = ('constant_current', 'pulse', 'three_stage')
 SCHEDULE_VARIABLES: dict[str, tuple[str, ...]] = {
@@ -171,7 +171,8 @@ def _rollout(values: Mapping, protocol: str, settings: SimulatorSettings) -> dic
                           current_schedule=_schedule_a_m2(values, protocol, settings))
   return dict(time_s=traj.time_s, xi=traj.xi, voltage_v=traj.voltage_v, stage=traj.stage,
               current_ma_cm2=traj.current_a_m2 * MA_CM2_PER_A_M2,
-              charge_mah_cm2=traj.observables['charge_c_per_m2'] / C_M2_PER_MAH_CM2,
+              charge_mah_cm2=(traj.observables['charge_c_per_m2']
+                              / coefficients.C_PER_M2_PER_MAH_CM2),
               shorted=traj.shorted)
 
 

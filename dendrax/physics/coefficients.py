@@ -56,6 +56,7 @@ from dendrax.physics.parameters import PhysicalParams
 GAS_CONSTANT = 8.314462618      # J / (mol K), CODATA 2018 exact
 FARADAY = 96485.33212           # C / mol, CODATA 2018 exact
 BOLTZMANN = 1.380649e-23        # J / K, CODATA 2018 exact
+C_PER_M2_PER_MAH_CM2 = 36000.0  # areal charge: 1 mAh/cm^2 = 3.6 C/cm^2 = 36000 C/m^2
 # Energy-density unit: R * 300 K * 1000 mol/m^3 (Hong & Viswanathan 2018 normalisation).
 ENERGY_DENSITY_UNIT_J_M3 = GAS_CONSTANT * 300.0 * 1000.0
 REFERENCE_CONCENTRATION_MOL_M3 = 1000.0   # c_ref of the Nernst / Butler-Volmer term (1 M)

@@ -21,7 +21,8 @@ diffusion currents are one current. R with eta against the bulk reference is But
 the Nernst shift of the local equilibrium potential built in (c~^(1-alpha) prefactor; the
 identity with Chen 2015's form is in docs/physics.md).
 
-One step of dt (IMEX; every implicit solve is a fixed number of warm-started PCG iterations):
+One step of dt (IMEX; every implicit solve is a fixed number of warm-started PCG iterations,
+two-level preconditioned: `fluxes.balanced_preconditioner`):
 1. Control: galvanostatic stages solve sum(R) = J / (z F c_s) for V* by Newton on the scalar V
    with the last potential; potentiostatic stages hold V.
 2. Potential and reaction together: R linearised in phi about (V*, phi^n), so the charge balance
@@ -159,8 +160,10 @@ def make_model(config: SimulationConfig, current_schedule=None):
                                             dtype=dtype)
   salt_top = {'bulk': 'dirichlet', 'closed': 'closed',
               'diffusion_layer': 'robin'}[config.concentration_top]
-  salt_solve = fluxes.make_implicit_solver(config.ny, config.nx, dx, salt_top, dtype)
-  phi_solve = fluxes.make_implicit_solver(config.ny, config.nx, dx, 'dirichlet', dtype)
+  salt_solve = fluxes.make_implicit_solver(config.ny, config.nx, dx, salt_top, dtype,
+                                           two_level=config.coarse_correction)
+  phi_solve = fluxes.make_implicit_solver(config.ny, config.nx, dx, 'dirichlet', dtype,
+                                          two_level=config.coarse_correction)
   y_centres = ed.cell_centres(config, dtype)[0]
   short_height = config.short_circuit_fraction * config.height_um
   width_cells = config.nx

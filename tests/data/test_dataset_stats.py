@@ -51,3 +51,14 @@ def test_quantiles_and_fractions_carry_trajectory_bootstrap_intervals():
   assert s['fraction_c_above_2'] == 0.25
   assert s['ci']['interface_over_width_median'] == [1.0, 1.0]      # constant: no spread
   assert 'constant_current_fraction_short' not in s['ci']           # no such trajectories
+
+
+def test_charge_and_mean_current_in_cell_units():
+  """50 A/m^2 for 210 s is 10500 C/m^2: 5 mA/cm^2 and 10500 / 36000 = 0.2917 mAh/cm^2 (1 mAh/cm^2
+  = 3.6 C/cm^2; a constant of 36 instead of 36000 reported 1000x the charge until 2026-12-03)."""
+  ex = dict(_example('constant_current', 50 * 210.0), xi=np.zeros((8, 4, 4)),
+            concentration=np.ones((8, 4, 4)), pixel_size_um=1.0, length_um=np.ones(8),
+            interface_length_um=np.full(8, 4.0), chemistry=0, electrode_height_um=1.0)
+  stats = dataset_stats.trajectory_stats(ex)
+  assert math.isclose(stats['mean_current_ma_cm2'], 5.0)
+  assert math.isclose(stats['charge_mah_cm2'], 10500.0 / 36000.0)
