@@ -24,7 +24,7 @@ SECTIONS=(surrogates fig4_table piml long_horizon physics_validation dataset_con
 
 # README heading each section reproduces.
 declare -A TITLE=(
-  [surrogates]='Surrogates on dendrite_sim/small 2.3.0 (Fig. 4, one seed; parity and morphology figures)'
+  [surrogates]='Surrogates on dendrite_sim/small 2.4.0 (Fig. 4, one seed; parity and morphology figures)'
   [fig4_table]='The like-for-like Fig. 4 table (3 seeds)'
   [piml]='PIML against DDML: the Faraday and derivative-informed terms (3 seeds each), FNO row'
   [long_horizon]='Long horizons: rollouts to 420 s'
@@ -44,12 +44,12 @@ declare -A TITLE=(
 
 # Run time in minutes (README's measurement, or an estimate where marked in TIME_NOTE).
 declare -A MINUTES=(
-  [surrogates]=35 [fig4_table]=110 [piml]=320 [long_horizon]=15 [physics_validation]=220 [dataset_convergence]=60
+  [surrogates]=47 [fig4_table]=110 [piml]=320 [long_horizon]=15 [physics_validation]=220 [dataset_convergence]=60
   [pfhub3a]=5 [physics_speed]=5 [data]=5 [baselines]=1 [design]=59 [sensitivity]=7
   [fidelity]=23 [sweep]=39 [train_speed]=5 [reliability]=32
 )
 declare -A TIME_NOTE=(
-  [surrogates]='CNN-2 17.4 min incl. the dataset build (README); CNN-1 ~10 and evaluate ~5 est.'
+  [surrogates]='README: 47 min (CNN-2 28 min incl. the 8.6 min dataset build, CNN-1 19, evaluate 1)'
   [fig4_table]='README: 110 min for 9 runs and the table'
   [piml]='est.: 3 runs stopping at step 625, two 16-point fidelity runs (~12 min each), 6 test evaluations (~1 min each); derivative arm: the small_tangents build (~45 min), seven runs (~15-23 min each), fidelity reusing the simulator side (~5 min each); FNO ~25 min'
   [long_horizon]='est.: the small_long build (13 min beside four jobs) and 12 rollouts of ~30 s'

@@ -8,7 +8,7 @@ Settings (each overrides configs/default.py, CNN-2 on dendrite_sim/small):
   * leave one parameter out: CNN-2 with one of the seven physical parameters hidden (treated as
     missing in the conditioning, in training and evaluation): loo_<parameter>;
   * depth and width of the UNet: depth3/depth4 (fewer levels), width_half/width_double;
-  * loss: mse only, mse + bce, Barron's robust loss + dice.
+  * loss: mse only, mse + bce, Barron's robust loss + squared dice, mse + the linear dice.
 17 settings x 5 folds = 85 runs; one workdir each under `workdir`.
 """
 
@@ -68,8 +68,8 @@ def get_config():
       'width_double': {'overrides': {'model': {'features': tuple(2 * f for f in FEATURES)}}},
       'loss_mse': {'overrides': {'loss': {'morph': 'none', 'morph_weight': 0.0}}},
       'loss_mse_bce': {'overrides': {'loss': {'morph': 'bce'}}},
-      'loss_barron_dice': {'overrides': {'loss': {'pixel': 'barron'}}},
-      'loss_mse_dice_squared': {'overrides': {'loss': {'morph': 'dice_squared'}}},
+      'loss_barron_dice_squared': {'overrides': {'loss': {'pixel': 'barron'}}},
+      'loss_mse_dice': {'overrides': {'loss': {'morph': 'dice'}}},  # the old, biased default
   })
   config.settings = settings
   config.order = tuple(settings)              # table order (ConfigDict sorts its keys)
