@@ -115,3 +115,17 @@ def test_only_the_squared_soft_dice_is_smallest_at_a_soft_target():
   b = jnp.round(t)
   assert abs(float(losses.soft_dice(b, b))) < 1e-6
   assert abs(float(losses.soft_dice(b, b, squared=True))) < 1e-6
+
+
+def test_the_default_loss_is_stationary_at_a_soft_target():
+  """configs/default.py's loss (pixel + morphology term) has its minimum at the target on xi's
+  soft interface: a biased default (the linear Dice, default until 2026-12-03) fails this."""
+  import jax  # pylint: disable=g-import-not-at-top
+  from configs import default  # pylint: disable=g-import-not-at-top
+  cfg = dict(default.get_config().loss)
+  y = jnp.arange(32.0)[None, :, None, None] * jnp.ones((2, 1, 8, 1))
+  t = 0.5 * (1 - jnp.tanh((y - jnp.array([10.0, 14.0])[:, None, None, None]) / 1.5))
+  loss = lambda p, c: losses.total_loss(p, t, c)[0]
+  assert float(jnp.max(jnp.abs(jax.grad(loss)(t, cfg)))) < 1e-7
+  biased = dict(cfg, morph='dice')
+  assert float(jnp.max(jnp.abs(jax.grad(loss)(t, biased)))) > 1e-6
