@@ -3,7 +3,7 @@
 # order, one subfolder per section under ${OUT:-results/readme}.
 #
 #   bash scripts/reproduce_readme.sh --list                 # sections, commands, run times
-#   bash scripts/reproduce_readme.sh                        # everything (~11 h on a 2-core CPU)
+#   bash scripts/reproduce_readme.sh                        # everything (~17 h on a 2-core CPU)
 #   bash scripts/reproduce_readme.sh surrogates baselines   # only these sections
 #   OUT=/data/readme bash scripts/reproduce_readme.sh
 #
@@ -45,8 +45,8 @@ declare -A TITLE=(
 # Run time in minutes (README's measurement, or an estimate where marked in TIME_NOTE).
 declare -A MINUTES=(
   [surrogates]=47 [fig4_table]=110 [piml]=320 [long_horizon]=15 [physics_validation]=220 [dataset_convergence]=60
-  [pfhub3a]=5 [physics_speed]=5 [data]=5 [baselines]=1 [design]=59 [sensitivity]=7
-  [fidelity]=23 [sweep]=39 [train_speed]=5 [reliability]=32
+  [pfhub3a]=5 [physics_speed]=5 [data]=5 [baselines]=1 [design]=59 [sensitivity]=14
+  [fidelity]=23 [sweep]=69 [train_speed]=5 [reliability]=32
 )
 declare -A TIME_NOTE=(
   [surrogates]='README: 47 min (CNN-2 28 min incl. the 8.6 min dataset build, CNN-1 19, evaluate 1)'
@@ -58,11 +58,11 @@ declare -A TIME_NOTE=(
   [pfhub3a]='README: 44 s run + 44.5 s / 219.8 s speed paths'
   [physics_speed]='est.: not measured in README (compile 15 s + run 16 s + FiPy)'
   [data]='est.: not measured in README'
-  [baselines]='README: 52 s'
+  [baselines]='README: 1 min'
   [design]='README: 56 s + 20 min + 13 min + 25 min'
-  [sensitivity]='README: 6.9 min (about 9 min on a fresh checkpoint, issue 10)'
+  [sensitivity]='README: 14 min on 2.4.0 beside a nice-19 job (6.9 min on 2.3.0)'
   [fidelity]='README: 23 min'
-  [sweep]='README: 39 min'
+  [sweep]='README: 69 min on 2.4.0 beside a test run (39 min on 2.3.0)'
   [train_speed]='est.: not measured in README'
   [reliability]='README: four invocations of at most ~8 min'
 )
