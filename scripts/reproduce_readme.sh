@@ -44,24 +44,24 @@ declare -A TITLE=(
 
 # Run time in minutes (README's measurement, or an estimate where marked in TIME_NOTE).
 declare -A MINUTES=(
-  [surrogates]=47 [fig4_table]=110 [piml]=320 [long_horizon]=15 [physics_validation]=220 [dataset_convergence]=60
-  [pfhub3a]=5 [physics_speed]=5 [data]=5 [baselines]=1 [design]=59 [sensitivity]=14
-  [fidelity]=23 [sweep]=69 [train_speed]=5 [reliability]=32
+  [surrogates]=47 [fig4_table]=110 [piml]=320 [long_horizon]=15 [physics_validation]=262 [dataset_convergence]=60
+  [pfhub3a]=5 [physics_speed]=5 [data]=5 [baselines]=1 [design]=54 [sensitivity]=14
+  [fidelity]=56 [sweep]=69 [train_speed]=5 [reliability]=32
 )
 declare -A TIME_NOTE=(
   [surrogates]='README: 47 min (CNN-2 28 min incl. the 8.6 min dataset build, CNN-1 19, evaluate 1)'
   [fig4_table]='README: 110 min for 9 runs and the table'
   [piml]='est.: 3 runs stopping at step 625, two 16-point fidelity runs (~12 min each), 6 test evaluations (~1 min each); derivative arm: the small_tangents build (~45 min), seven runs (~15-23 min each), fidelity reusing the simulator side (~5 min each); FNO ~25 min'
   [long_horizon]='est.: the small_long build (13 min beside four jobs) and 12 rollouts of ~30 s'
-  [physics_validation]='est.: README/docs: Sand 48 min (5 mA/cm^2) + other checks 11 + Sand transition 10; half width ~150 (20 mA/cm^2 alone 59)'
+  [physics_validation]='README: the default command 112 min on 2.4.0 (Sand 92, transition 18, the rest 1.3); est.: half width ~150 (20 mA/cm^2 alone 59)'
   [dataset_convergence]='est.: not measured in README'
   [pfhub3a]='README: 44 s run + 44.5 s / 219.8 s speed paths'
   [physics_speed]='est.: not measured in README (compile 15 s + run 16 s + FiPy)'
   [data]='est.: not measured in README'
   [baselines]='README: 1 min'
-  [design]='README: 56 s + 20 min + 13 min + 25 min'
+  [design]='README: 91 s + 14 min (2.4.0) + 13 min + 25 min (2.3.0)'
   [sensitivity]='README: 14 min on 2.4.0 beside a nice-19 job (6.9 min on 2.3.0)'
-  [fidelity]='README: 23 min'
+  [fidelity]='README: 56 min on 2.4.0, the first 40 beside a test run (23 min on 2.3.0)'
   [sweep]='README: 69 min on 2.4.0 beside a test run (39 min on 2.3.0)'
   [train_speed]='est.: not measured in README'
   [reliability]='README: four invocations of at most ~8 min'

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import textwrap
 
+from tests.conftest import optimised_xla_flags
 from tests.conftest import xla_flags
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -105,9 +106,13 @@ def test_generation_sharded_over_two_devices_matches_one_device():
   next to the current collector, 12 % of the neighbour's 17 mV, failing on one machine and
   passing on another), where phi is an unphysical extension. Measured (32 x 32, 210 s,
   2026-12-02): potential 0.01 / 0.16 mV in the electrolyte; xi 0.03 %, concentration 0.16 % of
-  the neighbour's difference.
+  the neighbour's difference; on 2.4.0's solves at XLA's defaults (2026-12-04): potential
+  3e-5 mV, xi 0.005 %, concentration 0.007 %.
   """
-  env = dict(os.environ, XLA_FLAGS=xla_flags('--xla_force_host_platform_device_count=2'),
+  # At XLA's default optimisation, as the builder runs: there the sharded and single-device
+  # programs round differently (the tolerances below are exercised), while under the suite's
+  # compile-fast flags (tests/conftest.py) they came out bit-equal; it is also faster here.
+  env = dict(os.environ, XLA_FLAGS=optimised_xla_flags('--xla_force_host_platform_device_count=2'),
              JAX_PLATFORMS='cpu')
   result = subprocess.run([sys.executable, '-c', _GENERATION_SCRIPT], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
