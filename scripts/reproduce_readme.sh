@@ -44,7 +44,7 @@ declare -A TITLE=(
 
 # Run time in minutes (README's measurement, or an estimate where marked in TIME_NOTE).
 declare -A MINUTES=(
-  [surrogates]=47 [fig4_table]=110 [piml]=320 [long_horizon]=15 [physics_validation]=262 [dataset_convergence]=60
+  [surrogates]=47 [fig4_table]=110 [piml]=320 [long_horizon]=15 [physics_validation]=262 [dataset_convergence]=14
   [pfhub3a]=5 [physics_speed]=5 [data]=5 [baselines]=1 [design]=54 [sensitivity]=14
   [fidelity]=56 [sweep]=69 [train_speed]=5 [reliability]=32
 )
@@ -54,7 +54,7 @@ declare -A TIME_NOTE=(
   [piml]='est.: 3 runs stopping at step 625, two 16-point fidelity runs (~12 min each), 6 test evaluations (~1 min each); derivative arm: the small_tangents build (~45 min), seven runs (~15-23 min each), fidelity reusing the simulator side (~5 min each); FNO ~25 min'
   [long_horizon]='est.: the small_long build (13 min beside four jobs) and 12 rollouts of ~30 s'
   [physics_validation]='README: the default command 112 min on 2.4.0 (Sand 92, transition 18, the rest 1.3); est.: half width ~150 (20 mA/cm^2 alone 59)'
-  [dataset_convergence]='est.: not measured in README'
+  [dataset_convergence]='README: 14 min on 2.4.0 beside a training run (Li 5.4 + 2.5, Zn 3.8 + 2.2)'
   [pfhub3a]='README: 44 s run + 44.5 s / 219.8 s speed paths'
   [physics_speed]='est.: not measured in README (compile 15 s + run 16 s + FiPy)'
   [data]='est.: not measured in README'
@@ -132,8 +132,8 @@ python -m experiments.validate_physics --config configs/validate_physics.py --co
 EOF
     ;;
     dataset_convergence) cat <<EOF
-python -m experiments.dataset_convergence --config configs/dataset_convergence.py --out $d/Li --config.variants='("dt=0.1", "dt=0.05", "dt=0.025", "dx=0.5")'
-python -m experiments.dataset_convergence --config configs/dataset_convergence.py --out $d/Zn --config.variants='("dt=0.1", "dt=0.05", "dt=0.025", "dx=0.5")' --config.chemistry=Zn
+python -m experiments.dataset_convergence --config configs/dataset_convergence.py --out $d/Li --config.variants='("dt=0.1", "dt=0.05", "dt=0.025", "dx=0.5", "dx=0.5,dt=0.05", "dx=0.5,width=1.25")'
+python -m experiments.dataset_convergence --config configs/dataset_convergence.py --out $d/Zn --config.variants='("dt=0.1", "dt=0.05", "dt=0.025", "dx=0.5", "dx=0.5,dt=0.05")' --config.chemistry=Zn
 EOF
     ;;
     pfhub3a) cat <<EOF
