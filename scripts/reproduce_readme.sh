@@ -44,13 +44,13 @@ declare -A TITLE=(
 
 # Run time in minutes (README's measurement, or an estimate where marked in TIME_NOTE).
 declare -A MINUTES=(
-  [surrogates]=47 [fig4_table]=110 [piml]=320 [long_horizon]=15 [physics_validation]=262 [dataset_convergence]=14
+  [surrogates]=47 [fig4_table]=145 [piml]=320 [long_horizon]=15 [physics_validation]=262 [dataset_convergence]=14
   [pfhub3a]=5 [physics_speed]=5 [data]=5 [baselines]=1 [design]=54 [sensitivity]=14
   [fidelity]=56 [sweep]=69 [train_speed]=5 [reliability]=32
 )
 declare -A TIME_NOTE=(
   [surrogates]='README: 47 min (CNN-2 28 min incl. the 8.6 min dataset build, CNN-1 19, evaluate 1)'
-  [fig4_table]='README: 110 min for 9 runs and the table'
+  [fig4_table]='README: 145 min on 2.4.0 for 9 runs and the table, about a third beside other jobs'
   [piml]='est.: 3 runs stopping at step 625, two 16-point fidelity runs (~12 min each), 6 test evaluations (~1 min each); derivative arm: the small_tangents build (~45 min), seven runs (~15-23 min each), fidelity reusing the simulator side (~5 min each); FNO ~25 min'
   [long_horizon]='est.: the small_long build (13 min beside four jobs) and 12 rollouts of ~30 s'
   [physics_validation]='README: the default command 112 min on 2.4.0 (Sand 92, transition 18, the rest 1.3); est.: half width ~150 (20 mA/cm^2 alone 59)'
