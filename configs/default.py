@@ -24,6 +24,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.activation = 'gelu'       # relu | gelu | silu | leaky_relu
   config.model.output = 'logit_residual'  # logit_residual | residual | sigmoid
   config.model.xi_clip = 1e-3            # xi clipped to [c, 1-c] before the logit
+  config.model.padding = 'zeros'         # zeros | physical (x periodic, y edge: the simulator's boundaries)
 
   config.data = ml_collections.ConfigDict()
   config.data.name = 'dendrite_sim/small'  # TFDS dataset (docs/interfaces.md); 'a+b' mixes datasets

@@ -19,13 +19,14 @@ cd "$(dirname "$0")/.."
 OUT="${OUT:-results/readme}"
 S="$OUT/surrogates"    # the default run's checkpoints, read by later sections
 
-SECTIONS=(surrogates fig4_table piml long_horizon physics_validation dataset_convergence pfhub3a
+SECTIONS=(surrogates fig4_table divergence_arms piml long_horizon physics_validation dataset_convergence pfhub3a
           physics_speed data baselines design sensitivity fidelity sweep train_speed reliability)
 
 # README heading each section reproduces.
 declare -A TITLE=(
   [surrogates]='Surrogates on dendrite_sim/small 2.4.0 (Fig. 4, one seed; parity and morphology figures)'
   [fig4_table]='The like-for-like Fig. 4 table (3 seeds)'
+  [divergence_arms]='Fig. 4: the divergent CNN-2 rollouts and the loss / padding arms (docs/training.md)'
   [piml]='PIML against DDML: the Faraday and derivative-informed terms (3 seeds each), FNO row'
   [long_horizon]='Long horizons: rollouts to 420 s'
   [physics_validation]='Physics 2.0: validation table, Sand transition at the dataset width and at half of it'
@@ -44,13 +45,14 @@ declare -A TITLE=(
 
 # Run time in minutes (README's measurement, or an estimate where marked in TIME_NOTE).
 declare -A MINUTES=(
-  [surrogates]=47 [fig4_table]=145 [piml]=320 [long_horizon]=15 [physics_validation]=262 [dataset_convergence]=14
+  [surrogates]=47 [fig4_table]=145 [divergence_arms]=80 [piml]=320 [long_horizon]=15 [physics_validation]=262 [dataset_convergence]=14
   [pfhub3a]=5 [physics_speed]=5 [data]=5 [baselines]=1 [design]=54 [sensitivity]=14
   [fidelity]=56 [sweep]=69 [train_speed]=5 [reliability]=32
 )
 declare -A TIME_NOTE=(
   [surrogates]='README: 47 min (CNN-2 28 min incl. the 8.6 min dataset build, CNN-1 19, evaluate 1)'
   [fig4_table]='README: 145 min on 2.4.0 for 9 runs and the table, about a third beside other jobs'
+  [divergence_arms]='README: 7 runs of ~10-13 min (3 dice_squared, 3 bce, 1 physical padding) and three tables of ~1 min, 2026-12-04, partly beside a test run'
   [piml]='est.: 3 runs stopping at step 625, two 16-point fidelity runs (~12 min each), 6 test evaluations (~1 min each); derivative arm: the small_tangents build (~45 min), seven runs (~15-23 min each), fidelity reusing the simulator side (~5 min each); FNO ~25 min'
   [long_horizon]='est.: the small_long build (13 min beside four jobs) and 12 rollouts of ~30 s'
   [physics_validation]='README: the default command 112 min on 2.4.0 (Sand 92, transition 18, the rest 1.3); est.: half width ~150 (20 mA/cm^2 alone 59)'
@@ -85,6 +87,13 @@ EOF
     ;;
     fig4_table) cat <<EOF
 python -m experiments.fig4_table --config configs/fig4.py --config.workdir $d --config.common_overrides.train.num_steps=1000 --config.common_overrides.eval.every_steps=125
+EOF
+    ;;
+    divergence_arms) cat <<EOF
+python -m experiments.fig4_table --config configs/fig4.py --config.models='("cnn2",)' --config.workdir $d/dice_squared --config.common_overrides.train.num_steps=1000 --config.common_overrides.eval.every_steps=125
+python -m experiments.fig4_table --config configs/fig4.py --config.models='("cnn2",)' --config.workdir $d/bce --config.common_overrides.train.num_steps=1000 --config.common_overrides.eval.every_steps=125 --config.common_overrides.loss.morph=bce
+python -m experiments.fig4_table --config configs/fig4.py --config.models='("cnn2",)' --config.seeds='(2,)' --config.workdir $d/physical_padding --config.common_overrides.train.num_steps=1000 --config.common_overrides.eval.every_steps=125 --config.common_overrides.model.padding=physical
+python -m experiments.evaluate --checkpoint $d/dice_squared/cnn2_seed2/all --out $d/eval_test123 --config.splits='("test",)' --config.figures.parity_splits='("test",)' --config.figures.trajectory_id=123 --config.figures.morphology_times_s='(120.0, 150.0, 180.0, 210.0)'
 EOF
     ;;
     piml) cat <<EOF

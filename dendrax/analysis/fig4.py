@@ -28,7 +28,9 @@ from dendrax.analysis import sweeps
 from dendrax.train import evaluation as ev
 
 TABLE_METRICS = (('length_r', 'R'), ('length_r2', 'R^2'), ('length_mse_um2', 'MSE (um^2)'),
-                 ('xi_vrmse', 'xi VRMSE'), ('deposit_iou', 'deposit IoU'))
+                 ('xi_vrmse', 'xi VRMSE'), ('deposit_iou', 'deposit IoU'),
+                 ('spurious_deposit', 'spurious deposit (%)'))
+PERCENT = frozenset({'spurious_deposit'})   # shown x 100 (shares of a few per mille)
 
 
 def sweep_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
@@ -131,8 +133,8 @@ def aggregate(per_run: Mapping[str, Mapping[str, Any]], models: Sequence[str],
   return out
 
 
-def _cell(e: Mapping[str, Any]) -> str:
-  return report.mean_spread_ci(e['mean'], e['std'], e['ci_low'], e['ci_high'])
+def _cell(e: Mapping[str, Any], scale: float = 1.0) -> str:
+  return report.mean_spread_ci(*(scale * e[k] for k in ('mean', 'std', 'ci_low', 'ci_high')))
 
 
 def table_rows(table: Mapping[str, Any], splits: Sequence[str], mark: str = ev.ALL
@@ -144,7 +146,8 @@ def table_rows(table: Mapping[str, Any], splits: Sequence[str], mark: str = ev.A
       if split in per_split:
         row = {'model': evaluation.MODEL_LABELS.get(model, model), 'split': split,
                'seeds': len(per_split[split][mark]['length_r']['values'])}
-        row.update({label: _cell(per_split[split][mark][m]) for m, label in TABLE_METRICS})
+        row.update({label: _cell(per_split[split][mark][m], 100.0 if m in PERCENT else 1.0)
+                    for m, label in TABLE_METRICS})
         rows.append(row)
   return rows
 
@@ -187,6 +190,15 @@ def markdown(table: Mapping[str, Any], meta: Mapping[str, Any], splits: Sequence
         marks = [m for m in per_split['test'] if m != ev.ALL]
         lines.append(f'- {evaluation.MODEL_LABELS.get(model, model)}: ' + ', '.join(
             f'{m} {_cell(per_split["test"][m]["length_r"])}' for m in marks))
+    lines += ['', 'Test length MSE (um^2) and spurious deposit (%) per seed (one divergent rollout '
+              'shows as one seed far above the others):', '']
+    for model, per_split in table.items():
+      if 'test' in per_split:
+        a = per_split['test'][ev.ALL]
+        lines.append(f'- {evaluation.MODEL_LABELS.get(model, model)}: ' + ', '.join(
+            f'seed {seed} {mse:.3g} / {100 * sp:.3f}' for seed, mse, sp in zip(
+                a['length_mse_um2']['seeds'], a['length_mse_um2']['values'],
+                a['spurious_deposit']['values'])))
     lines.append('')
   lines += ['Runs (checkpoint step selected):', '']
   for setting, r in meta['runs'].items():

@@ -14,8 +14,11 @@ upsamplings, skip connections.
       pool                          up f3
     level 4 (4x4):           conv f4 (bottleneck)
 
-Encoder 4 + bottleneck 1 + decoder 2 x 4 = 13 convolutions (3x3, 'SAME'); the last one produces
-the output. Every hidden convolution is followed by FiLM (CNN-2) and the activation.
+Encoder 4 + bottleneck 1 + decoder 2 x 4 = 13 convolutions (3x3); the last one produces the
+output. Every hidden convolution is followed by FiLM (CNN-2) and the activation. `padding` sets
+what the 3x3 convolutions see beyond the frame: 'zeros' (default, as in the paper) or 'physical',
+the simulator's boundary conditions (x periodic, y mirrored by edge replication, i.e. zero normal
+gradient), so that a deposit crossing the periodic x edge looks the same as one in the middle.
 
 The network predicts xi 30 s later from the current frame: `inputs` [B, H, W, C] whose channel 0
 is the current xi in [0, 1] (further channels: concentration / potential if configured). The
@@ -41,6 +44,14 @@ from dendrax.models import heads
 
 CONDITIONINGS = ('none', 'film', 'concat')
 OUTPUTS = heads.OUTPUTS
+PADDINGS = ('zeros', 'physical')
+
+
+def pad_physical(x_BxHxWxC: jax.Array, width: int = 1) -> jax.Array:
+  """Pads a feature map as the simulator's frame continues: y by edge replication (zero normal
+  gradient at the electrode and the bulk side), x periodically."""
+  x = jnp.pad(x_BxHxWxC, ((0, 0), (width, width), (0, 0), (0, 0)), mode='edge')
+  return jnp.pad(x, ((0, 0), (0, 0), (width, width), (0, 0)), mode='wrap')
 
 
 class UNet(nn.Module):
@@ -56,6 +67,7 @@ class UNet(nn.Module):
     activation: key of `film.ACTIVATIONS`.
     output: output head, one of OUTPUTS (module docstring).
     xi_clip: xi is clipped to [xi_clip, 1 - xi_clip] before the logit of 'logit_residual'.
+    padding: of the 3x3 convolutions, one of PADDINGS (module docstring).
   """
   features: Sequence[int] = (16, 32, 64, 128, 256)
   conditioning: str = 'film'
@@ -64,6 +76,7 @@ class UNet(nn.Module):
   activation: str = 'gelu'
   output: str = 'logit_residual'
   xi_clip: float = 1e-3
+  padding: str = 'zeros'
 
   @property
   def min_side(self) -> int:
@@ -75,6 +88,8 @@ class UNet(nn.Module):
       raise ValueError(f'model.conditioning={self.conditioning!r} is not one of {CONDITIONINGS}')
     if self.output not in OUTPUTS:
       raise ValueError(f'model.output={self.output!r} is not one of {OUTPUTS}')
+    if self.padding not in PADDINGS:
+      raise ValueError(f'model.padding={self.padding!r} is not one of {PADDINGS}')
     if len(self.features) < 2:
       raise ValueError(f'model.features needs at least 2 levels; got {tuple(self.features)}')
     if not 0.0 < self.xi_clip < 0.5:
@@ -106,9 +121,14 @@ class UNet(nn.Module):
       modulations = None
     counter = iter(range(len(hidden_channels)))
 
+    def conv3x3(x, channels, name, **kwargs):
+      if self.padding == 'physical':
+        return nn.Conv(channels, (3, 3), padding='VALID', name=name, **kwargs)(pad_physical(x))
+      return nn.Conv(channels, (3, 3), padding='SAME', name=name, **kwargs)(x)
+
     def conv_block(x, channels, name):
       i = next(counter)
-      x = nn.Conv(channels, (3, 3), padding='SAME', name=name)(x)
+      x = conv3x3(x, channels, name)
       if modulations is not None:
         x = film_lib.film(x, *modulations[i])
       return act(x)
@@ -131,8 +151,7 @@ class UNet(nn.Module):
       x = conv_block(x, feats[lvl], f'dec{lvl}a')
       if lvl:
         x = conv_block(x, feats[lvl], f'dec{lvl}b')
-    delta = nn.Conv(1, (3, 3), padding='SAME', kernel_init=nn.initializers.zeros,
-                    name='out')(x)
+    delta = conv3x3(x, 1, 'out', kernel_init=nn.initializers.zeros)
 
     return heads.apply_head(inputs_BxHxWxC, delta, self.output, self.xi_clip)
 

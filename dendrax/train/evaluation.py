@@ -34,6 +34,7 @@ unknown (NaN), the frame index, 'frame03'. A mark pools the trajectories that ha
 | `xi_nrmse` | nRMSE of xi: RMSE / RMS of the true frame, per frame, averaged |
 | `deposit_iou`, `deposit_f1` | IoU / F1 of the deposit mask (xi > threshold) over the rows above the initial electrode, from pixel counts |
 | `frame_iou` | IoU of the deposit mask over the whole frame (the flat electrode inflates it) |
+| `spurious_deposit` | share of the simulation's electrolyte (true xi < 0.01) where the rollout has xi >= 0.1, the level from which the length observable counts deposit: deposit that is not there (a far-field haze growing step after step makes the length jump; docs/training.md, "Divergent rollouts"); 0 for the simulated frames |
 | `faraday_error` | Faraday consistency of the predicted 30 s jumps: sqrt(sum (d_pred - d_Q)^2 / sum d_Q^2) over the jumps into the mark's frames, d_pred the metal a jump deposits (sum of the xi change / n_x, cells) and d_Q the recorded charge passed / (z F c_s dx) (`train/physics_loss.py`); NaN without a recorded charge; the simulated frames score ~1e-5 |
 
 Each is `{'value', 'ci_low', 'ci_high'}`: the value on all trajectories, and the 2.5 and 97.5
@@ -56,9 +57,11 @@ from scipy import stats
 from sklearn import metrics as skmetrics
 
 METRICS = ('length_r', 'length_r2', 'length_mse_um2', 'length_mae_um', 'xi_vrmse', 'xi_nrmse',
-           'deposit_iou', 'deposit_f1', 'frame_iou', 'faraday_error')
+           'deposit_iou', 'deposit_f1', 'frame_iou', 'spurious_deposit', 'faraday_error')
 ALL = 'all'
 VRMSE_EPS = 1e-7            # The Well's epsilon in VRMSE and nRMSE
+ELECTROLYTE_XI = 0.01       # `spurious_deposit`: simulated xi below this is electrolyte ...
+SPURIOUS_XI = 0.1           # ... and predicted xi from this on is deposit to the length observable
 
 
 # ---------------------------------------------------------------------------------------------
@@ -349,7 +352,8 @@ def mask_metrics(pred_mask: np.ndarray, true_mask: np.ndarray) -> dict[str, floa
 # SS_tot = 0 exactly.
 
 _STATS = ('n', 'x', 'y', 'xx', 'yy', 'xy', 'abs_err', 'vrmse', 'nrmse',
-          'tp', 'fp', 'fn', 'frame_tp', 'frame_fp', 'frame_fn', 'faraday_sq', 'charge_sq')
+          'tp', 'fp', 'fn', 'frame_tp', 'frame_fp', 'frame_fn', 'faraday_sq', 'charge_sq',
+          'spurious_px', 'electrolyte_px')
 _COL = {k: i for i, k in enumerate(_STATS)}
 
 
@@ -372,6 +376,7 @@ def _from_sums(s: np.ndarray) -> dict[str, np.ndarray]:
         'xi_vrmse': c('vrmse') / n, 'xi_nrmse': c('nrmse') / n,
         'deposit_iou': tp / (tp + fp + fn), 'deposit_f1': 2 * tp / (2 * tp + fp + fn),
         'frame_iou': ftp / (ftp + ffp + ffn),
+        'spurious_deposit': c('spurious_px') / c('electrolyte_px'),
         'faraday_error': np.sqrt(c('faraday_sq') / c('charge_sq'))}
 
 
@@ -385,7 +390,7 @@ def _pairs(r: Rollouts, threshold: float) -> dict[str, np.ndarray]:
   if r.pred_xi is None:             # a model of the length alone (baselines): no field metrics
     out.update(vrmse=np.full((n, t - 1), np.nan), nrmse=np.full((n, t - 1), np.nan),
                growth=np.zeros((3, n, t - 1)), frame=np.zeros((3, n, t - 1)),
-               faraday=np.zeros((2, n, t - 1)))
+               faraday=np.zeros((2, n, t - 1)), spurious=np.zeros((2, n, t - 1)))
     return out
   h = r.pred_xi.shape[2]
   pred_m, true_m = r.pred_xi[:, 1:] > threshold, r.true_xi[:, 1:] > threshold
@@ -395,7 +400,16 @@ def _pairs(r: Rollouts, threshold: float) -> dict[str, np.ndarray]:
   out['growth'] = mask_counts(pred_m & rows, true_m & rows, (-2, -1))
   out['frame'] = mask_counts(pred_m, true_m, (-2, -1))
   out['faraday'] = faraday_sums(r.pred_xi, r.charge_px)
+  out['spurious'] = spurious_counts(r.pred_xi[:, 1:], r.true_xi[:, 1:])
   return out
+
+
+def spurious_counts(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
+  """[2, ...] per frame [..., H, W]: pixels of the simulation's electrolyte (true xi <
+  `ELECTROLYTE_XI`) where the prediction reaches `SPURIOUS_XI`, and the electrolyte pixels."""
+  electrolyte = np.asarray(true) < ELECTROLYTE_XI
+  spurious = electrolyte & (np.asarray(pred) >= SPURIOUS_XI)
+  return np.stack([spurious.sum((-2, -1)), electrolyte.sum((-2, -1))]).astype(np.float64)
 
 
 def faraday_sums(xi_NxTxHxW: np.ndarray, charge_px_NxT: np.ndarray | None) -> np.ndarray:
@@ -443,8 +457,10 @@ def _collect(rollouts: Sequence[Rollouts], threshold: float):
         continue
       xc, yc = x - centre, y - centre
       g, f, q = p['growth'][:, i, k], p['frame'][:, i, k], p['faraday'][:, i, k]
+      sp = p['spurious'][:, i, k]
       rows[m][row] += (1, xc, yc, xc * xc, yc * yc, xc * yc, abs(y - x), p['vrmse'][i, k],
-                       p['nrmse'][i, k], g[0], g[1], g[2], f[0], f[1], f[2], q[0], q[1])
+                       p['nrmse'][i, k], g[0], g[1], g[2], f[0], f[1], f[2], q[0], q[1],
+                       sp[0], sp[1])
   return rows, pooled
 
 

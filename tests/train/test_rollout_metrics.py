@@ -113,6 +113,27 @@ def test_scores_are_the_library_values_at_each_mark():
   assert math.isnan(out['marks']['all']['length_r']['ci_low'])      # no resamples, no interval
 
 
+def test_spurious_deposit_counts_predicted_deposit_in_the_simulated_electrolyte():
+  rng = np.random.default_rng(1)
+  r = _rollouts(rng, 2, t=3, h=8, w=4)
+  true = np.zeros((2, 3, 8, 4), np.float32)
+  true[..., :3, :] = 1.0                                  # a flat deposit, 3 rows
+  pred = true.copy()
+  pred[0, 1, 7, :2] = 0.1                                 # 2 px at the threshold: spurious
+  pred[0, 2, 5:, :] = 0.3                                 # 12 px of haze
+  pred[1, 2, 6, 0] = 0.099                                # below the threshold: not counted
+  pred[1, 1, 2, 0] = 0.0                                  # a hole in the deposit: not counted
+  r = r._replace(true_xi=true, pred_xi=pred)
+  out = evaluation.score([r], bootstrap_samples=0)
+  at = lambda mark: out['marks'][mark]['spurious_deposit']['value']
+  assert at('t030s') == pytest.approx(2 / (2 * 20))       # 20 electrolyte px per frame
+  assert at('t060s') == pytest.approx(12 / (2 * 20))
+  assert at('all') == pytest.approx(14 / (4 * 20))
+  # The simulated frames themselves score exactly 0.
+  perfect = evaluation.score([r._replace(pred_xi=true)], bootstrap_samples=0)
+  assert perfect['marks']['all']['spurious_deposit']['value'] == 0.0
+
+
 def test_bootstrap_resamples_whole_trajectories():
   rng = np.random.default_rng(1)
   r = _rollouts(rng, 12)
