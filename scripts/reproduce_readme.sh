@@ -45,14 +45,14 @@ declare -A TITLE=(
 
 # Run time in minutes (README's measurement, or an estimate where marked in TIME_NOTE).
 declare -A MINUTES=(
-  [surrogates]=47 [fig4_table]=145 [divergence_arms]=80 [piml]=320 [long_horizon]=15 [physics_validation]=262 [dataset_convergence]=14
+  [surrogates]=47 [fig4_table]=145 [divergence_arms]=95 [piml]=320 [long_horizon]=15 [physics_validation]=262 [dataset_convergence]=14
   [pfhub3a]=5 [physics_speed]=5 [data]=5 [baselines]=1 [design]=54 [sensitivity]=14
   [fidelity]=56 [sweep]=69 [train_speed]=5 [reliability]=32
 )
 declare -A TIME_NOTE=(
   [surrogates]='README: 47 min (CNN-2 28 min incl. the 8.6 min dataset build, CNN-1 19, evaluate 1)'
   [fig4_table]='README: 145 min on 2.4.0 for 9 runs and the table, about a third beside other jobs'
-  [divergence_arms]='README: 7 runs of ~10-13 min (3 dice_squared, 3 bce, 1 physical padding) and three tables of ~1 min, 2026-12-04, partly beside a test run'
+  [divergence_arms]='README: 7 runs of ~10-17 min (3 dice_squared, 3 bce, 1 physical padding at 1.8x the step time) and three tables of ~1 min, 80 min on 2026-12-04, partly beside a test run; est.: + ~14 min for the unrolled run and two evaluations'
   [piml]='est.: 3 runs stopping at step 625, two 16-point fidelity runs (~12 min each), 6 test evaluations (~1 min each); derivative arm: the small_tangents build (~45 min), seven runs (~15-23 min each), fidelity reusing the simulator side (~5 min each); FNO ~25 min'
   [long_horizon]='est.: the small_long build (13 min beside four jobs) and 12 rollouts of ~30 s'
   [physics_validation]='README: the default command 112 min on 2.4.0 (Sand 92, transition 18, the rest 1.3); est.: half width ~150 (20 mA/cm^2 alone 59)'
@@ -93,6 +93,8 @@ EOF
 python -m experiments.fig4_table --config configs/fig4.py --config.models='("cnn2",)' --config.workdir $d/dice_squared --config.common_overrides.train.num_steps=1000 --config.common_overrides.eval.every_steps=125
 python -m experiments.fig4_table --config configs/fig4.py --config.models='("cnn2",)' --config.workdir $d/bce --config.common_overrides.train.num_steps=1000 --config.common_overrides.eval.every_steps=125 --config.common_overrides.loss.morph=bce
 python -m experiments.fig4_table --config configs/fig4.py --config.models='("cnn2",)' --config.seeds='(2,)' --config.workdir $d/physical_padding --config.common_overrides.train.num_steps=1000 --config.common_overrides.eval.every_steps=125 --config.common_overrides.model.padding=physical
+python launch.py --config configs/default.py --workdir $d/unroll2_seed2 --config.seed=2 --config.train.num_steps=1000 --config.train.warmup_steps=100 --config.eval.every_steps=125 --config.eval.rollout_splits='("validation",)' --config.train.unroll_steps=2
+python -m experiments.evaluate --checkpoint $d/unroll2_seed2 --out $d/eval_unroll2 --config.splits='("train","test","ood")' --config.figures.enabled=False
 python -m experiments.evaluate --checkpoint $d/dice_squared/cnn2_seed2/all --out $d/eval_test123 --config.splits='("test",)' --config.figures.parity_splits='("test",)' --config.figures.trajectory_id=123 --config.figures.morphology_times_s='(120.0, 150.0, 180.0, 210.0)'
 EOF
     ;;

@@ -134,7 +134,10 @@ def aggregate(per_run: Mapping[str, Mapping[str, Any]], models: Sequence[str],
 
 
 def _cell(e: Mapping[str, Any], scale: float = 1.0) -> str:
-  return report.mean_spread_ci(*(scale * e[k] for k in ('mean', 'std', 'ci_low', 'ci_high')))
+  """'mean ± std [ci_low, ci_high]' of an aggregate entry (None, as read from JSON, is NaN)."""
+  nan = float('nan')
+  return report.mean_spread_ci(*(scale * (nan if e[k] is None else e[k])
+                                 for k in ('mean', 'std', 'ci_low', 'ci_high')))
 
 
 def table_rows(table: Mapping[str, Any], splits: Sequence[str], mark: str = ev.ALL
