@@ -30,7 +30,7 @@ from dendrax.physics import stencils
 # "Deposit here" indicator: smoothstep of xi from 0.1 to 0.9, exactly 0 in the electrolyte (no
 # leak from xi ~ 1e-3 summed over hundreds of cells) and symmetric about 1/2, so for a tanh
 # profile the front sits at the xi = 1/2 contour and moves smoothly with it.
-_INDICATOR_LOW = 0.1
+INDICATOR_LOW = 0.1
 
 
 def _frame_scalar(v, dtype, trailing: int):
@@ -43,7 +43,7 @@ def front_height_um(xi, pixel_size_um):
   """`[..., W]` height of the topmost deposit in each column, um (smooth)."""
   xi = jnp.asarray(xi)
   pixel_size_um = _frame_scalar(pixel_size_um, xi.dtype, 1)
-  t = jnp.clip((xi - _INDICATOR_LOW) / (1.0 - 2.0 * _INDICATOR_LOW), 0.0, 1.0)
+  t = jnp.clip((xi - INDICATOR_LOW) / (1.0 - 2.0 * INDICATOR_LOW), 0.0, 1.0)
   occupied = t * t * (3.0 - 2.0 * t)          # C1 smoothstep: exactly 0 below xi = 0.1
   # Max over y' >= y: a reverse cumulative max along the H axis (-2).
   above = jax.lax.cummax(occupied, axis=occupied.ndim - 2, reverse=True)

@@ -60,8 +60,7 @@ METRICS = ('length_r', 'length_r2', 'length_mse_um2', 'length_mae_um', 'xi_vrmse
            'deposit_iou', 'deposit_f1', 'frame_iou', 'spurious_deposit', 'faraday_error')
 ALL = 'all'
 VRMSE_EPS = 1e-7            # The Well's epsilon in VRMSE and nRMSE
-ELECTROLYTE_XI = 0.01       # `spurious_deposit`: simulated xi below this is electrolyte ...
-SPURIOUS_XI = 0.1           # ... and predicted xi from this on is deposit to the length observable
+ELECTROLYTE_XI = 0.01       # `spurious_deposit`: simulated xi below this is electrolyte
 
 
 # ---------------------------------------------------------------------------------------------
@@ -406,9 +405,11 @@ def _pairs(r: Rollouts, threshold: float) -> dict[str, np.ndarray]:
 
 def spurious_counts(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
   """[2, ...] per frame [..., H, W]: pixels of the simulation's electrolyte (true xi <
-  `ELECTROLYTE_XI`) where the prediction reaches `SPURIOUS_XI`, and the electrolyte pixels."""
+  `ELECTROLYTE_XI`) where the prediction reaches the level from which the length observable
+  counts deposit (`observables.INDICATOR_LOW`), and the electrolyte pixels."""
+  from dendrax.physics import observables  # pylint: disable=g-import-not-at-top
   electrolyte = np.asarray(true) < ELECTROLYTE_XI
-  spurious = electrolyte & (np.asarray(pred) >= SPURIOUS_XI)
+  spurious = electrolyte & (np.asarray(pred) >= observables.INDICATOR_LOW)
   return np.stack([spurious.sum((-2, -1)), electrolyte.sum((-2, -1))]).astype(np.float64)
 
 
