@@ -60,7 +60,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.loss = ml_collections.ConfigDict()
   config.loss.pixel = 'mse'              # mse | barron (Barron 2019 general robust loss)
   config.loss.pixel_weight = 1.0         # weight of the pixel loss
-  config.loss.morph = 'dice_squared'     # none | dice | dice_squared | bce (losses.py; 'dice' is biased: docs/training.md)
+  config.loss.morph = 'bce'              # none | dice | dice_squared | bce (losses.py; bce keeps rollouts stable, 'dice' is biased: docs/training.md)
   config.loss.morph_weight = 0.1         # weight of the morphology term
   config.loss.length_weight = 0.0        # weight of the dendrite-length term (0 = off)
   config.loss.length_scale_um = 10.0     # length error that costs 1 in that term, um

@@ -28,8 +28,8 @@ def get_config(variant: str = ''):
   config.common_overrides = ml_collections.ConfigDict({
       'train': {'num_steps': 60 if tiny else 2000, 'warmup_steps': 5 if tiny else 100},
       # The morphology term and the padding, overridable for the arms of docs/training.md,
-      # "Divergent rollouts" (--config.common_overrides.loss.morph=bce).
-      'loss': {'morph': 'dice_squared'},
+      # "Divergent rollouts" (--config.common_overrides.loss.morph=dice_squared, the old default).
+      'loss': {'morph': 'bce'},
       # The UNet's convolution padding (zeros | physical: x periodic, y edge).
       'model': {'padding': 'zeros'},
       # Each run's own final evaluation: validation only; the table scores every split itself.

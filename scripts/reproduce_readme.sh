@@ -90,10 +90,10 @@ python -m experiments.fig4_table --config configs/fig4.py --config.workdir $d --
 EOF
     ;;
     divergence_arms) cat <<EOF
-python -m experiments.fig4_table --config configs/fig4.py --config.models='("cnn2",)' --config.workdir $d/dice_squared --config.common_overrides.train.num_steps=1000 --config.common_overrides.eval.every_steps=125
+python -m experiments.fig4_table --config configs/fig4.py --config.models='("cnn2",)' --config.workdir $d/dice_squared --config.common_overrides.train.num_steps=1000 --config.common_overrides.eval.every_steps=125 --config.common_overrides.loss.morph=dice_squared
 python -m experiments.fig4_table --config configs/fig4.py --config.models='("cnn2",)' --config.workdir $d/bce --config.common_overrides.train.num_steps=1000 --config.common_overrides.eval.every_steps=125 --config.common_overrides.loss.morph=bce
-python -m experiments.fig4_table --config configs/fig4.py --config.models='("cnn2",)' --config.seeds='(2,)' --config.workdir $d/physical_padding --config.common_overrides.train.num_steps=1000 --config.common_overrides.eval.every_steps=125 --config.common_overrides.model.padding=physical
-python launch.py --config configs/default.py --workdir $d/unroll2_seed2 --config.seed=2 --config.train.num_steps=1000 --config.train.warmup_steps=100 --config.eval.every_steps=125 --config.eval.rollout_splits='("validation",)' --config.train.unroll_steps=2
+python -m experiments.fig4_table --config configs/fig4.py --config.models='("cnn2",)' --config.seeds='(2,)' --config.workdir $d/physical_padding --config.common_overrides.train.num_steps=1000 --config.common_overrides.eval.every_steps=125 --config.common_overrides.model.padding=physical --config.common_overrides.loss.morph=dice_squared
+python launch.py --config configs/default.py --workdir $d/unroll2_seed2 --config.loss.morph=dice_squared --config.seed=2 --config.train.num_steps=1000 --config.train.warmup_steps=100 --config.eval.every_steps=125 --config.eval.rollout_splits='("validation",)' --config.train.unroll_steps=2
 python -m experiments.evaluate --checkpoint $d/unroll2_seed2 --out $d/eval_unroll2 --config.splits='("train","test","ood")' --config.figures.enabled=False
 python -m experiments.evaluate --checkpoint $d/dice_squared/cnn2_seed2/all --out $d/eval_test123 --config.splits='("test",)' --config.figures.parity_splits='("test",)' --config.figures.trajectory_id=123 --config.figures.morphology_times_s='(120.0, 150.0, 180.0, 210.0)'
 EOF

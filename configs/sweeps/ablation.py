@@ -67,8 +67,8 @@ def get_config():
       'width_half': {'overrides': {'model': {'features': tuple(f // 2 for f in FEATURES)}}},
       'width_double': {'overrides': {'model': {'features': tuple(2 * f for f in FEATURES)}}},
       'loss_mse': {'overrides': {'loss': {'morph': 'none', 'morph_weight': 0.0}}},
-      'loss_mse_bce': {'overrides': {'loss': {'morph': 'bce'}}},
-      'loss_barron_dice_squared': {'overrides': {'loss': {'pixel': 'barron'}}},
+      'loss_mse_dice_squared': {'overrides': {'loss': {'morph': 'dice_squared'}}},  # default until 2026-12
+      'loss_barron_bce': {'overrides': {'loss': {'pixel': 'barron'}}},
       'loss_mse_dice': {'overrides': {'loss': {'morph': 'dice'}}},  # the old, biased default
   })
   config.settings = settings

@@ -190,7 +190,7 @@ def test_resume_from_a_corrupt_latest_checkpoint_matches_the_uninterrupted_run(
 
 
 @pytest.mark.parametrize('key,value', [('seed', 1), ('train.batch_size', 4),
-                                       ('loss.morph', 'bce'), ('train.lr', 1e-3),
+                                       ('loss.morph', 'dice_squared'), ('train.lr', 1e-3),
                                        ('eval.patience', 3)])
 def test_resume_refuses_a_changed_key(finished, key, value, monkeypatch):
   monkeypatch.setattr(pipeline, 'load_source', base.fake_load_source)
