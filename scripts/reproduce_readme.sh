@@ -264,4 +264,7 @@ main() {
   done
 }
 
-main "$@"
+# Exit on the line that runs main: bash reads a script as it runs it, so without this an edit to
+# this file during a long run made bash execute whatever bytes then sat at its old offset (the
+# "line 257: d: command not found" of an earlier fig4_table run).
+main "$@"; exit "$?"

@@ -167,7 +167,9 @@ def test_resume_after_kill_matches_uninterrupted_run(finished_run, tmp_path, mon
   env = dict(os.environ, PYTHONPATH=ROOT, JAX_PLATFORMS='cpu')
   child = subprocess.Popen([sys.executable, '-c', CHILD, workdir, os.path.join(ROOT, '.jax_cache')],
                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-  deadline = time.time() + 300
+  # Wait for the first checkpoint however long the child takes to compile: on a loaded machine
+  # (the suite at nice 19 beside two training runs) 300 s was not enough and the kill came first.
+  deadline = time.time() + 1200
   while not _finished_steps(workdir) and child.poll() is None and time.time() < deadline:
     time.sleep(0.05)
   child.send_signal(signal.SIGKILL)
