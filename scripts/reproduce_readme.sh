@@ -3,7 +3,7 @@
 # order, one subfolder per section under ${OUT:-results/readme}.
 #
 #   bash scripts/reproduce_readme.sh --list                 # sections, commands, run times
-#   bash scripts/reproduce_readme.sh                        # everything (~17 h on a 2-core CPU)
+#   bash scripts/reproduce_readme.sh                        # everything (~18 h on a 2-core CPU)
 #   bash scripts/reproduce_readme.sh surrogates baselines   # only these sections
 #   OUT=/data/readme bash scripts/reproduce_readme.sh
 #
@@ -45,13 +45,13 @@ declare -A TITLE=(
 
 # Run time in minutes (README's measurement, or an estimate where marked in TIME_NOTE).
 declare -A MINUTES=(
-  [surrogates]=47 [fig4_table]=145 [divergence_arms]=95 [piml]=320 [long_horizon]=15 [physics_validation]=262 [dataset_convergence]=14
-  [pfhub3a]=5 [physics_speed]=5 [data]=5 [baselines]=1 [design]=54 [sensitivity]=14
-  [fidelity]=56 [sweep]=69 [train_speed]=5 [reliability]=32
+  [surrogates]=35 [fig4_table]=100 [divergence_arms]=95 [piml]=320 [long_horizon]=15 [physics_validation]=262 [dataset_convergence]=14
+  [pfhub3a]=5 [physics_speed]=5 [data]=5 [baselines]=1 [design]=54 [sensitivity]=7
+  [fidelity]=35 [sweep]=69 [train_speed]=5 [reliability]=32
 )
 declare -A TIME_NOTE=(
-  [surrogates]='README: 47 min (CNN-2 28 min incl. the 8.6 min dataset build, CNN-1 19, evaluate 1)'
-  [fig4_table]='README: 145 min on 2.4.0 for 9 runs and the table, about a third beside other jobs'
+  [surrogates]='README: 25 min with the build present (CNN-2 ~13, CNN-1 ~12, evaluate 1, beside a nice-19 test run); est.: + ~10 min for the dataset build (8.6 min in the end-to-end run)'
+  [fig4_table]='README: 64 min for the 6 CNN-1 and concat runs and the table, beside other jobs (the 3 CNN-2 runs reused from divergence_arms: ~40 min); est.: ~100 min for all 9'
   [divergence_arms]='README: 7 runs of ~10-17 min (3 dice_squared, 3 bce, 1 physical padding at 1.8x the step time) and three tables of ~1 min, 80 min on 2026-12-04, partly beside a test run; est.: + ~14 min for the unrolled run and two evaluations'
   [piml]='est.: 3 runs stopping at step 625, two 16-point fidelity runs (~12 min each), 6 test evaluations (~1 min each); derivative arm: the small_tangents build (~45 min), seven runs (~15-23 min each), fidelity reusing the simulator side (~5 min each); FNO ~25 min'
   [long_horizon]='est.: the small_long build (13 min beside four jobs) and 12 rollouts of ~30 s'
@@ -62,8 +62,8 @@ declare -A TIME_NOTE=(
   [data]='est.: not measured in README'
   [baselines]='README: 1 min'
   [design]='README: 91 s + 14 min (2.4.0) + 13 min + 25 min (2.3.0)'
-  [sensitivity]='README: 14 min on 2.4.0 beside a nice-19 job (6.9 min on 2.3.0)'
-  [fidelity]='README: 56 min on 2.4.0, the first 40 beside a test run (23 min on 2.3.0)'
+  [sensitivity]='README: 7 min on 2.4.0 beside a nice-19 test run (14 min the run before, beside a nice-19 job)'
+  [fidelity]='README: 35 min on 2.4.0 beside a training run and a nice-19 test run (56 min the run before)'
   [sweep]='README: 69 min on 2.4.0 beside a test run (39 min on 2.3.0)'
   [train_speed]='est.: not measured in README'
   [reliability]='README: four invocations of at most ~8 min'
