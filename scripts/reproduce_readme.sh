@@ -54,7 +54,7 @@ declare -A TIME_NOTE=(
   [fig4_table]='README: 64 min for the 6 CNN-1 and concat runs and the table, beside other jobs (the 3 CNN-2 runs reused from divergence_arms: ~40 min); est.: ~100 min for all 9'
   [divergence_arms]='README: 7 runs of ~10-17 min (3 dice_squared, 3 bce, 1 physical padding at 1.8x the step time) and three tables of ~1 min, 80 min on 2026-12-04, partly beside a test run; est.: + ~14 min for the unrolled run and two evaluations'
   [piml]='est.: 3 runs stopping at step 625, two 16-point fidelity runs (~12 min each), 6 test evaluations (~1 min each); derivative arm: the small_tangents build (~45 min), seven runs (~15-23 min each), fidelity reusing the simulator side (~5 min each); FNO ~25 min'
-  [long_horizon]='est.: the small_long build (13 min beside four jobs) and 12 rollouts of ~30 s'
+  [long_horizon]='README: the small_long 2.4.0 build 4.5 min and 8 rollouts of ~15 s (2026-12-04); est.: 15 rollouts'
   [physics_validation]='README: the default command 112 min on 2.4.0 (Sand 92, transition 18, the rest 1.3); est.: half width ~150 (20 mA/cm^2 alone 59)'
   [dataset_convergence]='README: 14 min on 2.4.0 beside a training run (Li 5.4 + 2.5, Zn 3.8 + 2.2)'
   [pfhub3a]='README: 44 s run + 44.5 s / 219.8 s speed paths'
@@ -71,7 +71,7 @@ declare -A TIME_NOTE=(
 
 # Sections whose checkpoints a section reads.
 declare -A NEEDS=(
-  [piml]='fig4_table' [long_horizon]='surrogates fig4_table piml' [baselines]='surrogates' [design]='surrogates'
+  [piml]='fig4_table' [long_horizon]='surrogates fig4_table divergence_arms piml' [baselines]='surrogates' [design]='surrogates'
   [sensitivity]='surrogates' [fidelity]='surrogates'
 )
 
@@ -132,6 +132,9 @@ EOF
     echo "python -m experiments.long_horizon --checkpoint $S/cnn2 --out $d/default_cnn2"
     for w in cnn2_seed0 cnn2_seed1 cnn2_seed2 concat_seed0 cnn1_seed0; do
       echo "python -m experiments.long_horizon --checkpoint $OUT/fig4_table/$w/all --out $d/fig4_$w"
+    done
+    for seed in 0 1 2; do
+      echo "python -m experiments.long_horizon --checkpoint $OUT/divergence_arms/dice_squared/cnn2_seed$seed/all --out $d/dice_squared_cnn2_seed$seed"
     done
     for w in physics_seed0 physics_seed1 physics_seed2 derivative_w0_seed0 derivative_seed0 derivative_w001_seed0; do
       echo "python -m experiments.long_horizon --checkpoint $OUT/piml/$w --out $d/$w"
