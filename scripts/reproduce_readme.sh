@@ -3,7 +3,7 @@
 # order, one subfolder per section under ${OUT:-results/readme}.
 #
 #   bash scripts/reproduce_readme.sh --list                 # sections, commands, run times
-#   bash scripts/reproduce_readme.sh                        # everything (~18 h on a 2-core CPU)
+#   bash scripts/reproduce_readme.sh                        # everything (~17 h on a 2-core CPU)
 #   bash scripts/reproduce_readme.sh surrogates baselines   # only these sections
 #   OUT=/data/readme bash scripts/reproduce_readme.sh
 #
@@ -27,7 +27,7 @@ declare -A TITLE=(
   [surrogates]='Surrogates on dendrite_sim/small 2.4.0 (Fig. 4, one seed; parity and morphology figures)'
   [fig4_table]='The like-for-like Fig. 4 table (3 seeds)'
   [divergence_arms]='Fig. 4: the divergent CNN-2 rollouts and the loss / padding arms (docs/training.md)'
-  [piml]='PIML against DDML: the Faraday and derivative-informed terms (3 seeds each), FNO row'
+  [piml]='PIML against DDML: data only, the Faraday term and the derivative-informed term (3 seeds each); the FNO run'
   [long_horizon]='Long horizons: rollouts to 420 s'
   [physics_validation]='Physics 2.0: validation table, Sand transition at the dataset width and at half of it'
   [dataset_convergence]='Physics 2.0: dt- and dx-convergence rows (Li and Zn)'
@@ -45,7 +45,7 @@ declare -A TITLE=(
 
 # Run time in minutes (README's measurement, or an estimate where marked in TIME_NOTE).
 declare -A MINUTES=(
-  [surrogates]=35 [fig4_table]=100 [divergence_arms]=95 [piml]=320 [long_horizon]=15 [physics_validation]=262 [dataset_convergence]=14
+  [surrogates]=35 [fig4_table]=100 [divergence_arms]=95 [piml]=285 [long_horizon]=15 [physics_validation]=262 [dataset_convergence]=14
   [pfhub3a]=5 [physics_speed]=5 [data]=5 [baselines]=1 [design]=54 [sensitivity]=7
   [fidelity]=35 [sweep]=69 [train_speed]=5 [reliability]=32
 )
@@ -53,7 +53,7 @@ declare -A TIME_NOTE=(
   [surrogates]='README: 25 min with the build present (CNN-2 ~13, CNN-1 ~12, evaluate 1, beside a nice-19 test run); est.: + ~10 min for the dataset build (8.6 min in the end-to-end run)'
   [fig4_table]='README: 64 min for the 6 CNN-1 and concat runs and the table, beside other jobs (the 3 CNN-2 runs reused from divergence_arms: ~40 min); est.: ~100 min for all 9'
   [divergence_arms]='README: 7 runs of ~10-17 min (3 dice_squared, 3 bce, 1 physical padding at 1.8x the step time) and three tables of ~1 min, 80 min on 2026-12-04, partly beside a test run; est.: + ~14 min for the unrolled run and two evaluations'
-  [piml]='est.: 3 runs stopping at step 625, two 16-point fidelity runs (~12 min each), 6 test evaluations (~1 min each); derivative arm: the small_tangents build (~45 min), seven runs (~15-23 min each), fidelity reusing the simulator side (~5 min each); FNO ~25 min'
+  [piml]='README: the small_tangents build 65 min beside two runs; 3 Faraday runs ~12 min each; 3 derivative runs 36-46 min each beside two others; 27 evaluations, fidelity runs reusing the simulator side, tangent_mismatch runs of ~1 min each (2026-12-04); est.: FNO ~25 min'
   [long_horizon]='README: the small_long 2.4.0 build 4.5 min and 8 rollouts of ~15 s (2026-12-04); est.: 15 rollouts'
   [physics_validation]='README: the default command 112 min on 2.4.0 (Sand 92, transition 18, the rest 1.3); est.: half width ~150 (20 mA/cm^2 alone 59)'
   [dataset_convergence]='README: 14 min on 2.4.0 beside a training run (Li 5.4 + 2.5, Zn 3.8 + 2.2)'
@@ -71,7 +71,7 @@ declare -A TIME_NOTE=(
 
 # Sections whose checkpoints a section reads.
 declare -A NEEDS=(
-  [piml]='fig4_table' [long_horizon]='surrogates fig4_table divergence_arms piml' [baselines]='surrogates' [design]='surrogates'
+  [piml]='fig4_table fidelity' [long_horizon]='surrogates fig4_table divergence_arms piml' [baselines]='surrogates' [design]='surrogates'
   [sensitivity]='surrogates' [fidelity]='surrogates'
 )
 
@@ -98,35 +98,22 @@ python -m experiments.evaluate --checkpoint $d/unroll2_seed2 --out $d/eval_unrol
 python -m experiments.evaluate --checkpoint $d/dice_squared/cnn2_seed2/all --out $d/eval_test123 --config.splits='("test",)' --config.figures.parity_splits='("test",)' --config.figures.trajectory_id=123 --config.figures.morphology_times_s='(120.0, 150.0, 180.0, 210.0)'
 EOF
     ;;
-    piml) cat <<EOF
-python launch.py --config configs/arms/physics.py --workdir $d/physics_seed0 --config.seed=0 --config.train.num_steps=1000 --config.train.warmup_steps=100 --config.eval.every_steps=125
-python launch.py --config configs/arms/physics.py --workdir $d/physics_seed1 --config.seed=1 --config.train.num_steps=1000 --config.train.warmup_steps=100 --config.eval.every_steps=125
-python launch.py --config configs/arms/physics.py --workdir $d/physics_seed2 --config.seed=2 --config.train.num_steps=1000 --config.train.warmup_steps=100 --config.eval.every_steps=125
-python -m experiments.sensitivity_fidelity --config configs/fidelity.py --config.num_points=16 --checkpoint $d/physics_seed0 --out $d/fidelity_physics_seed0
-python -m experiments.sensitivity_fidelity --config configs/fidelity.py --config.num_points=16 --checkpoint $OUT/fig4_table/cnn2_seed0/all --out $d/fidelity_data_only_seed0
-python launch.py --config configs/arms/derivative.py --workdir $d/derivative_w0_seed0 --config.seed=0 --config.train.derivative_weight=0 --config.train.num_steps=1000 --config.train.warmup_steps=100 --config.eval.every_steps=125
-python launch.py --config configs/arms/derivative.py --workdir $d/derivative_seed0 --config.seed=0 --config.train.num_steps=1000 --config.train.warmup_steps=100 --config.eval.every_steps=125
-python launch.py --config configs/arms/derivative.py --workdir $d/derivative_w001_seed0 --config.seed=0 --config.train.derivative_weight=0.001 --config.train.num_steps=1000 --config.train.warmup_steps=100 --config.eval.every_steps=125
-python -m experiments.sensitivity_fidelity --config configs/fidelity.py --config.num_points=16 --checkpoint $d/derivative_w0_seed0 --out $d/fidelity_derivative_w0_seed0 --physics_from $d/fidelity_data_only_seed0
-python -m experiments.sensitivity_fidelity --config configs/fidelity.py --config.num_points=16 --checkpoint $d/derivative_seed0 --out $d/fidelity_derivative_seed0 --physics_from $d/fidelity_data_only_seed0
-python -m experiments.sensitivity_fidelity --config configs/fidelity.py --config.num_points=16 --checkpoint $d/derivative_w001_seed0 --out $d/fidelity_derivative_w001_seed0 --physics_from $d/fidelity_data_only_seed0
-python -m experiments.tangent_mismatch --checkpoint $d/derivative_w0_seed0 --out $d/tangents_derivative_w0_seed0
-python -m experiments.tangent_mismatch --checkpoint $d/derivative_seed0 --out $d/tangents_derivative_seed0
-python -m experiments.tangent_mismatch --checkpoint $d/derivative_w001_seed0 --out $d/tangents_derivative_w001_seed0
-EOF
+    piml)
+    local C="--config.train.num_steps=1000 --config.train.warmup_steps=100 --config.eval.every_steps=125"
     for seed in 0 1 2; do
-      echo "python -m experiments.evaluate --checkpoint $OUT/fig4_table/cnn2_seed$seed/all --out $d/eval_data_only_seed$seed --config.splits=\"('test',)\" --config.figures.enabled=False"
-      echo "python -m experiments.evaluate --checkpoint $d/physics_seed$seed --out $d/eval_physics_seed$seed --config.splits=\"('test',)\" --config.figures.enabled=False"
+      echo "python launch.py --config configs/arms/physics.py --workdir $d/physics_seed$seed --config.seed=$seed $C"
+      echo "python launch.py --config configs/arms/derivative.py --workdir $d/derivative_w001_seed$seed --config.seed=$seed --config.train.derivative_weight=0.001 $C"
     done
-    for seed in 1 2; do
-      for w in 0 0.001; do
-        name="derivative_w$([[ $w == 0 ]] && echo 0 || echo 001)_seed$seed"
-        echo "python launch.py --config configs/arms/derivative.py --workdir $d/$name --config.seed=$seed --config.train.derivative_weight=$w --config.train.num_steps=1000 --config.train.warmup_steps=100 --config.eval.every_steps=125"
-        echo "python -m experiments.tangent_mismatch --checkpoint $d/$name --out $d/tangents_$name"
-        echo "python -m experiments.sensitivity_fidelity --config configs/fidelity.py --config.num_points=16 --checkpoint $d/$name --out $d/fidelity_$name --physics_from $d/fidelity_data_only_seed0"
+    for seed in 0 1 2; do
+      for arm in data_only physics derivative_w001; do
+        local w="$d/${arm}_seed$seed"
+        [[ $arm == data_only ]] && w="$OUT/fig4_table/cnn2_seed$seed/all"
+        echo "python -m experiments.evaluate --checkpoint $w --out $d/eval_${arm}_seed$seed --config.splits=\"('test',)\" --config.figures.enabled=False"
+        echo "python -m experiments.sensitivity_fidelity --config configs/fidelity.py --checkpoint $w --out $d/fidelity_${arm}_seed$seed --physics_from $OUT/fidelity"
+        echo "python -m experiments.tangent_mismatch --checkpoint $w --out $d/tangents_${arm}_seed$seed"
       done
     done
-    echo "python launch.py --config configs/fno.py --workdir $d/fno_seed0 --config.seed=0 --config.train.num_steps=1000 --config.train.warmup_steps=100 --config.eval.every_steps=125"
+    echo "python launch.py --config configs/fno.py --workdir $d/fno_seed0 --config.seed=0 $C"
     ;;
     long_horizon)
     echo "python -m experiments.long_horizon --checkpoint $S/cnn2 --out $d/default_cnn2"
@@ -136,7 +123,7 @@ EOF
     for seed in 0 1 2; do
       echo "python -m experiments.long_horizon --checkpoint $OUT/divergence_arms/dice_squared/cnn2_seed$seed/all --out $d/dice_squared_cnn2_seed$seed"
     done
-    for w in physics_seed0 physics_seed1 physics_seed2 derivative_w0_seed0 derivative_seed0 derivative_w001_seed0; do
+    for w in physics_seed0 physics_seed1 physics_seed2 derivative_w001_seed0 derivative_w001_seed1 derivative_w001_seed2; do
       echo "python -m experiments.long_horizon --checkpoint $OUT/piml/$w --out $d/$w"
     done
     ;;
