@@ -1,4 +1,4 @@
-r"""Evaluates CNN-2 (and optionally CNN-1) checkpoints: metrics with intervals, parity plots,
+r"""Evaluates CNN-2 (or concat, CNextU-Net, FNO; and optionally CNN-1) checkpoints: metrics with intervals, parity plots,
 morphology maps, videos.
 
   python -m experiments.evaluate --checkpoint workdirs/cnn2 --cnn1_checkpoint workdirs/cnn1 \
@@ -7,7 +7,7 @@ morphology maps, videos.
       --config.max_trajectories=4 --config.figures.trajectory_id=3
 
 Settings: `configs/evaluate.py` (the default `--config`), each overridable with
-`--config.key=value`; flags are only for paths. `--checkpoint` is a CNN-2 (or concat) workdir of
+`--config.key=value`; flags are only for paths. `--checkpoint` is a CNN-2 (or concat, CNextU-Net, FNO) workdir of
 `launch.py`, `--cnn1_checkpoint` an optional CNN-1 workdir; both are rolled out on the same
 trajectories of the dataset they were trained on, with `dendrax.train.evaluation` (the module
 training uses). Writes under `--out`:
@@ -32,7 +32,7 @@ from experiments import common
 _CONFIG = config_flags.DEFINE_config_file(
     'config', os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                            'configs', 'evaluate.py'), 'Evaluation settings.', lock_config=True)
-_CHECKPOINT = flags.DEFINE_string('checkpoint', None, 'CNN-2 (or concat) workdir.')
+_CHECKPOINT = flags.DEFINE_string('checkpoint', None, 'CNN-2 (or concat, CNextU-Net, FNO) workdir.')
 _CNN1 = flags.DEFINE_string('cnn1_checkpoint', None, 'CNN-1 workdir (optional).')
 _OUT = flags.DEFINE_string('out', None, 'Output folder.')
 _DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data dir (default: $DENDRAX_DATA_DIR '

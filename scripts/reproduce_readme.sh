@@ -114,6 +114,7 @@ EOF
       done
     done
     echo "python launch.py --config configs/fno.py --workdir $d/fno_seed0 --config.seed=0 $C"
+    echo "python -m experiments.evaluate --checkpoint $d/fno_seed0 --out $d/eval_fno_seed0 --config.splits=\"('test','ood')\" --config.figures.enabled=False"
     echo "python -m experiments.sensitivity_fidelity --config configs/fidelity.py --checkpoint $d/fno_seed0 --out $d/fidelity_fno_seed0 --physics_from $OUT/fidelity"
     ;;
     long_horizon)

@@ -21,7 +21,10 @@ from dendrax.data import pipeline
 from dendrax.data import sources as sources_lib
 from dendrax.train import evaluation as ev
 
-MODEL_LABELS = {'cnn1': 'CNN-1', 'cnn2': 'CNN-2', 'concat': 'concat'}
+MODEL_LABELS = {'cnn1': 'CNN-1', 'cnn2': 'CNN-2', 'concat': 'concat', 'cnext': 'CNextU-Net',
+                'fno': 'FNO'}
+# The models that see the physical parameters: what `--checkpoint` takes.
+CONDITIONED_MODELS = ('cnn2', 'concat', 'cnext', 'fno')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,13 +61,14 @@ def load_surrogate(workdir: str, name: str = '', which: str = 'best') -> Surroga
 
 def load_pair(checkpoint: str | None, cnn1_checkpoint: str | None = None,
               which: str = 'best') -> list[Surrogate]:
-  """The surrogates given on a command line: `--checkpoint` (CNN-2), `--cnn1_checkpoint`.
+  """The surrogates given on a command line: `--checkpoint` (a model that sees the physical
+  parameters: CNN-2, concat, CNextU-Net or FNO) and `--cnn1_checkpoint`.
 
-  Each is labelled by its config's `model_name` ('CNN-2', 'CNN-1', 'concat'); a CNN-1 passed as
+  Each is labelled by its config's `model_name` (`MODEL_LABELS`); a CNN-1 passed as
   `--checkpoint` or a CNN-2 as `--cnn1_checkpoint` raises, naming the flag.
   """
   out = []
-  for flag, workdir, want in (('--checkpoint', checkpoint, ('cnn2', 'concat')),
+  for flag, workdir, want in (('--checkpoint', checkpoint, CONDITIONED_MODELS),
                               ('--cnn1_checkpoint', cnn1_checkpoint, ('cnn1',))):
     if not workdir:
       continue

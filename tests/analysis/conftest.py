@@ -1,6 +1,7 @@
 """Fixtures of the analysis tests: small saved checkpoints and synthetic schema trajectories."""
 
 import jax
+import ml_collections
 import numpy as np
 import pytest
 
@@ -9,18 +10,23 @@ from dendrax.physics import parameters
 P0 = (300.0, 1.0, 0.5, 1000.0, 0.5, 316.2, 3.0)   # 50 mA/cm^2: growth visible in a few seconds
 
 
-def save_checkpoint(workdir: str, model_name: str, *, seed: int = 0, noise: float = 0.3) -> str:
-  """Saves a small `model_name` UNet with random weights where `load_checkpoint` finds it.
+def save_checkpoint(workdir: str, model_name: str, *, seed: int = 0, noise: float = 0.3,
+                    model: dict | None = None) -> str:
+  """Saves a small `model_name` model with random weights where `load_checkpoint` finds it.
 
-  The UNet's output convolution starts at zero (an untrained model is the identity); `noise`
-  adds a random offset to every weight, so rollouts change frames and depend on `cond`.
+  `model` replaces the config's model keywords (default: a UNet of 4-8 channels). The output
+  layer starts at zero (an untrained model is the identity); `noise` adds a random offset to
+  every weight, so rollouts change frames and depend on `cond`.
   """
   from dendrax.data import normalization  # pylint: disable=g-import-not-at-top
   from dendrax.train import checkpointing, setup  # pylint: disable=g-import-not-at-top
   from tests.conftest import small_train_config  # pylint: disable=g-import-not-at-top
   config = small_train_config(model_name=model_name)
-  config.model.features = (4, 8)
-  config.model.film_init_scale = 1.0
+  if model is None:
+    config.model.features = (4, 8)
+    config.model.film_init_scale = 1.0
+  else:
+    config.model = ml_collections.ConfigDict(model)
   state = setup.initial_state(config, jax.random.key(seed))
   leaves, treedef = jax.tree.flatten(state.params)
   keys = jax.random.split(jax.random.key(seed + 1), len(leaves))

@@ -10,6 +10,7 @@ from dendrax.analysis import evaluation
 from dendrax.analysis import evaluation_report
 from dendrax.physics import observables
 from dendrax.train import evaluation as ev
+from tests.analysis.conftest import save_checkpoint
 
 
 @pytest.fixture(scope='module')
@@ -27,6 +28,20 @@ def test_models_are_labelled_and_checked(evaluated, cnn1_checkpoint):
   assert all(s.step == 0 for s in surrogates)
   with pytest.raises(ValueError, match="--checkpoint .* model_name='cnn1'"):
     evaluation.load_pair(cnn1_checkpoint)
+
+
+def test_checkpoint_takes_an_fno(tmp_path, make_trajectories):
+  fno = save_checkpoint(str(tmp_path / 'fno'), 'fno', model=dict(
+      width=4, modes=(4, 4), num_layers=1, pad_y=0, projection_hidden=8, film_hidden=(8,),
+      film_init_scale=1.0))
+  (s,) = evaluation.load_pair(fno)
+  assert s.name == 'FNO' and s.config.model_name == 'fno'
+  results, rollouts = evaluation.evaluate([s], {'test': make_trajectories(3, 1)}, batch_size=4,
+                                          bootstrap_samples=50)
+  (r,) = rollouts['FNO']['test']
+  assert r.pred_xi.shape == (3, 8, 16, 16)
+  assert not np.allclose(r.pred_xi[:, -1], r.true_xi[:, -1])
+  assert np.isfinite(results['FNO']['test']['marks']['all']['length_mse_um2']['value'])
 
 
 def test_metrics_are_those_of_the_evaluation_module(evaluated):
