@@ -46,7 +46,7 @@ declare -A TITLE=(
 # Run time in minutes (README's measurement, or an estimate where marked in TIME_NOTE).
 declare -A MINUTES=(
   [surrogates]=35 [fig4_table]=100 [divergence_arms]=95 [piml]=285 [long_horizon]=15 [physics_validation]=262 [dataset_convergence]=14
-  [pfhub3a]=5 [physics_speed]=5 [data]=5 [baselines]=1 [design]=54 [sensitivity]=7
+  [pfhub3a]=5 [physics_speed]=5 [data]=5 [baselines]=1 [design]=75 [sensitivity]=7
   [fidelity]=35 [sweep]=69 [train_speed]=5 [reliability]=32
 )
 declare -A TIME_NOTE=(
@@ -61,7 +61,7 @@ declare -A TIME_NOTE=(
   [physics_speed]='est.: not measured in README (compile 15 s + run 16 s + FiPy)'
   [data]='est.: not measured in README'
   [baselines]='README: 1 min'
-  [design]='README: 91 s + 20 min beside the test suite (2.4.0) + 13 min + 25 min (2.3.0)'
+  [design]='README: 91 s + 20 min beside the test suite + 15 min + 37 min beside a training run (2.4.0)'
   [sensitivity]='README: 7 min on 2.4.0 beside a nice-19 test run (14 min the run before, beside a nice-19 job)'
   [fidelity]='README: 35 min on 2.4.0 beside a training run and a nice-19 test run (56 min the run before)'
   [sweep]='README: 69 min on 2.4.0 beside a test run (39 min on 2.3.0)'
