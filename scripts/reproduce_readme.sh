@@ -45,7 +45,7 @@ declare -A TITLE=(
 
 # Run time in minutes (README's measurement, or an estimate where marked in TIME_NOTE).
 declare -A MINUTES=(
-  [surrogates]=35 [fig4_table]=100 [divergence_arms]=95 [piml]=285 [long_horizon]=15 [physics_validation]=262 [dataset_convergence]=14
+  [surrogates]=35 [fig4_table]=100 [divergence_arms]=95 [piml]=390 [long_horizon]=15 [physics_validation]=262 [dataset_convergence]=14
   [pfhub3a]=5 [physics_speed]=5 [data]=5 [baselines]=1 [design]=75 [sensitivity]=7
   [fidelity]=35 [sweep]=69 [train_speed]=5 [reliability]=32
 )
@@ -53,7 +53,7 @@ declare -A TIME_NOTE=(
   [surrogates]='README: 25 min with the build present (CNN-2 ~13, CNN-1 ~12, evaluate 1, beside a nice-19 test run); est.: + ~10 min for the dataset build (8.6 min in the end-to-end run)'
   [fig4_table]='README: 64 min for the 6 CNN-1 and concat runs and the table, beside other jobs (the 3 CNN-2 runs reused from divergence_arms: ~40 min); est.: ~100 min for all 9'
   [divergence_arms]='README: 7 runs of ~10-17 min (3 dice_squared, 3 bce, 1 physical padding at 1.8x the step time) and three tables of ~1 min, 80 min on 2026-12-04, partly beside a test run; est.: + ~14 min for the unrolled run and two evaluations'
-  [piml]='README: the small_tangents build 65 min beside two runs; 3 Faraday runs ~12 min each; 3 derivative runs 36-46 min each beside two others; 27 evaluations, fidelity runs reusing the simulator side, tangent_mismatch runs of ~1 min each (2026-12-04); FNO ~20 min and its fidelity run 6 min'
+  [piml]='README: the small_tangents build 65 min beside two runs; 3 Faraday runs ~12 min each; 3 derivative runs 36-46 min each beside two others; 27 evaluations, fidelity runs reusing the simulator side, tangent_mismatch runs of ~1 min each (2026-12-04); FNO ~20 min and its fidelity run 6 min; weight 0.0003 (2026-12-05): 3 runs of 1000 steps ~20-30 min each, one of 2000 steps ~30 min alone, evaluations ~3 min each'
   [long_horizon]='README: the small_long 2.4.0 build 4.5 min and 8 rollouts of ~15 s (2026-12-04); est.: 15 rollouts'
   [physics_validation]='README: the default command 112 min on 2.4.0 (Sand 92, transition 18, the rest 1.3); est.: half width ~150 (20 mA/cm^2 alone 59)'
   [dataset_convergence]='README: 14 min on 2.4.0 beside a training run (Li 5.4 + 2.5, Zn 3.8 + 2.2)'
@@ -71,7 +71,7 @@ declare -A TIME_NOTE=(
 
 # Sections whose checkpoints a section reads.
 declare -A NEEDS=(
-  [piml]='fig4_table fidelity' [long_horizon]='surrogates fig4_table divergence_arms piml' [baselines]='surrogates' [design]='surrogates'
+  [piml]='surrogates fig4_table fidelity' [long_horizon]='surrogates fig4_table divergence_arms piml' [baselines]='surrogates' [design]='surrogates'
   [sensitivity]='surrogates' [fidelity]='surrogates'
 )
 
@@ -113,6 +113,24 @@ EOF
         echo "python -m experiments.tangent_mismatch --checkpoint $w --out $d/tangents_${arm}_seed$seed"
       done
     done
+    # Weight 0.0003 (2026-12-05): 3 seeds at 1000 steps, one at the default 2000, beside the default
+    # data-only run (surrogates/cnn2, 2000 steps, seed 0); test and ood, the panel, the tangents.
+    for seed in 0 1 2; do
+      echo "python launch.py --config configs/arms/derivative.py --workdir $d/derivative_w0003_seed$seed --config.seed=$seed --config.train.derivative_weight=0.0003 $C"
+    done
+    echo "python launch.py --config configs/arms/derivative.py --workdir $d/derivative_w0003_2000steps_seed0 --config.seed=0 --config.train.derivative_weight=0.0003"
+    for w in derivative_w0003_seed0 derivative_w0003_seed1 derivative_w0003_seed2 derivative_w0003_2000steps_seed0; do
+      echo "python -m experiments.evaluate --checkpoint $d/$w --out $d/eval_$w --config.splits=\"('test','ood')\" --config.figures.enabled=False"
+      echo "python -m experiments.sensitivity_fidelity --config configs/fidelity.py --checkpoint $d/$w --out $d/fidelity_$w --physics_from $OUT/fidelity"
+      echo "python -m experiments.tangent_mismatch --checkpoint $d/$w --out $d/tangents_$w"
+    done
+    echo "python -m experiments.tangent_mismatch --checkpoint $S/cnn2 --out $d/tangents_data_only_2000steps_seed0"
+    for w in physics_seed0 physics_seed1 physics_seed2 derivative_w001_seed0 derivative_w001_seed1 derivative_w001_seed2; do
+      echo "python -m experiments.evaluate --checkpoint $d/$w --out $d/ood_$w --config.splits=\"('ood',)\" --config.figures.enabled=False"
+    done
+    for seed in 0 1 2; do
+      echo "python -m experiments.evaluate --checkpoint $OUT/fig4_table/cnn2_seed$seed/all --out $d/ood_data_only_seed$seed --config.splits=\"('ood',)\" --config.figures.enabled=False"
+    done
     echo "python launch.py --config configs/fno.py --workdir $d/fno_seed0 --config.seed=0 $C"
     echo "python -m experiments.evaluate --checkpoint $d/fno_seed0 --out $d/eval_fno_seed0 --config.splits=\"('test','ood')\" --config.figures.enabled=False"
     echo "python -m experiments.sensitivity_fidelity --config configs/fidelity.py --checkpoint $d/fno_seed0 --out $d/fidelity_fno_seed0 --physics_from $OUT/fidelity"
@@ -125,7 +143,7 @@ EOF
     for seed in 0 1 2; do
       echo "python -m experiments.long_horizon --checkpoint $OUT/divergence_arms/dice_squared/cnn2_seed$seed/all --out $d/dice_squared_cnn2_seed$seed"
     done
-    for w in physics_seed0 physics_seed1 physics_seed2 derivative_w001_seed0 derivative_w001_seed1 derivative_w001_seed2 fno_seed0; do
+    for w in physics_seed0 physics_seed1 physics_seed2 derivative_w001_seed0 derivative_w001_seed1 derivative_w001_seed2 fno_seed0 derivative_w0003_2000steps_seed0; do
       echo "python -m experiments.long_horizon --checkpoint $OUT/piml/$w --out $d/$w"
     done
     ;;
