@@ -10,6 +10,7 @@ Every example has the dendrax trajectory schema (`dendrax.data.schema.trajectory
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 
 from etils import epath
@@ -19,6 +20,21 @@ from dendrax.data import schema
 
 ZHAO_CITATION = ('Zhao et al., Insights into dendritic growth mechanisms in batteries: a '
                  'combined machine learning and computational study.')
+
+
+# The plain (non-Beam) writer shuffles a split in memory up to TFDS's MAX_MEM_BUFFER_SIZE (1 GB)
+# and spills beyond it through tf.io.gfile, which needs TensorFlow: `medium_tangents`' train
+# split (~1.2 GB serialised) failed there with "No module named 'tensorflow'". Without TensorFlow
+# the whole split is shuffled in memory instead (`paper`'s train split: ~2 GB).
+IN_MEMORY_SHUFFLE_BYTES = 16 << 30
+
+
+def allow_large_in_memory_shuffle() -> None:
+  """Raises TFDS's in-memory shuffle limit to `IN_MEMORY_SHUFFLE_BYTES` when TensorFlow, which
+  its on-disk path needs, is not installed; with TensorFlow TFDS's own limit stays."""
+  if importlib.util.find_spec('tensorflow') is None:
+    from tensorflow_datasets.core import shuffle  # pylint: disable=g-import-not-at-top
+    shuffle.MAX_MEM_BUFFER_SIZE = max(shuffle.MAX_MEM_BUFFER_SIZE, IN_MEMORY_SHUFFLE_BYTES)
 
 
 class DendraxBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
@@ -35,6 +51,10 @@ class DendraxBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
   @classmethod
   def code_path(cls) -> epath.Path:
     return epath.Path(inspect.getfile(cls))
+
+  def _download_and_prepare(self, dl_manager, download_config=None):
+    allow_large_in_memory_shuffle()
+    return super()._download_and_prepare(dl_manager, download_config)
 
   # The two hooks each concrete builder (dendrite_sim, dendrite_vasp, dendrite_lit) overrides;
   # not abc.abstractmethod because TFDS registers builder classes through its own metaclass.

@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 OUT="${OUT:-results/readme}"
 S="$OUT/surrogates"    # the default run's checkpoints, read by later sections
 
-SECTIONS=(surrogates fig4_table divergence_arms piml long_horizon physics_validation dataset_convergence pfhub3a
+SECTIONS=(surrogates fig4_table divergence_arms piml medium long_horizon physics_validation dataset_convergence pfhub3a
           physics_speed data baselines design sensitivity fidelity sweep train_speed reliability)
 
 # README heading each section reproduces.
@@ -28,6 +28,7 @@ declare -A TITLE=(
   [fig4_table]='The like-for-like Fig. 4 table (3 seeds)'
   [divergence_arms]='Fig. 4: the divergent CNN-2 rollouts and the loss / padding arms (docs/training.md)'
   [piml]='PIML against DDML: data only, the Faraday term and the derivative-informed term (3 seeds each); the FNO run'
+  [medium]='PIML against DDML on dendrite_sim/medium: 1000 training trajectories, 25 % and 100 %'
   [long_horizon]='Long horizons: rollouts to 420 s'
   [physics_validation]='Physics 2.0: validation table, Sand transition at the dataset width and at half of it'
   [dataset_convergence]='Physics 2.0: dt- and dx-convergence rows (Li and Zn)'
@@ -45,7 +46,7 @@ declare -A TITLE=(
 
 # Run time in minutes (README's measurement, or an estimate where marked in TIME_NOTE).
 declare -A MINUTES=(
-  [surrogates]=35 [fig4_table]=100 [divergence_arms]=95 [piml]=415 [long_horizon]=15 [physics_validation]=262 [dataset_convergence]=14
+  [surrogates]=35 [fig4_table]=100 [divergence_arms]=95 [piml]=415 [medium]=145 [long_horizon]=15 [physics_validation]=262 [dataset_convergence]=14
   [pfhub3a]=5 [physics_speed]=5 [data]=5 [baselines]=1 [design]=75 [sensitivity]=7
   [fidelity]=35 [sweep]=69 [train_speed]=5 [reliability]=32
 )
@@ -54,6 +55,7 @@ declare -A TIME_NOTE=(
   [fig4_table]='README: 64 min for the 6 CNN-1 and concat runs and the table, beside other jobs (the 3 CNN-2 runs reused from divergence_arms: ~40 min); est.: ~100 min for all 9'
   [divergence_arms]='README: 7 runs of ~10-17 min (3 dice_squared, 3 bce, 1 physical padding at 1.8x the step time) and three tables of ~1 min, 80 min on 2026-12-04, partly beside a test run; est.: + ~14 min for the unrolled run and two evaluations'
   [piml]='README: the small_tangents build 65 min beside two runs; 3 Faraday runs ~12 min each; 3 derivative runs 36-46 min each beside two others; 27 evaluations, fidelity runs reusing the simulator side, tangent_mismatch runs of ~1 min each (2026-12-04); FNO ~20 min and its fidelity run 6 min; weight 0.0003 (2026-12-05): 3 runs of 1000 steps ~20-30 min each, one of 2000 steps ~30 min alone, evaluations ~3 min each; data-only seed 1 at 2000 steps 23 min beside the test suite'
+  [medium]='README: the medium build 40.7 min on two Beam workers, medium_tangents 29.6 min (its 8 tangent chunks; the rest read from the medium cache), data-only 100 % 17 min, its fidelity 4 min (2026-12-05); est.: derivative ~30 min, 25 % ~17 min, two fidelity runs'
   [long_horizon]='README: the small_long 2.4.0 build 4.5 min and 8 rollouts of ~15 s (2026-12-04); est.: 15 rollouts'
   [physics_validation]='README: the default command 112 min on 2.4.0 (Sand 92, transition 18, the rest 1.3); est.: half width ~150 (20 mA/cm^2 alone 59)'
   [dataset_convergence]='README: 14 min on 2.4.0 beside a training run (Li 5.4 + 2.5, Zn 3.8 + 2.2)'
@@ -71,7 +73,7 @@ declare -A TIME_NOTE=(
 
 # Sections whose checkpoints a section reads.
 declare -A NEEDS=(
-  [piml]='surrogates fig4_table fidelity' [long_horizon]='surrogates fig4_table divergence_arms piml' [baselines]='surrogates' [design]='surrogates'
+  [piml]='surrogates fig4_table fidelity' [medium]='fidelity' [long_horizon]='surrogates fig4_table divergence_arms piml' [baselines]='surrogates' [design]='surrogates'
   [sensitivity]='surrogates' [fidelity]='surrogates'
 )
 
@@ -138,6 +140,19 @@ EOF
     echo "python launch.py --config configs/fno.py --workdir $d/fno_seed0 --config.seed=0 $C"
     echo "python -m experiments.evaluate --checkpoint $d/fno_seed0 --out $d/eval_fno_seed0 --config.splits=\"('test','ood')\" --config.figures.enabled=False"
     echo "python -m experiments.sensitivity_fidelity --config configs/fidelity.py --checkpoint $d/fno_seed0 --out $d/fidelity_fno_seed0 --physics_from $OUT/fidelity"
+    ;;
+    medium)
+    # Built on two local Beam workers; medium_tangents then simulates only its 8 tangent chunks.
+    local B="--data_dir=${DENDRAX_DATA_DIR:-$HOME/tensorflow_datasets} -- --runner=DirectRunner --direct_num_workers=2 --direct_running_mode=multi_processing"
+    echo "python -m data_builders.dendrite_sim.fill_cache --config=medium $B > $d/build_medium.txt"
+    echo "python -m data_builders.dendrite_sim.fill_cache --config=medium_tangents $B > $d/build_medium_tangents.txt"
+    local R="--config.eval.rollout_splits=('validation','test','ood')"
+    echo "python launch.py --config configs/cnn2.py --workdir $d/data_only_100_seed0 --config.data.name=dendrite_sim/medium \"$R\""
+    echo "python launch.py --config configs/arms/derivative.py --workdir $d/derivative_100_seed0 --config.data.name=dendrite_sim/medium_tangents \"$R\""
+    echo "python launch.py --config configs/cnn2.py --workdir $d/data_only_25_seed0 --config.data.name=dendrite_sim/medium --config.data.train_split='train[:25%]' \"$R\""
+    for w in data_only_100_seed0 derivative_100_seed0 data_only_25_seed0; do
+      echo "python -m experiments.sensitivity_fidelity --config configs/fidelity.py --checkpoint $d/$w --out $d/fidelity_$w --physics_from $OUT/fidelity"
+    done
     ;;
     long_horizon)
     echo "python -m experiments.long_horizon --checkpoint $S/cnn2 --out $d/default_cnn2"

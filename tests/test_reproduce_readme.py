@@ -37,7 +37,7 @@ def test_list_names_every_section_with_a_run_time_and_runnable_commands(tmp_path
   out = str(tmp_path / 'readme')
   text = _listing(out)
   sections = _sections(text)
-  assert len(sections) == 17
+  assert len(sections) == 18
   assert list(sections)[:4] == ['surrogates', 'fig4_table', 'divergence_arms', 'piml']
   assert all(minutes and minutes > 0 and commands
              for minutes, commands in sections.values()), sections

@@ -1,5 +1,6 @@
 r"""PIML vs DDML, arm (ii): data + the derivative-informed (DINO / Sobolev) term, on
-`dendrite_sim/small_tangents` (issue 11; `medium` not built).
+`dendrite_sim/small_tangents` (issue 11; on `medium`:
+`--config.data.name=dendrite_sim/medium_tangents`).
 
   python launch.py --config configs/arms/derivative.py --workdir workdirs/arms/derivative_100_s0
   python launch.py --config configs/arms/derivative.py --workdir workdirs/arms/derivative_25_s1 \

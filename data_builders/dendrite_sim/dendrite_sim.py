@@ -183,6 +183,10 @@ def dataset_simulation(**overrides) -> tuple:
                       if k not in ('nx', 'ny', 'chemistry', 'protocol')))
 
 
+# `medium` and `medium_tangents`: every field but the tangents.
+_MEDIUM = dict(grid_size=64, simulation=dataset_simulation(), num_train=1000, num_validation=152,
+               num_test=152, num_ood=104, seed=0, batch_size=8, drop_nonfinite=True)
+
 BUILDER_CONFIGS = [
     # Tests and CI: 32 x 32, 8 + 2 + 2 + 2 trajectories, Li under constant voltage only, so
     # the simulator compiles once; 7 chunks of 2 (the resume test needs several chunks).
@@ -221,6 +225,19 @@ BUILDER_CONFIGS = [
                 grid_size=64, simulation=dataset_simulation(t_end_s=420.0), num_train=112,
                 num_validation=28, num_test=28, num_ood=24, seed=0, batch_size=4,
                 drop_nonfinite=True, build_splits=('test',)),
+    # Issue 11's data-scaling set: 1000 train + 152 validation + 152 test + 104 ood = 1408
+    # trajectories, the `small` simulation on 64 x 64; 176 = 22 x 8 per (chemistry, protocol)
+    # group, so no chunk is padded. No tangents (a tangent chunk costs ~20x a plain one).
+    # About 1 h here on 2 cores (`small`: 8.6 min for 192); train on a fraction with
+    # `--config.data.train_split='train[:25%]'`.
+    make_config('medium', description='1408 64x64 trajectories (data scaling, issue 11).',
+                **_MEDIUM),
+    # `medium` plus the simulator's xi tangents for the first chunk of each of the 8 groups
+    # (64 trajectories of every split), as `small_tangents` is to `small`: the derivative arm at
+    # scale. Built after `medium`, only the 8 tangent chunks are simulated (the rest are read
+    # from `medium`'s chunk cache, `plain_cache_dirs`).
+    make_config('medium_tangents', description='medium + xi tangents for 64 trajectories.',
+                **_MEDIUM, tangent_chunks_per_group=1),
     # The paper's 6514 growth processes (80/10/10) plus 326 out-of-distribution; for a GPU.
     make_config('paper', description='6514 64x64 growth processes (paper) + 326 ood.',
                 grid_size=64, simulation=dataset_simulation(), num_train=5211,
@@ -269,11 +286,35 @@ class DendriteSim(base.DendraxBuilder):
 
   def cache_dir(self, download_dir: str | None = None) -> str:
     """Folder of this config's chunk cache under the TFDS download dir (default data_dir/downloads)."""
+    return os.path.join(self._caches_root(download_dir),
+                        f'{self.builder_config.name}-'
+                        f'{self._cache_key(self.builder_config.generation_settings())}')
+
+  def plain_cache_dirs(self, download_dir: str | None = None) -> list[str]:
+    """Chunk caches of configs with this config's trajectories and no tangents.
+
+    Only for a tangent config (`medium_tangents`: `medium`'s cache, whatever the folder's
+    config name); its plain chunks are read from there instead of simulated again.
+    """
+    if not self.builder_config.tangent_chunks_per_group:
+      return []
+    root, suffix = self._caches_root(download_dir), f'-{self.plain_cache_key()}'
+    if not os.path.isdir(root):
+      return []
+    return sorted(os.path.join(root, d) for d in os.listdir(root) if d.endswith(suffix))
+
+  def plain_cache_key(self) -> str:
+    """The cache key of this config without its tangents (its plain twin's)."""
+    settings = self.builder_config.generation_settings()
+    settings.pop('tangent_chunks_per_group', None)
+    return self._cache_key(settings)
+
+  def _caches_root(self, download_dir: str | None) -> str:
     download_dir = download_dir or os.path.join(str(self.data_dir_root), 'downloads')
-    key = generation.generation_key({**self.builder_config.generation_settings(),
-                                     'version': str(self.VERSION)})
-    return os.path.join(str(download_dir), 'dendrite_sim_chunks',
-                        f'{self.builder_config.name}-{key}')
+    return os.path.join(str(download_dir), 'dendrite_sim_chunks')
+
+  def _cache_key(self, settings: dict[str, Any]) -> str:
+    return generation.generation_key({**settings, 'version': str(self.VERSION)})
 
   def chunks(self) -> list[generation.Chunk]:
     """The chunk plan of this config (the same on every machine)."""
@@ -291,6 +332,23 @@ class DendriteSim(base.DendraxBuilder):
       return generation.keep_splits(chunks, config.build_splits, config.batch_size)
     return chunks
 
+  def expected_split_sizes(self, download_dir: str | None = None) -> dict[str, int]:
+    """{split: records a build writes}, from the complete chunk cache: every trajectory of the
+    split less those `generation.bound_violations` drops (or would refuse). Checks a build made
+    elsewhere (Beam) against what the plain build writes from the same chunks."""
+    cache_dir = self.cache_dir(download_dir)
+    sizes = dict.fromkeys(self.builder_config.splits_built, 0)
+    for chunk in self.chunks():
+      arrays = generation.load_chunk(os.path.join(cache_dir, chunk.filename), chunk)
+      if arrays is None:
+        raise FileNotFoundError(f'dendrite_sim/{self.builder_config.name}: chunk '
+                                f'{chunk.filename} is not in the cache {cache_dir}')
+      bad = generation.bound_violations(arrays)
+      for j, split in enumerate(chunk.splits):
+        if split in sizes and j not in bad:
+          sizes[split] += 1
+    return sizes
+
   def simulation_settings(self) -> dict[str, Any]:
     config = self.builder_config
     return {**dict(config.simulation), 'nx': config.grid_size, 'ny': config.grid_size}
@@ -303,22 +361,27 @@ class DendriteSim(base.DendraxBuilder):
   def _split_generators(self, dl_manager: tfds.download.DownloadManager):
     cache_dir = self.cache_dir(dl_manager.download_dir)
     logging.info('dendrite_sim/%s: chunk cache %s', self.builder_config.name, cache_dir)
+    plain_dirs = self.plain_cache_dirs(dl_manager.download_dir)
+    if plain_dirs:
+      logging.info('dendrite_sim/%s: chunks without tangents are reused from %s',
+                   self.builder_config.name, plain_dirs)
     generate = self._beam_examples if getattr(self, '_on_beam', False) else \
         self._generate_examples
-    return {split: generate(split, cache_dir) for split in self.builder_config.splits_built}
+    return {split: generate(split, cache_dir, plain_dirs)
+            for split in self.builder_config.splits_built}
 
-  def _beam_examples(self, split: str, cache_dir: str):
+  def _beam_examples(self, split: str, cache_dir: str, plain_dirs: list[str]):
     """The Beam PTransform of `split` (beam_generation.py): chunks as elements."""
     return beam_generation.split_examples(
         self.chunks(), split=split, cache_dir=cache_dir, simulation=self.simulation_settings(),
         seed=self.builder_config.seed, drop_nonfinite=self.builder_config.drop_nonfinite,
-        with_tangents=self._has_tangents())
+        with_tangents=self._has_tangents(), plain_dirs=plain_dirs)
 
-  def _generate_examples(self, split: str, cache_dir: str):
+  def _generate_examples(self, split: str, cache_dir: str, plain_dirs: list[str]):
     chunks = [c for c in self.chunks() if split in c.splits]
     results = generation.chunk_results(
         chunks, cache_dir, self.simulation_settings(), self.builder_config.seed,
-        simulate_fn=generation.simulate_chunk, desc=split)
+        simulate_fn=generation.simulate_chunk, desc=split, plain_dirs=plain_dirs)
     dropped = []
     for chunk, arrays in results:
       yield from generation.examples_of_chunk(chunk, arrays, split,

@@ -41,10 +41,30 @@ def beam_download_config(pipeline_args: list[str]) -> tfds.download.DownloadConf
 
 
 def build(config: str, data_dir: str, pipeline_args: list[str]) -> tfds.core.DatasetBuilder:
-  """Builds `dendrite_sim/<config>` under `data_dir` on Beam; returns the prepared builder."""
+  """Builds `dendrite_sim/<config>` under `data_dir` on Beam; returns the prepared builder.
+
+  Raises RuntimeError naming the split if the records written are not those the chunk cache
+  holds (a runner that loses elements: `beam_generation.disable_local_runner_timed_flush`).
+  """
   builder = tfds.builder(f'dendrite_sim/{config}', data_dir=data_dir, file_format='array_record')
   builder.download_and_prepare(download_config=beam_download_config(pipeline_args))
+  check_record_counts(builder)
   return builder
+
+
+def check_record_counts(builder: tfds.core.DatasetBuilder) -> None:
+  """Raises RuntimeError naming each split whose record count differs from the chunk cache's."""
+  expected = builder.expected_split_sizes()
+  written = {s: builder.info.splits[s].num_examples for s in expected}
+  wrong = {s: (written[s], n) for s, n in expected.items() if written[s] != n}
+  if wrong:
+    raise RuntimeError(
+        f'dendrite_sim/{builder.builder_config.name}: the Beam build wrote '
+        + ', '.join(f'{s}: {w} records where the chunk cache holds {n}'
+                    for s, (w, n) in wrong.items())
+        + f'. The cache {builder.cache_dir()} is complete: delete {builder.data_dir} and build '
+        'without Beam, which only reads it (`pipeline.load_source` or tfds.builder(...)'
+        '.download_and_prepare()).')
 
 
 def main(argv):

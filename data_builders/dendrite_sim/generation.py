@@ -240,9 +240,16 @@ def with_stable_dt(chunks: list[Chunk], simulation: Mapping[str, Any]) -> list[C
 
 
 def chunk_results(chunks: list[Chunk], cache_dir: str, simulation: Mapping[str, Any], seed: int,
-                  *, simulate_fn: Callable[..., dict] | None = None, desc: str = 'chunks'
+                  *, simulate_fn: Callable[..., dict] | None = None, desc: str = 'chunks',
+                  plain_dirs: Sequence[str] = ()
                   ) -> Iterator[tuple[Chunk, dict[str, np.ndarray]]]:
-  """Yields (chunk, arrays) for every chunk, from the cache or by simulating and caching it."""
+  """Yields (chunk, arrays) for every chunk, from the cache or by simulating and caching it.
+
+  A chunk without tangents that is missing from `cache_dir` is first looked up in
+  `plain_dirs`: caches of a config with the same trajectories and no tangents (`medium` for
+  `medium_tangents`), whose chunks are the same program's output. It is copied into
+  `cache_dir`, so a tangent config costs only its tangent chunks once its plain twin is built.
+  """
   simulate_fn = simulate_fn or simulate_chunk
   done = sum(os.path.exists(os.path.join(cache_dir, c.filename)) for c in chunks)
   if done:
@@ -255,10 +262,25 @@ def chunk_results(chunks: list[Chunk], cache_dir: str, simulation: Mapping[str, 
       logging.warning('dendrite_sim: %s; moved to %s.corrupt and simulated again', e, path)
       os.replace(path, path + '.corrupt')
       arrays = None
+    if arrays is None and not chunk.tangents:
+      arrays = next((a for d in plain_dirs
+                     if (a := _load_or_none(os.path.join(d, chunk.filename), chunk)) is not None),
+                    None)
+      if arrays is not None:
+        save_atomic(path, arrays)
     if arrays is None:
       arrays = simulate_fn(chunk, simulation, seed)
       save_atomic(path, arrays)
     yield chunk, arrays
+
+
+def _load_or_none(path: str, chunk: Chunk) -> dict[str, np.ndarray] | None:
+  """`load_chunk`, with a corrupt file of another config's cache treated as absent (logged)."""
+  try:
+    return load_chunk(path, chunk)
+  except CorruptChunkError as e:
+    logging.warning('dendrite_sim: %s; not reused', e)
+    return None
 
 
 def fill_cache(chunks: list[Chunk], cache_dir: str, simulation: Mapping[str, Any], seed: int,

@@ -184,7 +184,7 @@ def test_sobol_design_is_deterministic_stratified_and_log_uniform():
 
 
 def test_chunk_plan_covers_every_trajectory_once_in_full_static_batches():
-  for name in ('small', 'paper'):
+  for name in ('small', 'medium', 'paper'):
     config = dendrite_sim.dendrite_sim.BUILDER_CONFIGS[
         [c.name for c in dendrite_sim.dendrite_sim.BUILDER_CONFIGS].index(name)]
     designs = generation.split_designs(
@@ -200,7 +200,7 @@ def test_chunk_plan_covers_every_trajectory_once_in_full_static_batches():
       assert all(split_of[int(t)] == s for t, s in zip(chunk.trajectory_ids, chunk.splits))
     groups = {(c.chemistry, c.protocol) for c in chunks}
     assert len(groups) == len(parameters.CHEMISTRIES) * len(parameters.PROTOCOLS)
-    if name == 'small':   # sizes chosen so that no chunk needs padding
+    if name in ('small', 'medium'):   # sizes chosen so that no chunk needs padding
       assert all(len(c.trajectory_ids) == config.batch_size for c in chunks)
 
 

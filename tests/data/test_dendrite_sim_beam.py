@@ -38,9 +38,7 @@ def _seed_cache(data_dir, fresh, keep):
   return target, names
 
 
-def test_beam_direct_runner_build_is_identical_to_the_plain_build(data_dir, tmp_path,
-                                                                  monkeypatch):
-  pytest.importorskip('apache_beam', reason='apache-beam (requirements.txt) not installed')
+def _import_fill_cache():
   from absl import flags  # pylint: disable=g-import-not-at-top
   # Command modules define absl flags at import; one imported earlier in this pytest process
   # (experiments.simulate) may hold the same names.
@@ -48,6 +46,13 @@ def test_beam_direct_runner_build_is_identical_to_the_plain_build(data_dir, tmp_
     if name in flags.FLAGS and 'fill_cache' not in str(flags.FLAGS.find_module_defining_flag(name)):
       delattr(flags.FLAGS, name)
   from data_builders.dendrite_sim import fill_cache  # pylint: disable=g-import-not-at-top
+  return fill_cache
+
+
+def test_beam_direct_runner_build_is_identical_to_the_plain_build(data_dir, tmp_path,
+                                                                  monkeypatch):
+  pytest.importorskip('apache_beam', reason='apache-beam (requirements.txt) not installed')
+  fill_cache = _import_fill_cache()
   fresh = str(tmp_path / 'beam')
   _, cached = _seed_cache(data_dir, fresh, keep=5)    # 2 of the 7 chunks are simulated by Beam
   real, simulated = generation.simulate_chunk, []
@@ -57,9 +62,28 @@ def test_beam_direct_runner_build_is_identical_to_the_plain_build(data_dir, tmp_
     return real(chunk, simulation, seed)
 
   monkeypatch.setattr(generation, 'simulate_chunk', counting)
-  builder = fill_cache.build('tiny', fresh, [])
+  builder = fill_cache.build('tiny', fresh, [])    # also checks the record counts
   assert sorted(simulated) == sorted({c.filename for c in builder.chunks()} - set(cached))
   _assert_same_build(data_dir, fresh)
+  # The local runner's timed flush (which dropped records of `medium`) is off for the build.
+  from apache_beam.runners.portability.fn_api_runner import worker_handlers  # pylint: disable=g-import-not-at-top
+  assert worker_handlers.DATA_BUFFER_TIME_LIMIT_MS == 0
+
+
+def test_record_counts_that_differ_from_the_chunk_cache_fail_naming_the_split(data_dir,
+                                                                             monkeypatch):
+  """The check after a Beam build: a build that lacks records the cache holds is refused."""
+  pytest.importorskip('apache_beam', reason='apache-beam (requirements.txt) not installed')
+  fill_cache = _import_fill_cache()
+  builder = tfds.builder(NAME, data_dir=data_dir)
+  fill_cache.check_record_counts(builder)               # the plain build: counts agree
+  sizes = builder.expected_split_sizes()
+  assert sizes == {s: builder.info.splits[s].num_examples for s in generation.SPLITS}
+  # Had the simulator flagged the first trajectory of every chunk, the build would hold more
+  # records than the cache allows: named, with both numbers.
+  monkeypatch.setattr(generation, 'bound_violations', lambda arrays: {0: 'c: out of bounds'})
+  with pytest.raises(RuntimeError, match=r'train: 8 records where the chunk cache holds \d'):
+    fill_cache.check_record_counts(builder)
 
 
 def test_a_corrupt_cached_chunk_is_named_and_simulated_again(data_dir, tmp_path, caplog):
@@ -76,3 +100,19 @@ def test_a_corrupt_cached_chunk_is_named_and_simulated_again(data_dir, tmp_path,
   assert any(bad in r.getMessage() for r in caplog.records)
   assert os.path.exists(bad + '.corrupt')
   _assert_same_build(data_dir, fresh)
+
+
+def test_without_tensorflow_a_large_split_is_shuffled_in_memory(monkeypatch):
+  """TFDS spills a split over 1 GB to disk through tf.io.gfile; without TensorFlow (this
+  project's install) the builders raise the in-memory limit instead (`medium_tangents`' train
+  split failed at 1 GB), and leave it alone when TensorFlow is there."""
+  import importlib.util  # pylint: disable=g-import-not-at-top
+  from tensorflow_datasets.core import shuffle  # pylint: disable=g-import-not-at-top
+  from data_builders import base  # pylint: disable=g-import-not-at-top
+  monkeypatch.setattr(shuffle, 'MAX_MEM_BUFFER_SIZE', 1000 << 20)
+  monkeypatch.setattr(importlib.util, 'find_spec', lambda name: object())
+  base.allow_large_in_memory_shuffle()
+  assert shuffle.MAX_MEM_BUFFER_SIZE == 1000 << 20
+  monkeypatch.setattr(importlib.util, 'find_spec', lambda name: None)
+  base.allow_large_in_memory_shuffle()
+  assert shuffle.MAX_MEM_BUFFER_SIZE == base.IN_MEMORY_SHUFFLE_BYTES > 1000 << 20

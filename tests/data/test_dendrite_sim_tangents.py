@@ -8,6 +8,7 @@ against central differences in tests/physics/test_tangents.py.
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -16,6 +17,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from data_builders.dendrite_sim import dendrite_sim
+from data_builders.dendrite_sim import generation
 from dendrax.data import pipeline
 from dendrax.physics import parameters
 from dendrax.train import loop
@@ -71,6 +73,33 @@ def test_first_chunk_stores_tangents_and_frames_match_a_plain_build(tangent_dir,
     other = plain_ex[int(ex['trajectory_id'])]
     for field in ('xi', 'concentration', 'potential_v', 'length_um'):
       np.testing.assert_array_equal(ex[field], other[field], err_msg=field)
+
+
+def test_a_tangent_build_reuses_its_plain_twins_chunks(tangent_dir, tmp_path, monkeypatch):
+  """With the plain twin's cache in the same data dir (here: `tiny_tangents`' plain chunk copied
+  into a cache named for another config), a tangent build simulates only its tangent chunks."""
+  built = tfds.builder(NAME, data_dir=tangent_dir, file_format='array_record')
+  fresh = tfds.builder(NAME, data_dir=str(tmp_path), file_format='array_record')
+  tangent_chunk, plain_chunk = built.chunks()
+  assert fresh.plain_cache_dirs() == []                 # no twin yet
+  twin = os.path.join(os.path.dirname(fresh.cache_dir()),
+                      'plain_twin-' + fresh.plain_cache_key())
+  for target, chunk in ((fresh.cache_dir(), tangent_chunk), (twin, plain_chunk)):
+    os.makedirs(target)
+    shutil.copy(os.path.join(built.cache_dir(), chunk.filename), target)
+  assert fresh.plain_cache_dirs() == [twin]
+  def no_simulation(chunk, *unused_args, **unused_kwargs):
+    raise AssertionError(f'{chunk.filename} was simulated, not read from a cache')
+
+  monkeypatch.setattr(generation, 'simulate_chunk', no_simulation)
+  fresh.download_and_prepare(file_format='array_record')
+  assert os.path.exists(os.path.join(fresh.cache_dir(), plain_chunk.filename))  # copied in
+  for split in ('train', 'validation', 'test'):
+    a, b = (_all(x.as_data_source(split=split)) for x in (built, fresh))
+    assert [int(e['trajectory_id']) for e in a] == [int(e['trajectory_id']) for e in b]
+    for ea, eb in zip(a, b):
+      for field in ('xi', 'xi_tangent', 'has_tangents', 'length_um'):
+        np.testing.assert_array_equal(ea[field], eb[field], err_msg=field)
 
 
 def test_derivative_arm_trains_and_logs_the_term(tangent_dir, tmp_path):
