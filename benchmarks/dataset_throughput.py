@@ -1,12 +1,18 @@
 r"""Throughput of the simulated dataset: generation (trajectories/s) and the grain pipeline (examples/s).
 
   python -m benchmarks.dataset_throughput                       # both, defaults below
-  python -m benchmarks.dataset_throughput --what=generation --grid=64 --gen_batch=16
+  python -m benchmarks.dataset_throughput --what=generation --config=medium --chemistry=Li \
+      --protocol=pulse --gen_batch=8,16,32
   python -m benchmarks.dataset_throughput --what=pipeline --dataset=dendrite_sim/small
 
 Generation: `generation.simulate_chunk` (the builder's unit of work: one `run_batch` call, vmapped
-and sharded over all local devices) on a Sobol batch of one (chemistry, protocol); the first
-call includes JIT compilation and is reported apart; trajectories/s is from the later calls.
+and sharded over all local devices) on one (chemistry, protocol) group of a `dendrite_sim`
+config's own plan (--config: its simulation settings, its group's stable dt and its planned
+parameter points, reused cyclically when the group has fewer than the calls need); without
+--config, a Sobol batch under `SimulationConfig` defaults at --grid. Each batch size in
+--gen_batch is timed on its own trajectories: the first call includes JIT compilation and is
+reported apart; trajectories/s is from the later calls, so the sizes compare the chunk size
+(`batch_size` of a config) at equal work per trajectory.
 
 Pipeline: `pipeline.next_state_batches` (batch 32, 64 x 64, augmentation on) read from
 array_record files. With --dataset it reads that built dataset; otherwise it writes a
@@ -37,7 +43,10 @@ from dendrax.physics import parameters
 
 _WHAT = flags.DEFINE_enum('what', 'both', ['both', 'generation', 'pipeline'], 'What to time.')
 _GRID = flags.DEFINE_integer('grid', 64, 'Frame size (cells) for generation and synthetic data.')
-_GEN_BATCH = flags.DEFINE_integer('gen_batch', 8, 'Trajectories per run_batch call.')
+_GEN_BATCH = flags.DEFINE_list('gen_batch', ['8'], 'Trajectories per run_batch call (a list '
+                                'compares chunk sizes).')
+_CONFIG = flags.DEFINE_string('config', None, 'dendrite_sim config whose plan, simulation '
+                              'settings and dt to time (else defaults at --grid).')
 _GEN_CALLS = flags.DEFINE_integer('gen_calls', 2, 'Timed run_batch calls after the compile.')
 _CHEMISTRY = flags.DEFINE_enum('chemistry', 'Li', list(parameters.CHEMISTRIES), 'Chemistry.')
 _PROTOCOL = flags.DEFINE_enum('protocol', 'constant_voltage', list(parameters.PROTOCOLS),
@@ -50,29 +59,52 @@ _BATCHES = flags.DEFINE_integer('pipe_batches', 40, 'Timed pipeline batches.')
 _THREADS = flags.DEFINE_integer('threads', 2, 'grain read threads for the threaded measurement.')
 
 
-def bench_generation() -> None:
-  sim = {'nx': _GRID.value, 'ny': _GRID.value}
+def _generation_work(total: int):
+  """(simulation settings, chemistry, protocol, dt_s or None, params [total, 7]) to time."""
   chem = parameters.CHEMISTRIES.index(_CHEMISTRY.value)
   proto = parameters.PROTOCOLS.index(_PROTOCOL.value)
-  n = _GEN_BATCH.value
-  design = sampling.sobol_design(n * (_GEN_CALLS.value + 1), seed=0)
-  times, nonfinite = [], 0
-  for k in range(_GEN_CALLS.value + 1):
-    rows = np.arange(k * n, (k + 1) * n)
-    chunk = generation.Chunk(chem, proto, k, rows.astype(np.int64), ('train',) * n,
-                             design.params[rows], n)
-    start = time.perf_counter()
-    out = generation.simulate_chunk(chunk, sim, seed=0)
-    times.append(time.perf_counter() - start)
-    nonfinite += int(generation.nonfinite_rows(out).sum())
-  run = float(np.mean(times[1:])) if len(times) > 1 else float('nan')
-  print(f'generation: grid {_GRID.value}x{_GRID.value}, {_CHEMISTRY.value}/{_PROTOCOL.value}, '
-        f'batch {n} on {jax.local_device_count()} {jax.default_backend()} device(s)')
-  print(f'  first call (compile + run): {times[0]:8.2f} s')
-  print(f'  later calls, mean of {len(times) - 1}: {run:8.2f} s per batch = '
-        f'{n / run:8.3f} trajectories/s ({run / n:.2f} s per trajectory)')
-  print(f'  compile overhead ratio (first / later): {times[0] / run:.2f}')
-  print(f'  trajectories with NaN/inf: {nonfinite} of {n * len(times)}')
+  if _CONFIG.value is None:
+    design = sampling.sobol_design(total, seed=0)
+    return {'nx': _GRID.value, 'ny': _GRID.value}, chem, proto, None, design.params
+  builder = tfds.builder(f'dendrite_sim/{_CONFIG.value}')
+  group = [c for c in builder.chunks() if (c.chemistry, c.protocol) == (chem, proto)]
+  if not group:
+    raise ValueError(f'--config={_CONFIG.value} plans no {_CHEMISTRY.value}/{_PROTOCOL.value} '
+                     'chunk; pick another --chemistry/--protocol')
+  params = np.concatenate([c.params for c in group])
+  return (builder.simulation_settings(), chem, proto, group[0].dt_s,
+          params[np.arange(total) % len(params)])
+
+
+def bench_generation() -> None:
+  batches = [int(b) for b in _GEN_BATCH.value]
+  calls = _GEN_CALLS.value + 1
+  sim, chem, proto, dt_s, params = _generation_work(calls * sum(batches))
+  where = f'--config={_CONFIG.value}' if _CONFIG.value else 'SimulationConfig defaults'
+  print(f'generation: {where}, grid {sim["nx"]}x{sim["ny"]}, {_CHEMISTRY.value}/'
+        f'{_PROTOCOL.value}, dt {dt_s or "default"} s, on {jax.local_device_count()} '
+        f'{jax.default_backend()} device(s)')
+  start_row, per_trajectory = 0, {}
+  for n in batches:
+    times, nonfinite = [], 0
+    for k in range(calls):
+      rows = np.arange(start_row, start_row + n)
+      start_row += n
+      chunk = generation.Chunk(chem, proto, k, rows.astype(np.int64), ('train',) * n,
+                               params[rows], n, dt_s=dt_s)
+      start = time.perf_counter()
+      out = generation.simulate_chunk(chunk, sim, seed=0)
+      times.append(time.perf_counter() - start)
+      nonfinite += int(generation.nonfinite_rows(out).sum())
+    run = float(np.mean(times[1:])) if len(times) > 1 else float('nan')
+    per_trajectory[n] = run / n
+    print(f'  batch {n}: first call (compile + run) {times[0]:8.2f} s; later calls, mean of '
+          f'{len(times) - 1}: {run:8.2f} s per batch = {n / run:8.3f} trajectories/s '
+          f'({run / n:.2f} s per trajectory); NaN/inf: {nonfinite} of {n * len(times)}')
+  if len(batches) > 1:
+    base = per_trajectory[batches[0]]
+    print('  throughput against batch {}: {}'.format(batches[0], ', '.join(
+        f'batch {n} {base / t:.2f}x' for n, t in per_trajectory.items())))
 
 
 def _synthetic_chunk(chunk, simulation, seed):
