@@ -54,6 +54,7 @@ def get_config() -> ml_collections.ConfigDict:
   # Extra loss terms (issue 11); both need batch fields that only the loop hook provides.
   config.train.derivative_weight = 0.0   # weight of the DINO term, dendrax/train/derivative_loss.py (0 = off)
   config.train.derivative_floor = 1e-2   # RMS tangent per pixel (xi per unit ln P) counted as insensitive
+  config.train.derivative_share = 0.0    # share of each batch from trajectories with tangents (0 = as they come; pipeline.next_state_batches)
   config.train.physics_weight = 0.0      # weight of the Faraday term, dendrax/train/physics_loss.py (0 = off)
   config.train.physics_floor_px = 0.05   # deposit per jump (cells of thickness) counted as none
 

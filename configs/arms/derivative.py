@@ -12,7 +12,8 @@ d xi / d ln P_k (dendrax/train/derivative_loss.py, `sampled_derivative_loss`: on
 direction per pair, drawn by the pipeline). `small_tangents` holds `small`'s trajectories plus
 tangents for 64 of them (the first chunk of each chemistry x protocol group: 38 of the 111
 training trajectories kept, 13 of 28 validation, 12 of 28 test, no ood); pairs without tangents
-add only the data loss. The frames equal `small`'s up to rounding that growth amplifies (the jvp
+add only the data loss (`--config.train.derivative_share=0.25` instead gives every batch a
+fixed quarter of pairs with tangents: docs/training.md). The frames equal `small`'s up to rounding that growth amplifies (the jvp
 changes XLA's rounding of the primal; on 2.4.0 up to 0.14 in xi at single interface cells of
 train frames, 5e-5 on test: docs/data.md).
 """

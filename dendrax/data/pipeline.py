@@ -329,7 +329,8 @@ def next_state_dataset(source: Any, normalizer: normalization.Normalizer, *, bat
                        seed: int, input_fields: Sequence[str] = DEFAULT_INPUT_FIELDS,
                        augment: Any = False, num_epochs: int | None = 1,
                        drop_remainder: bool = True, shuffle: bool = True,
-                       max_horizon: int = 1, tangents: bool = False) -> grain.MapDataset:
+                       max_horizon: int = 1, tangents: bool = False,
+                       tangent_share: float = 0.0) -> grain.MapDataset:
   """The grain `MapDataset` behind `next_state_batches` (random access: ds[i] is batch i)."""
   fields = _check_fields(input_fields)
   aug = augmentation.AugmentConfig.from_any(augment)
@@ -355,20 +356,62 @@ def next_state_dataset(source: Any, normalizer: normalization.Normalizer, *, bat
         ex[key] = augmentation.apply_transform(ex[key], mirror, offset)
     return ex
 
-  ds = grain.MapDataset.source(index)
-  if shuffle:
-    ds = ds.shuffle(seed=seed)
-  ds = ds.repeat(num_epochs)
-  ds = ds.random_map(load, seed=seed + 1)
-  return ds.batch(batch_size, drop_remainder=drop_remainder)
+  def batches(rows: np.ndarray, size: int, epochs: int | None, seed: int) -> grain.MapDataset:
+    ds = grain.MapDataset.source(rows)
+    if shuffle:
+      ds = ds.shuffle(seed=seed)
+    ds = ds.repeat(epochs)
+    ds = ds.random_map(load, seed=seed + 1)
+    return ds.batch(size, drop_remainder=drop_remainder)
+
+  if not tangent_share:
+    return batches(index, batch_size, num_epochs, seed)
+  if not tangents:
+    raise ValueError(f'tangent_share={tangent_share} is for the derivative-informed term: it '
+                     'needs tangents=True')
+  with_tangents, without = split_by_tangents(source, index)
+  per_batch = tangent_pairs_per_batch(batch_size, tangent_share)
+  if len(with_tangents) == 0 or len(without) == 0:
+    raise ValueError(f'tangent_share={tangent_share} needs pairs with and without stored '
+                     f'tangents; this source has {len(with_tangents)} and {len(without)}')
+  plain = batches(without, batch_size - per_batch, num_epochs, seed)
+  recycled = batches(with_tangents, per_batch, None, seed + 2)
+  n = min(len(plain), len(recycled))   # both unbounded when num_epochs is None
+  return grain.experimental.ZipMapDataset([recycled[:n], plain[:n]]).map(_interleave_batches)
+
+
+def tangent_pairs_per_batch(batch_size: int, tangent_share: float) -> int:
+  """How many of a batch's `batch_size` pairs come from trajectories with stored tangents when
+  a fixed `tangent_share` is asked for: the nearest count, at least 1 and at most B - 1."""
+  if not 0 < tangent_share < 1:
+    raise ValueError(f'tangent_share must be in (0, 1) (0 = pairs as they come); got '
+                     f'{tangent_share}')
+  if batch_size < 2:
+    raise ValueError(f'a fixed tangent_share needs batch_size >= 2; got {batch_size}')
+  return int(min(max(round(batch_size * tangent_share), 1), batch_size - 1))
+
+
+def split_by_tangents(source: Any, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+  """The rows of `pair_index` whose trajectory stores tangents (`has_tangents`), and the rest."""
+  has = np.array([bool(source[i].get('has_tangents', False)) for i in range(len(source))])
+  keep = has[index[:, 0]] if len(index) else np.zeros(0, bool)
+  return index[keep], index[~keep]
+
+
+def _interleave_batches(parts: tuple[dict, dict]) -> dict:
+  """One batch from the two, their rows spread evenly (so each device's shard gets its share)."""
+  sizes = [len(p['trajectory_id']) for p in parts]
+  position = np.concatenate([(np.arange(n) + 0.5) / n for n in sizes])
+  order = np.argsort(position, kind='stable')
+  return {key: np.concatenate([p[key] for p in parts])[order] for key in parts[0]}
 
 
 def next_state_batches(source: Any, normalizer: normalization.Normalizer, *, batch_size: int,
                        seed: int, input_fields: Sequence[str] = DEFAULT_INPUT_FIELDS,
                        augment: Any = False, num_epochs: int | None = 1,
                        drop_remainder: bool = True, shuffle: bool = True,
-                       max_horizon: int = 1, tangents: bool = False
-                       ) -> Iterator[dict[str, np.ndarray]]:
+                       max_horizon: int = 1, tangents: bool = False,
+                       tangent_share: float = 0.0) -> Iterator[dict[str, np.ndarray]]:
   """Iterator of numpy batches of next-state pairs.
 
   Args:
@@ -385,6 +428,11 @@ def next_state_batches(source: Any, normalizer: normalization.Normalizer, *, bat
     max_horizon: pairs (t, t + h) for h = 1..max_horizon frames (the contract's default is 1).
     tangents: add `jump_tangents` along one parameter direction per pair, drawn uniformly from
       the example's rng (needs a dataset with `xi_tangent`).
+    tangent_share: 0 draws pairs as they come; in (0, 1), each batch holds
+      `tangent_pairs_per_batch` pairs from trajectories with stored tangents, recycled as often
+      as needed, and the rest from those without (an epoch is one pass over the latter). Where
+      few trajectories carry tangents (`medium_tangents`: 48 of 986) most batches otherwise hold
+      one or none, and the derivative term's relative error rests on a single pair.
 
   Yields:
     dicts with `inputs [B, H, W, C]`, `target [B, H, W, 1]` (xi h frames later), `cond
@@ -396,7 +444,8 @@ def next_state_batches(source: Any, normalizer: normalization.Normalizer, *, bat
   ds = next_state_dataset(source, normalizer, batch_size=batch_size, seed=seed,
                           input_fields=input_fields, augment=augment, num_epochs=num_epochs,
                           drop_remainder=drop_remainder, shuffle=shuffle,
-                          max_horizon=max_horizon, tangents=tangents)
+                          max_horizon=max_horizon, tangents=tangents,
+                          tangent_share=tangent_share)
   return iter(ds)
 
 

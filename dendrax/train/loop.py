@@ -218,6 +218,7 @@ def _train_batches(source, normalizer, config, start_step: int):
   else:
     ds = pipeline.next_state_dataset(source, normalizer, num_epochs=None, drop_remainder=True,
                                      shuffle=True, tangents=config.train.derivative_weight > 0,
+                                     tangent_share=config.train.derivative_share,
                                      **common)
   ds = ds[start_step:config.train.num_steps]
   read = grain.ReadOptions(num_threads=config.data.prefetch_threads,

@@ -90,6 +90,14 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   _require(t.derivative_weight == 0 or fields == ('xi',), 'train.derivative_weight',
            f'is {t.derivative_weight}: datasets store tangents of xi only, so data.input_fields '
            f"must be ('xi',); got {fields}")
+  _require(0 <= t.derivative_share < 1, 'train.derivative_share',
+           f'must be in [0, 1) (0 = pairs as they come); got {t.derivative_share}')
+  _require(t.derivative_share == 0 or t.derivative_weight > 0, 'train.derivative_share',
+           f'is {t.derivative_share}: it shapes the batches of the derivative-informed term, '
+           'but train.derivative_weight is 0')
+  _require(t.derivative_share == 0 or t.batch_size // max(t.num_devices, 1) >= 2,
+           'train.derivative_share', f'is {t.derivative_share}: a fixed share needs at least 2 '
+           f'pairs per batch; train.batch_size is {t.batch_size}')
   _require(t.physics_weight == 0 or t.unroll_steps == 1, 'train.physics_weight',
            f'is {t.physics_weight}: the Faraday term needs one-step pairs, but train.unroll_steps '
            f'is {t.unroll_steps}')

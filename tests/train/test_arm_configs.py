@@ -46,6 +46,14 @@ def test_arms_validate_and_their_keys_are_checked():
   config.train.derivative_floor = 0.0
   with pytest.raises(ValueError, match='config.train.derivative_floor: must be > 0'):
     setup.validate_config(config)
+  config = _arm('derivative')
+  config.train.derivative_share = 1.0
+  with pytest.raises(ValueError, match=r'config.train.derivative_share: must be in \[0, 1\)'):
+    setup.validate_config(config)
+  config = _arm('physics')
+  config.train.derivative_share = 0.25
+  with pytest.raises(ValueError, match='config.train.derivative_share: .*train.derivative_weight is 0'):
+    setup.validate_config(config)
   config = _arm('physics')
   config.train.physics_weight = -1.0
   with pytest.raises(ValueError, match='config.train.physics_weight: must be >= 0'):

@@ -1,5 +1,7 @@
 """A short training run on synthetic dendrites decreases the loss; step helpers check inputs."""
 
+import itertools
+
 import jax
 import ml_collections
 import numpy as np
@@ -163,6 +165,38 @@ def test_pairs_carry_the_tangents_of_one_direction():
   np.testing.assert_allclose(batch['input_tangents'][:, 0],
                              k[:, None, None, None] * batch['inputs'][..., :1], rtol=1e-3,
                              atol=1e-4)
+
+
+def test_a_fixed_tangent_share_puts_that_many_tangent_pairs_in_every_batch():
+  """`tangent_share`: with 1 of 4 trajectories carrying tangents, every batch of 8 holds
+  round(8 * 0.25) = 2 of its pairs, spread over the batch (one per half, so each of 2 devices
+  gets one), each trajectory's pairs still all reached; as they come, many batches hold none;
+  a share without tangents, or a source where none has them, is refused."""
+  normalizer = normalization.Normalizer.fit(synthetic_dendrites.source('train'))
+  source = [_with_tangents(ex, has=(i == 0))
+            for i, ex in enumerate(synthetic_dendrites.source('train', n=4))]
+  first_id = int(source[0]['trajectory_id'])
+  shared = list(itertools.islice(pipeline.next_state_batches(
+      source, normalizer, batch_size=8, seed=3, tangents=True, tangent_share=0.25,
+      num_epochs=None), 12))
+  for batch in shared:
+    has = batch['tangent_onehot'].any(axis=-1)
+    np.testing.assert_array_equal(has, batch['trajectory_id'] == first_id)
+    assert has[:4].sum() == 1 and has[4:].sum() == 1, has
+  seen = {int(i) for b in shared for i in b['trajectory_id']}
+  assert seen == {int(ex['trajectory_id']) for ex in source}
+  natural = list(itertools.islice(pipeline.next_state_batches(
+      source, normalizer, batch_size=8, seed=3, tangents=True, num_epochs=None), 12))
+  counts = [int(b['tangent_onehot'].any(axis=-1).sum()) for b in natural]
+  assert min(counts) != 2 or max(counts) != 2, counts
+  with pytest.raises(ValueError, match='needs tangents=True'):
+    pipeline.next_state_batches(source, normalizer, batch_size=8, seed=3, tangent_share=0.25)
+  with pytest.raises(ValueError, match='pairs with and without stored tangents; this source has 0'):
+    pipeline.next_state_batches([_with_tangents(ex, has=False) for ex in source], normalizer,
+                                batch_size=8, seed=3, tangents=True, tangent_share=0.25)
+  with pytest.raises(ValueError, match=r'tangent_share must be in \(0, 1\)'):
+    pipeline.next_state_batches(source, normalizer, batch_size=8, seed=3, tangents=True,
+                                tangent_share=1.5)
 
 
 def test_derivative_weight_adds_the_sampled_derivative_term():
