@@ -150,20 +150,26 @@ EOF
     for seed in 0 1 2; do
       echo "python launch.py --config configs/cnn2.py --workdir $d/data_only_100_seed$seed --config.data.name=dendrite_sim/medium --config.seed=$seed \"$R\""
     done
-    echo "python launch.py --config configs/arms/physics.py --workdir $d/physics_100_seed0 --config.data.name=dendrite_sim/medium \"$R\""
+    for seed in 0 1; do
+      echo "python launch.py --config configs/arms/physics.py --workdir $d/physics_100_seed$seed --config.data.name=dendrite_sim/medium --config.seed=$seed \"$R\""
+    done
     echo "python launch.py --config configs/arms/derivative.py --workdir $d/derivative_100_seed0 --config.data.name=dendrite_sim/medium_tangents \"$R\""
     echo "python launch.py --config configs/arms/derivative.py --workdir $d/derivative_w00005_100_seed0 --config.data.name=dendrite_sim/medium_tangents --config.train.derivative_weight=0.00005 \"$R\""
-    echo "python launch.py --config configs/arms/derivative.py --workdir $d/derivative_share25_100_seed0 --config.data.name=dendrite_sim/medium_tangents --config.train.derivative_share=0.25 \"$R\""
+    for seed in 0 1 2; do   # a fixed quarter of each batch from the trajectories with tangents
+      echo "python launch.py --config configs/arms/derivative.py --workdir $d/derivative_share25_100_seed$seed --config.data.name=dendrite_sim/medium_tangents --config.train.derivative_share=0.25 --config.seed=$seed \"$R\""
+    done
     for seed in 0 1 2; do   # 25 % of the training split
       echo "python launch.py --config configs/cnn2.py --workdir $d/data_only_25_seed$seed --config.data.name=dendrite_sim/medium --config.data.train_split='train[:25%]' --config.seed=$seed \"$R\""
       echo "python launch.py --config configs/arms/physics.py --workdir $d/physics_25_seed$seed --config.data.name=dendrite_sim/medium --config.data.train_split='train[:25%]' --config.seed=$seed \"$R\""
     done
     echo "python launch.py --config configs/arms/derivative.py --workdir $d/derivative_w00005_25_seed0 --config.data.name=dendrite_sim/medium_tangents --config.data.train_split='train[:25%]' --config.train.derivative_weight=0.00005 \"$R\""
+    echo "python launch.py --config configs/arms/derivative.py --workdir $d/derivative_share25_25_seed0 --config.data.name=dendrite_sim/medium_tangents --config.data.train_split='train[:25%]' --config.train.derivative_share=0.25 \"$R\""
     for p in pulse constant_voltage; do   # docs/data.md: the build time against the chunk size
       echo "python -m benchmarks.dataset_throughput --what=generation --config=medium --chemistry=Li --protocol=$p --gen_batch=8,32 --gen_calls=1 > $d/generation_li_$p.txt"
     done
-    for w in data_only_100_seed0 data_only_100_seed1 data_only_100_seed2 physics_100_seed0 derivative_100_seed0 derivative_w00005_100_seed0 derivative_share25_100_seed0 \
-        data_only_25_seed0 data_only_25_seed1 data_only_25_seed2 physics_25_seed0 physics_25_seed1 physics_25_seed2 derivative_w00005_25_seed0; do
+    for w in data_only_100_seed0 data_only_100_seed1 data_only_100_seed2 physics_100_seed0 physics_100_seed1 derivative_100_seed0 derivative_w00005_100_seed0 \
+        derivative_share25_100_seed0 derivative_share25_100_seed1 derivative_share25_100_seed2 data_only_25_seed0 data_only_25_seed1 \
+        data_only_25_seed2 physics_25_seed0 physics_25_seed1 physics_25_seed2 derivative_w00005_25_seed0 derivative_share25_25_seed0; do
       echo "python -m experiments.sensitivity_fidelity --config configs/fidelity.py --checkpoint $d/$w --out $d/fidelity_$w --physics_from $OUT/fidelity"
     done
     ;;

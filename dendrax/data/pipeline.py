@@ -195,20 +195,28 @@ def fit_normalizer(name: str, data_dir: str | None = None, *, max_examples: int 
       max_examples=max_examples)
 
 
-def pair_index(source: Any, max_horizon: int = 1) -> np.ndarray:
-  """[N, 3] int64 rows (trajectory index, t, h) of all next-state pairs, 1 <= h <= max_horizon.
+def trajectory_summary(source: Any) -> tuple[np.ndarray, np.ndarray]:
+  """[N] frame counts and [N] `has_tangents` flags of a source's trajectories, one read of each."""
+  counts, has_tangents = [], []
+  for i in range(len(source)):
+    example = source[i]
+    counts.append(len(example['time_s']))
+    has_tangents.append(bool(example.get('has_tangents', False)))
+  return np.asarray(counts, np.int64), np.asarray(has_tangents, bool)
 
-  Reads every trajectory's `time_s` once (frame counts may differ between trajectories).
-  """
+
+def pairs_from_frame_counts(frame_counts: Sequence[int], max_horizon: int = 1) -> np.ndarray:
+  """[N, 3] int64 rows (trajectory index, t, h) of all next-state pairs, 1 <= h <= max_horizon."""
   if max_horizon < 1:
     raise ValueError(f'max_horizon must be >= 1 frame; got {max_horizon}')
-  rows = []
-  for i in range(len(source)):
-    num_frames = len(source[i]['time_s'])
-    for h in range(1, max_horizon + 1):
-      for t in range(num_frames - h):
-        rows.append((i, t, h))
+  rows = [(i, t, h) for i, num_frames in enumerate(frame_counts)
+          for h in range(1, max_horizon + 1) for t in range(int(num_frames) - h)]
   return np.asarray(rows, np.int64).reshape(-1, 3)
+
+
+def pair_index(source: Any, max_horizon: int = 1) -> np.ndarray:
+  """`pairs_from_frame_counts` of `source` (frame counts may differ between trajectories)."""
+  return pairs_from_frame_counts(trajectory_summary(source)[0], max_horizon)
 
 
 def _check_fields(input_fields: Sequence[str]) -> tuple[str, ...]:
@@ -338,7 +346,8 @@ def next_state_dataset(source: Any, normalizer: normalization.Normalizer, *, bat
     raise ValueError(f'batch_size must be >= 1; got {batch_size}')
   if num_epochs is not None and num_epochs < 1:
     raise ValueError(f'num_epochs must be >= 1 or None (forever); got {num_epochs}')
-  index = pair_index(source, max_horizon)
+  frame_counts, has_tangents = trajectory_summary(source)
+  index = pairs_from_frame_counts(frame_counts, max_horizon)
   if len(index) == 0:
     raise ValueError('source has no trajectory with two or more frames: no next-state pairs')
 
@@ -369,7 +378,8 @@ def next_state_dataset(source: Any, normalizer: normalization.Normalizer, *, bat
   if not tangents:
     raise ValueError(f'tangent_share={tangent_share} is for the derivative-informed term: it '
                      'needs tangents=True')
-  with_tangents, without = split_by_tangents(source, index)
+  keep = has_tangents[index[:, 0]]
+  with_tangents, without = index[keep], index[~keep]
   per_batch = tangent_pairs_per_batch(batch_size, tangent_share)
   if len(with_tangents) == 0 or len(without) == 0:
     raise ValueError(f'tangent_share={tangent_share} needs pairs with and without stored '
@@ -389,13 +399,6 @@ def tangent_pairs_per_batch(batch_size: int, tangent_share: float) -> int:
   if batch_size < 2:
     raise ValueError(f'a fixed tangent_share needs batch_size >= 2; got {batch_size}')
   return int(min(max(round(batch_size * tangent_share), 1), batch_size - 1))
-
-
-def split_by_tangents(source: Any, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-  """The rows of `pair_index` whose trajectory stores tangents (`has_tangents`), and the rest."""
-  has = np.array([bool(source[i].get('has_tangents', False)) for i in range(len(source))])
-  keep = has[index[:, 0]] if len(index) else np.zeros(0, bool)
-  return index[keep], index[~keep]
 
 
 def _interleave_batches(parts: tuple[dict, dict]) -> dict:
