@@ -7,8 +7,8 @@ r"""PFHub benchmark 3a (dendritic solidification) with dendrax's anisotropy oper
   python -m experiments.pfhub3a --config configs/pfhub3a.py --config.numerics.stencil=face \
       --config.numerics.dt=0.125 --config.window.enabled=False
 
-dx = 1 W0 is the resolution of both references (MOOSE: a uniform 960 x 960 Q1 mesh, and an
-adaptive Q1 mesh whose finest cells are W0). The
+dx = 1 W0 is the finest cell of the MOOSE-itg submission (adaptive Q1); the CHiMaD/MOOSE one
+refines to 0.4 W0 (docs/benchmarks.md). The
 isotropic stencil removes the lattice anisotropy that made the 5-point form lag early on; see
 docs/benchmarks.md for the convergence study and what agreement with the reference means.
 """
