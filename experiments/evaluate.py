@@ -18,6 +18,9 @@ training uses). Writes under `--out`:
   morphology.png   simulation, CNN-1 and CNN-2 at config.figures.morphology_times_s, lengths in
                    the titles, parameters above;
   rollout_<split>_<id>.gif (or .mp4)  the same trajectory from 0 s to 210 s, side by side;
+  per_trajectory.csv  per model, split and trajectory (worst first): id, parameters, final
+                   simulated and predicted length, squared length error and its share of the
+                   split's total (which trajectories a poor R comes from);
   summary.md       the table with intervals, R per mark, the settings.
 """
 

@@ -6,6 +6,11 @@ split. Morphology maps and videos are drawn by `plots` with `figures.show_frame`
 electrolyte blue, electrode at the bottom), titled with the simulated and predicted dendrite
 lengths, the trajectory's parameters and its id, with a colourbar.
 
+`per_trajectory.csv`: one row per model, split and trajectory, the worst first within each
+(model, split): the trajectory's id and parameters, its simulated and predicted length at the last
+frame, its squared length error summed over the marks after t = 0 and that error's share of the
+split's total. It says which trajectories a poor R comes from (a split's R can hinge on a few).
+
 `metrics.json`:
 
     {'settings': {...},
@@ -28,12 +33,14 @@ import numpy as np
 from dendrax.analysis import evaluation
 from dendrax.analysis import plots
 from dendrax.analysis import report
+from dendrax.physics import parameters
 from dendrax.train import evaluation as ev
 
 SUMMARY_FILE = 'summary.md'
 METRICS_FILE = 'metrics.json'
 PARITY_FILE = 'parity.png'
 MORPHOLOGY_FILE = 'morphology.png'
+PER_TRAJECTORY_FILE = 'per_trajectory.csv'
 
 
 def parity_panels(results, rollouts, splits: Sequence[str]) -> dict[str, tuple]:
@@ -152,6 +159,28 @@ def metrics_json(results, settings: Mapping[str, Any],
           'models': models}
 
 
+def per_trajectory_rows(rollouts: Mapping[str, Mapping[str, Sequence[ev.Rollouts]]]
+                        ) -> list[dict[str, Any]]:
+  """The rows of `per_trajectory.csv` (module docstring), worst first per (model, split)."""
+  rows = []
+  for model, by_split in rollouts.items():
+    for split, groups in by_split.items():
+      block = []
+      for g in groups:
+        sq = np.sum((np.asarray(g.pred_len, np.float64) - g.true_len)[:, 1:] ** 2, axis=1)
+        for i, tid in enumerate(g.trajectory_id):
+          block.append({'model': model, 'split': split, 'trajectory_id': int(tid),
+                        **dict(zip(parameters.PARAMETER_NAMES, np.asarray(g.params[i], float))),
+                        'final_true_um': float(g.true_len[i, -1]),
+                        'final_pred_um': float(g.pred_len[i, -1]),
+                        'sq_error_um2': float(sq[i])})
+      total = sum(r['sq_error_um2'] for r in block)
+      for r in block:
+        r['share_of_split'] = r['sq_error_um2'] / total if total > 0 else float('nan')
+      rows += sorted(block, key=lambda r: -r['sq_error_um2'])
+  return rows
+
+
 def write_evaluation(out_dir: str, results, rollouts, settings: Mapping[str, Any],
                      surrogates: Sequence[evaluation.Surrogate], *,
                      figures_too: bool = True, **figure_options) -> dict[str, str]:
@@ -161,6 +190,8 @@ def write_evaluation(out_dir: str, results, rollouts, settings: Mapping[str, Any
     paths.update(write_figures(out_dir, results, rollouts, **figure_options))
   paths['metrics'] = os.path.join(out_dir, METRICS_FILE)
   report.write_json(paths['metrics'], metrics_json(results, settings, surrogates))
+  paths['per_trajectory'] = os.path.join(out_dir, PER_TRAJECTORY_FILE)
+  report.write_csv(paths['per_trajectory'], per_trajectory_rows(rollouts))
   paths['summary'] = os.path.join(out_dir, SUMMARY_FILE)
   splits = list(dict.fromkeys(s for r in results.values() for s in r))
   report.write_text(paths['summary'], summary_markdown(results, settings, paths, splits))

@@ -1,5 +1,6 @@
 """Checkpoint evaluation on synthetic trajectories: metrics, the pairing of models, the files."""
 
+import csv
 import json
 import os
 
@@ -86,6 +87,21 @@ def test_written_files(evaluated, tmp_path):
       assert {'value', 'ci_low', 'ci_high'} <= set(m['length_r'])
       assert m['xi_vrmse']['value'] > 0
   assert data['models']['CNN-1']['splits']['test']['marks']['all']['n'] == 5 * 7
+  # per_trajectory.csv: every trajectory once per model and split, worst first, shares summing
+  # to 1, and the errors those of the rollouts.
+  with open(paths['per_trajectory']) as f:
+    rows = list(csv.DictReader(f))
+  r = rollouts['CNN-2']['test'][0]
+  test_rows = [row for row in rows if row['model'] == 'CNN-2' and row['split'] == 'test']
+  assert sorted(int(row['trajectory_id']) for row in test_rows) == sorted(r.trajectory_id.tolist())
+  errors = [float(row['sq_error_um2']) for row in test_rows]
+  assert errors == sorted(errors, reverse=True)
+  np.testing.assert_allclose(sum(float(row['share_of_split']) for row in test_rows), 1.0, rtol=1e-6)
+  worst = int(np.argmax(np.sum((r.pred_len - r.true_len)[:, 1:] ** 2, axis=1)))
+  assert int(test_rows[0]['trajectory_id']) == int(r.trajectory_id[worst])
+  np.testing.assert_allclose(float(test_rows[0]['final_pred_um']), r.pred_len[worst, -1], rtol=1e-5)
+  assert len(rows) == 2 * sum(len(g.trajectory_id) for s in ('train', 'test')
+                              for g in rollouts['CNN-2'][s])
   from PIL import Image  # pylint: disable=g-import-not-at-top
   with Image.open(paths['video']) as gif:               # every frame from 0 s to 210 s
     assert gif.n_frames == 8
