@@ -1,7 +1,10 @@
 """What the experiment scripts share: a quiet console and the loading of dataset splits.
 
 Experiments are configured by config files (`configs/<experiment>.py`, ml_collections, any key
-overridable with `--config.key=value` as for launch.py); flags are only for paths.
+overridable with `--config.key=value` as for launch.py); flags are only for paths, and, in the
+multi-run commands (`sweep`, `fig4_table`), for how the runs are carried out, never for what
+they compute: `--shard_index` / `--num_shards` (workers sharing the runs), `--dry_run`,
+`--keep_going`, `--aggregate_only` / `--table_only` (the table from finished runs).
 """
 
 from __future__ import annotations

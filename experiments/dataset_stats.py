@@ -1,6 +1,7 @@
 r"""Physical statistics of a built dendrite_sim dataset: is its regime one a cell sees?
 
-  python -m experiments.dataset_stats --dataset dendrite_sim/small --out reports/dataset_stats
+  python -m experiments.dataset_stats --out reports/dataset_stats
+  python -m experiments.dataset_stats --out D --config.dataset=dendrite_sim/medium
 
 Per split and over all splits: the mean current density of each trajectory (charge passed at the
 last frame / its time, in mA/cm^2), its quantiles; the salt concentration c/c0 in the electrolyte
@@ -9,9 +10,9 @@ length at the last frame and the interface length over the electrode width (comp
 branched >> 1); for constant-current trajectories, the charge delivered over the charge asked
 for (J x time: below 1 where the voltage cutoff capped the current) beside J over the cell's
 limiting current (a current above it cannot be carried for long: Sand). Quantiles and fractions
-carry 95 % bootstrap intervals over trajectories (`ci`: 1000 resamples, seed 0; extremes have
-none). Writes `stats.json` (strict JSON) to --out and prints a table. Never builds a dataset: a missing one is an error that says
-how to build it.
+carry 95 % bootstrap intervals over trajectories (`ci`: `bootstrap_samples` resamples of
+configs/dataset_stats.py; extremes have none). Writes `stats.json` (strict JSON) to --out and
+prints a table. Never builds a dataset: a missing one is an error that says how to build it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import os
 
 from absl import app
 from absl import flags
+from ml_collections import config_flags
 import numpy as np
 
 from dendrax import files
@@ -29,11 +31,13 @@ from dendrax.physics import coefficients
 from dendrax.physics import electrolytes
 from dendrax.physics import parameters
 
-_DATASET = flags.DEFINE_string('dataset', 'dendrite_sim/small', 'TFDS dataset name.')
+_CONFIG = config_flags.DEFINE_config_file(
+    'config', os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           'configs', 'dataset_stats.py'), 'Dataset and splits.', lock_config=True)
 _DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data dir (default $DENDRAX_DATA_DIR).')
 _OUT = flags.DEFINE_string('out', None, 'Output folder for stats.json (optional).')
 
-SPLITS = ('train', 'validation', 'test', 'ood')
+SPLITS = ('train', 'validation', 'test', 'ood')   # a dendrite_sim build's splits
 CONSTANT_CURRENT = parameters.PROTOCOLS.index('constant_current')
 SHORT_OF_CURRENT = 0.95   # delivered / asked below this: the cutoff capped the current
 
@@ -150,21 +154,30 @@ def _g(x) -> str:
 
 
 def main(argv):
-  del argv
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments {argv[1:]}')
+  config = _CONFIG.value
+  unknown = sorted(set(config.splits) - set(SPLITS))
+  if unknown:
+    raise SystemExit(f'config.splits: unknown split(s) {unknown}; choose from {SPLITS}')
+  ci_kwargs = dict(samples=config.bootstrap_samples, seed=config.bootstrap_seed)
   per_split, everything = {}, []
-  for split in SPLITS:
+  for split in config.splits:
     try:
-      source = pipeline.load_source(_DATASET.value, split, _DATA_DIR.value,
+      source = pipeline.load_source(config.dataset, split, _DATA_DIR.value,
                                     build_if_missing=False)
     except pipeline.MissingSplitError:
       continue
     except FileNotFoundError as e:
       raise SystemExit(f'{e}\nBuild it first: python -c "from dendrax.data import pipeline; '
-                       f'pipeline.load_source(\'{_DATASET.value}\', \'train\')"') from None
+                       f'pipeline.load_source(\'{config.dataset}\', \'train\')"') from None
     rows = [trajectory_stats(source[i]) for i in range(len(source))]
-    per_split[split] = with_intervals(rows)
+    per_split[split] = with_intervals(rows, **ci_kwargs)
     everything += rows
-  result = {'dataset': _DATASET.value, 'all': with_intervals(everything), **per_split}
+  if not everything:
+    raise SystemExit(f'config.dataset {config.dataset!r} has none of the splits {config.splits}')
+  result = {'dataset': config.dataset, 'all': with_intervals(everything, **ci_kwargs),
+            **per_split}
   for name, s in [('all', result['all'])] + list(per_split.items()):
     ci = lambda k: '[{:.3g}, {:.3g}]'.format(*s['ci'][k]) if k in s['ci'] else ''
     print(f'{name:10s} n={s["trajectories"]:4d}  mean current mA/cm^2: median '

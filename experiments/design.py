@@ -17,6 +17,7 @@ from absl import flags
 from ml_collections import config_flags
 
 from dendrax.design import study
+from experiments import common
 
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Design config (configs/design/).',
                                           lock_config=True)
@@ -29,6 +30,7 @@ flags.mark_flags_as_required(['config', 'out'])
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments {argv[1:]}')
+  common.quiet()
   design = study.run_design(_CONFIG.value, _OUT.value, _CHECKPOINT.value)
   for row in design['methods']:
     print(f"{row['method']:>20}: best {row['best_objective_min']:.5g} um, calls to target "

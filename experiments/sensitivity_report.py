@@ -14,7 +14,8 @@ physics side is reported.
 Writes `<out>/sensitivity.html` (self-contained: the conclusion first, bar charts per parameter
 and stage, physics vs model, sorted ranking table, Spearman agreement, finite-difference check,
 cost at equal accuracy, settings with the checkpoint and its step), `<out>/sensitivities.csv`
-(long format) and `<out>/sensitivities.json`. About 9 minutes on a 2-core CPU.
+(long format) and `<out>/sensitivities.json`. About 7 minutes on a 2-core CPU (2.4.0,
+README "Sensitivities").
 """
 
 import os

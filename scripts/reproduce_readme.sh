@@ -207,7 +207,7 @@ python -m benchmarks.physics_speed --quick --skip_pfhub > $d/physics_speed.txt
 EOF
     ;;
     data) cat <<EOF
-python -m experiments.dataset_stats --dataset dendrite_sim/small --out $d/stats
+python -m experiments.dataset_stats --out $d/stats
 python -m benchmarks.dataset_throughput > $d/dataset_throughput.txt
 EOF
     ;;

@@ -9,10 +9,10 @@ so that the commands the tests run as subprocesses inherit it:
   graph optimisations still run; the machine code is faster to compile and slower to run, and
   it rounds differently: results agree with an optimised build to rounding, not bit for bit
   (a float32 tiny build's charge after 210 s differs by 2e-5 relative). Bit-for-bit checks in
-  the suite therefore compare runs made under the same flags. Measured on this 2-core machine,
-  one run each: the suite in 22.6 min against 26.6 min; compile-bound tests take ~40 % less
-  time, simulation-bound ones (dataset builds) up to 2.5x more. The commands themselves keep
-  XLA's defaults;
+  the suite therefore compare runs made under the same flags. Measured on this 2-core machine
+  (2026-12-03, the suite of then), one run each: 22.6 min against 26.6 min; compile-bound tests
+  take ~40 % less time, simulation-bound ones (dataset builds) up to 2.5x more. The commands
+  themselves keep XLA's defaults;
 - `run_optimised` / `optimised_xla_flags`: a long, simulation-bound computation whose result no
   in-process run is compared with bit for bit runs as a subprocess at XLA's defaults instead
   (alone on this machine: the 20 mA/cm^2 Sand column 80 s against 174 s under the test flags,

@@ -129,11 +129,13 @@ def sensitivity_figure(table: Mapping[str, Mapping[str, Mapping[str, Mapping[str
                        observable: str, summaries: Sequence[str],
                        names: Sequence[str] = parameters.PARAMETER_NAMES, *,
                        label: str | None = None):
-  """Grouped bars of elasticities per parameter, one panel per summary (overall, stages).
+  """Grouped horizontal bars of elasticities per parameter (names on the left, in full), one
+  panel per summary (overall, stages).
 
   Summaries without a finite value in any series (a stage the protocol never reached) get no
-  panel; the caller says which were left out (`sensitivity_report`). The legend sits below the
-  panels, clear of the bars.
+  panel; the caller says which were left out (`sensitivity_report`). Panels go two to a row, so
+  the figure stays about as wide as a report page and is not shrunk in it; the legend sits below
+  the panels, clear of the bars.
 
   Args:
     table: {series label: {parameter: {observable: {summary: value}}}}, e.g. labels 'physics',
@@ -146,22 +148,30 @@ def sensitivity_figure(table: Mapping[str, Mapping[str, Mapping[str, Mapping[str
   shown = [s for s in summaries
            if any(np.isfinite(_lookup(table[l], n, observable, s)) for l in labels for n in names)]
   shown = shown or list(summaries[:1])
-  fig, axes = plt.subplots(1, len(shown), figsize=(5.2 * len(shown), 5.0), squeeze=False,
-                           sharey=True, layout='constrained')
-  x = np.arange(len(names))
-  width = 0.8 / max(len(labels), 1)
-  for ax, summary in zip(axes[0], shown):
+  cols = min(len(shown), 2)
+  rows = -(-len(shown) // cols)
+  fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols + 2.6, 0.42 * len(names) * rows + 1.4),
+                           squeeze=False, sharex=True, sharey=True, layout='constrained')
+  for ax in axes.flat[len(shown):]:
+    ax.set_visible(False)
+  y = np.arange(len(names))
+  height = 0.8 / max(len(labels), 1)
+  for ax, summary in zip(axes.flat, shown):
     for k, series in enumerate(labels):
       vals = np.array([_lookup(table[series], n, observable, summary) for n in names])
-      ax.bar(x + (k - (len(labels) - 1) / 2) * width, np.where(np.isfinite(vals), vals, 0.0),
-             width, label=series, color=_COLOURS.get(series, f'C{k}'),
-             hatch='//' if series == 'finite difference' else None)
-    ax.axhline(0, color='k', lw=0.6)
-    ax.set_xticks(x)
-    ax.set_xticklabels(names, rotation=40, ha='right', fontsize=9)
+      ax.barh(y + (k - (len(labels) - 1) / 2) * height, np.where(np.isfinite(vals), vals, 0.0),
+              height, label=series, color=_COLOURS.get(series, f'C{k}'),
+              hatch='//' if series == 'finite difference' else None)
+    ax.axvline(0, color='k', lw=0.6)
+    ax.set_yticks(y)
+    ax.set_yticklabels(names)
+    ax.set_ylim(len(names) - 0.5, -0.5)       # first parameter on top (axes share y)
     ax.set_title(f'{label or observable}: {summary}')
-    ax.grid(axis='y', lw=0.4, alpha=0.5)
-  axes[0][0].set_ylabel('elasticity d ln O / d ln P')
+    ax.grid(axis='x', lw=0.4, alpha=0.5)
+    ax.tick_params(axis='x', labelbottom=True)
+  for i, ax in enumerate(axes.flat[:len(shown)]):
+    if i + cols >= len(shown):                # the lowest panel of its column
+      ax.set_xlabel('elasticity d ln O / d ln P')
   handles, texts = axes[0][0].get_legend_handles_labels()
   fig.legend(handles, texts, loc='outside lower center', ncol=len(labels), frameon=False)
   return fig

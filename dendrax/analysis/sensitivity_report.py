@@ -190,8 +190,9 @@ def build_sections(results: Mapping[str, Mapping[str, Any]], settings: Mapping[s
     label = study.OBSERVABLE_LABELS.get(o, o)
     fig = plots.sensitivity_figure(series, o, shown_summaries(results, o, summaries),
                                    label=label)
+    # ~1100 px wide at 95 dpi: the page's width, so the 10-12 pt labels are not shrunk.
     sections.append((f'Bar charts: {label}', report.figure_html(fig, alt=f'elasticities of {o}',
-                                                                 dpi=130)))
+                                                                 dpi=95)))
   regime = settings.get('regime', {})
   if regime:
     sections.append(('Against theory: expected signs', report.paragraph(

@@ -64,12 +64,17 @@ def _log(message: str) -> None:
 
 @dataclasses.dataclass(frozen=True)
 class LoopState:
-  """What the loop carries from one validation to the next (saved with every checkpoint).
+  """What early stopping carries from one validation to the next (saved with every checkpoint).
+
+  Which checkpoint is *selected* is orbax's business (`best_fn`: the lowest selection score,
+  `Run.manager.best_step()`); this state only counts the patience. With `eval.min_delta` = 0
+  (the default) `best_step` is the selected step; with a positive `min_delta` a later step that
+  improves by less than it can be selected while `best_step` stays.
 
   Attributes:
-    best_step: step of the lowest selection score so far (-1: none yet).
+    best_step: step of the last improvement by more than `eval.min_delta` (-1: none yet).
     best_score: that score (`eval.select_metric` on the validation split).
-    bad_evals: validations since the last improvement by more than `eval.min_delta`.
+    bad_evals: validations since that improvement.
     stopped_early: early stopping ended training.
   """
   best_step: int = -1
@@ -364,7 +369,7 @@ def _validate_and_save(run: Run, validate, state, loop: LoopState, step: int) ->
   rollout_text = (f' rollout length MSE={val["rollout_length_mse"]:.4g} um^2 '
                   f'R={val["rollout_length_r"]:.3f}' if 'rollout_length_mse' in val else '')
   _log(f'  validation step {step}: loss={val["loss"]:.5g} mse={val["mse"]:.4g}{rollout_text} '
-       f'({status}; best {e.select_metric} {new.best_score:.5g} at step {new.best_step})')
+       f'({status}; selected so far: step {run.manager.best_step()})')
   if new.stopped_early:
     _log(f'Early stopping at step {step}: no improvement in {e.patience} validations')
   return new

@@ -145,8 +145,7 @@ def shard_batch(batch: Mapping[str, Any], mesh: jax.sharding.Mesh) -> dict[str, 
 
   With one process this is `device_put` of the batch split over the devices; with several
   (after `jax.distributed.initialize`) each process passes its own rows and the global batch
-  is their concatenation (`jax.make_array_from_process_local_data`); unlike
-  `dendrax.data.sharding.shard_batch` (local devices only) this also works across hosts.
+  is their concatenation (`jax.make_array_from_process_local_data`).
   """
   n = mesh.devices.size
   b = batch['inputs'].shape[0] * jax.process_count()

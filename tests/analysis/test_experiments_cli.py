@@ -60,3 +60,18 @@ def test_baselines_command_reads_its_config(tfds_tiny, cnn2_checkpoint, tmp_path
   data = json.load(open(os.path.join(out, 'baselines.json')))
   assert data['config']['random_forest']['n_estimators'] == 10
   assert data['metrics']['svm']['test']['marks']['all']['length_r']['ci_low'] is not None
+
+
+def test_dataset_stats_reads_its_config(tfds_tiny, tmp_path):
+  out = str(tmp_path / 'stats')
+  proc = run('experiments.dataset_stats', '--out', out, f'--data_dir={tfds_tiny}',
+             '--config.dataset=dendrite_sim/tiny', "--config.splits=('train', 'test')",
+             '--config.bootstrap_samples=20')
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  data = json.load(open(os.path.join(out, 'stats.json')))
+  assert data['dataset'] == 'dendrite_sim/tiny' and set(data) == {'dataset', 'all', 'train', 'test'}
+  assert data['all']['trajectories'] == data['train']['trajectories'] + data['test']['trajectories']
+  assert data['all']['mean_current_ma_cm2_median'] > 0
+  bad = run('experiments.dataset_stats', f'--data_dir={tfds_tiny}',
+            '--config.dataset=dendrite_sim/tiny', "--config.splits=('train', 'dev')")
+  assert bad.returncode != 0 and "config.splits: unknown split(s) ['dev']" in bad.stderr

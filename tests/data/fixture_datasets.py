@@ -12,10 +12,9 @@ Configs (trajectories of tests/train/synthetic_dendrites.py, 8 frames of 0 .. 21
 
 import dataclasses
 
-from etils import epath
 import tensorflow_datasets as tfds
 
-from dendrax.data import schema
+from data_builders import base
 from tests.train import synthetic_dendrites
 
 
@@ -34,20 +33,17 @@ BUILDER_CONFIGS = [
 ]
 
 
-class DendriteFixture(tfds.core.GeneratorBasedBuilder):
+class DendriteFixture(base.DendraxBuilder):
   """Synthetic trajectories in the dendrax schema (see module docstring)."""
 
   VERSION = tfds.core.Version('1.0.0')
   BUILDER_CONFIGS = BUILDER_CONFIGS
 
-  @tfds.core.utils.classproperty
-  @classmethod
-  def code_path(cls) -> epath.Path:
-    return epath.Path(__file__)
+  def _description(self) -> str:
+    return f'Synthetic test trajectories, config {self.builder_config.name}.'
 
-  def _info(self) -> tfds.core.DatasetInfo:
-    return tfds.core.DatasetInfo(
-        builder=self, features=schema.trajectory_features(self.builder_config.frame_size))
+  def _frame_size(self) -> int:
+    return self.builder_config.frame_size
 
   def _split_generators(self, dl_manager):
     del dl_manager

@@ -16,13 +16,18 @@ _SCRIPT = textwrap.dedent('''
     import numpy as np
     import pytest
     from dendrax.data import sharding
+    from dendrax.train import steps
 
     assert jax.local_device_count() == 2, jax.devices()
     mesh = sharding.data_mesh()
     batch = {'inputs': np.arange(4 * 3 * 3 * 1, dtype=np.float32).reshape(4, 3, 3, 1),
-             'cond': np.ones((4, 20), np.float32), 'trajectory_id': np.arange(4)}
-    out = sharding.shard_batch(batch, mesh)
-    for key, value in batch.items():
+             'target': np.ones((4, 3, 3, 1), np.float32), 'cond': np.ones((4, 20), np.float32),
+             'pixel_size_um': np.ones(4), 'electrode_height_um': np.arange(4.0),
+             'trajectory_id': np.arange(4)}
+    out = steps.shard_batch(batch, mesh)
+    assert set(out) == set(steps.STEP_KEYS), sorted(out)      # bookkeeping keys stay on the host
+    for key in steps.STEP_KEYS:
+      value = batch[key]
       np.testing.assert_array_equal(np.asarray(out[key]), value)
       shards = sorted(out[key].addressable_shards, key=lambda s: s.index[0].start)
       assert [s.device for s in shards] == list(mesh.devices), key
@@ -30,8 +35,9 @@ _SCRIPT = textwrap.dedent('''
       np.testing.assert_array_equal(np.asarray(shards[1].data), value[2:])
     total = jax.jit(lambda b: b['inputs'].sum())(out)
     assert float(total) == batch['inputs'].sum()
-    with pytest.raises(ValueError, match="'cond'.*multiple of the 2 devices"):
-      sharding.shard_batch({'cond': np.ones((3, 20))}, mesh)
+    odd = {k: v[:3] for k, v in batch.items()}
+    with pytest.raises(ValueError, match='batch size 3 is not divisible by the 2 devices'):
+      steps.shard_batch(odd, mesh)
     print('OK')
 ''')
 
