@@ -47,7 +47,7 @@ declare -A TITLE=(
 # Run time in minutes (README's measurement, or an estimate where marked in TIME_NOTE).
 declare -A MINUTES=(
   [surrogates]=35 [fig4_table]=100 [divergence_arms]=95 [piml]=415 [medium]=620 [long_horizon]=15 [physics_validation]=262 [dataset_convergence]=14
-  [pfhub3a]=5 [physics_speed]=5 [data]=5 [baselines]=1 [design]=75 [sensitivity]=7
+  [pfhub3a]=5 [physics_speed]=5 [data]=5 [baselines]=1 [design]=85 [sensitivity]=7
   [fidelity]=35 [sweep]=69 [train_speed]=5 [reliability]=32
 )
 declare -A TIME_NOTE=(
@@ -63,7 +63,7 @@ declare -A TIME_NOTE=(
   [physics_speed]='est.: not measured in README (compile 15 s + run 16 s + FiPy)'
   [data]='est.: not measured in README'
   [baselines]='README: 1 min'
-  [design]='README: 91 s + 20 min beside the test suite + 15 min + 37 min beside a training run (2.4.0)'
+  [design]='README: 91 s + 20 min beside the test suite + 15 min + 37 min beside a training run (2.4.0); docs/design.md: 2 x ~5 min landscape scans'
   [sensitivity]='README: 7 min on 2.4.0 beside a nice-19 test run (14 min the run before, beside a nice-19 job)'
   [fidelity]='README: 35 min on 2.4.0 beside a training run and a nice-19 test run (56 min the run before)'
   [sweep]='README: 69 min on 2.4.0 beside a test run (39 min on 2.3.0)'
@@ -220,6 +220,8 @@ python -m experiments.design --config configs/design/pulse_small.py --out $d/pul
 python -m experiments.design --config configs/design/electrolyte.py --checkpoint $S/cnn2 --config.seeds='(0,1)' --config.budget_sim_calls=10 --out $d/electrolyte
 python -m experiments.design --config configs/design/three_stage.py --config.seeds='(0,1)' --config.budget_sim_calls=15 --out $d/three_stage
 python -m experiments.design --config configs/design/pulse.py --out $d/pulse
+python -m benchmarks.design_landscape --max_voltage_v=0.5 --out $d/landscape_cutoff_0.5v.json
+python -m benchmarks.design_landscape --max_voltage_v=2.0 --out $d/landscape_cutoff_2v.json
 EOF
     ;;
     sensitivity) cat <<EOF
