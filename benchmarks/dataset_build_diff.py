@@ -9,7 +9,7 @@ then compare the dumps (same design and seeds, so trajectories pair by split and
   python benchmarks/dataset_build_diff.py compare old.json new.json
 
 `dump` writes, per split and trajectory, the last frame's dendrite length and the charge passed
-(`experiments.dataset_stats.trajectory_stats`: also mean current, c/c0 extremes in the
+(`dendrax.analysis.dataset_stats.trajectory_stats`: also mean current, c/c0 extremes in the
 electrolyte); `compare` prints the largest and median absolute and relative differences of each
 over the trajectories both builds kept (the physical-bound check may drop different ones: their
 ids are printed).
@@ -32,7 +32,7 @@ KEYS = ('length_um', 'charge_mah_cm2', 'mean_current_ma_cm2', 'c_min', 'c_max')
 
 def dump(dataset: str, data_dir: str, out: str) -> None:
   from dendrax.data import pipeline  # pylint: disable=g-import-not-at-top
-  from experiments import dataset_stats  # pylint: disable=g-import-not-at-top
+  from dendrax.analysis import dataset_stats  # pylint: disable=g-import-not-at-top
   rows = {}
   for split in dataset_stats.SPLITS:
     source = pipeline.load_source(dataset, split, data_dir, build_if_missing=False)

@@ -1,12 +1,13 @@
-"""experiments.dataset_stats: the charge a constant-current trajectory delivered against the
-charge it asked for (J = sigma_nom E x time), the check that caught voltage-capped currents."""
+"""dendrax.analysis.dataset_stats (what `experiments.dataset_stats` prints): the charge a
+constant-current trajectory delivered against the charge it asked for (J = sigma_nom E x time),
+the check that caught voltage-capped currents."""
 
 import math
 
 import numpy as np
 
 from dendrax.physics import parameters
-from experiments import dataset_stats
+from dendrax.analysis import dataset_stats
 
 
 def _example(protocol: str, charge_end_c_per_m2: float) -> dict:
