@@ -7,9 +7,13 @@ A diagnostic of issue 12's flat objectives, not a timing: on the pulse problem's
 current ~20 mA/cm^2 at 1 M), it simulates constant current at each of `--currents` and pulses at
 each amplitude x duty x on time whose mean current delivers the charge in time, and prints, per
 run, the dendrite length, the highest tip and the interface length when the charge passed
-reaches Q (`dendrax.design.problem.value_at_charge`, the design objective), the time it took and
+reaches Q (`dendrax.design.problem.value_at_charge`, the design objective), the time it took,
 the charge reached by the end (below the schedule's where the voltage cutoff capped the current,
-i.e. past Sand's time). One JSON line per run (also written to `--out` if given).
+i.e. past Sand's time, or where the cell shorted), and the share of the deposit that is a diffuse
+partial phase away from the electrode's solid at the first frame past Q and at the end
+(`dendrax.analysis.dataset_stats.diffuse_deposit`: past Sand's time the dataset cell's diffuse
+interface grows one, so lengths there are not a resolved morphology). One JSON line per run
+(also written to `--out` if given).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import numpy as np
 
 from configs.design import pulse as pulse_config
 from dendrax import files
+from dendrax.analysis import dataset_stats
 from dendrax.design import problem as problem_lib
 from dendrax.design import simulator_adapter as sa
 from dendrax.design import study
@@ -53,6 +58,11 @@ def scan(settings: sa.SimulatorSettings, fixed: dict, q: float, currents, amplit
     t0 = time.perf_counter()
     frames = jax.device_get(observe[protocol]({k: jnp.float32(v) for k, v in values.items()}))
     row = {'protocol': protocol, **values, **at_charge(frames, q),
+           'diffuse_fraction_at_q': dataset_stats.diffuse_fraction_at_charge(
+               frames['xi'], frames['charge_mah_cm2'], q, settings.sim.dx_um),
+           'diffuse_fraction_end': dataset_stats.diffuse_deposit(
+               frames['xi'][-1], frames['xi'][0], settings.sim.dx_um)['diffuse_deposit_fraction'],
+           'shorted': bool(frames['shorted'][-1]),
            'seconds': round(time.perf_counter() - t0, 1)}
     print(json.dumps(row), flush=True)
     rows.append(row)

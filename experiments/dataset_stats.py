@@ -9,8 +9,10 @@ last frame / its time, in mA/cm^2), its quantiles; the salt concentration c/c0 i
 length at the last frame and the interface length over the electrode width (compact ~1,
 branched >> 1); for constant-current trajectories, the charge delivered over the charge asked
 for (J x time: below 1 where the voltage cutoff capped the current) beside J over the cell's
-limiting current (a current above it cannot be carried for long: Sand). Quantiles and fractions
-carry 95 % bootstrap intervals over trajectories (`ci`: `bootstrap_samples` resamples of
+limiting current (a current above it cannot be carried for long: Sand); the share of
+trajectories whose last frame holds more than 5 % of its deposit as a diffuse partial phase
+away from the electrode's solid (past Sand's time; `dataset_stats.diffuse_deposit`). Quantiles
+and fractions carry 95 % bootstrap intervals over trajectories (`ci`: `bootstrap_samples` resamples of
 configs/dataset_stats.py; extremes have none). Writes `stats.json` (strict JSON) to --out and
 prints a table. Never builds a dataset: a missing one is an error that says how to build it.
 """
@@ -81,7 +83,15 @@ def main(argv):
              f'{s["constant_current_delivered_median"]:.3g}); J / i_lim: up to '
              f'{_g(s["constant_current_over_limiting_max_delivered"])} delivered, from '
              f'{_g(s["constant_current_over_limiting_min_short"])} short'
-             if 'constant_current_trajectories' in s else ''))
+             if 'constant_current_trajectories' in s else '')
+          + (f';  diffuse deposit (> {stats_lib.DIFFUSE_MARGIN_UM:g} um, or two interface widths, '
+             f'from the solid) over '
+             f'{100 * stats_lib.DIFFUSE_FLAG:g} % of the metal: '
+             f'{100 * s["fraction_diffuse_flagged"]:.1f} % {ci("fraction_diffuse_flagged")} of '
+             f'trajectories (p95 {s["diffuse_deposit_fraction_p95"]:.3g}, max '
+             f'{s["diffuse_deposit_fraction_max"]:.3g}); detached solid in '
+             f'{s["trajectories_with_detached_solid"]}'
+             if 'fraction_diffuse_flagged' in s else ''))
   if _OUT.value:
     files.write_text(os.path.join(_OUT.value, 'stats.json'),
                      json.dumps(result, indent=1, allow_nan=False))

@@ -20,7 +20,9 @@ training uses). Writes under `--out`:
   rollout_<split>_<id>.gif (or .mp4)  the same trajectory from 0 s to 210 s, side by side;
   per_trajectory.csv  per model, split and trajectory (worst first): id, parameters, final
                    simulated and predicted length, squared length error and its share of the
-                   split's total (which trajectories a poor R comes from);
+                   split's total (which trajectories a poor R comes from), and the diffuse
+                   share of the simulated deposit (`true_diffuse_fraction`: unresolved growth
+                   past Sand's time above 0.05);
   summary.md       the table with intervals, R per mark, the settings.
 """
 

@@ -11,7 +11,10 @@ Writes to --workdir (each file atomically):
                     density, branches, interface_length_um, charge_c_per_m2, charge_mah_cm2,
                     voltage_v, current_a_m2 (of the step before the frame; charge_c_per_m2 is
                     its integral over the steps), shorted (the deposit reached the bulk side:
-                    fields frozen, also logged as a warning)
+                    fields frozen, also logged as a warning), diffuse_deposit_fraction (the
+                    share of the deposit that is a diffuse partial phase away from the
+                    electrode's solid: above 0.05, logged as a warning, the growth past Sand's
+                    time is not resolved on this grid; docs/physics.md)
   growth.png        frames side by side (deposit red, electrolyte blue, electrode at the bottom);
                     frames of a shorted cell titled 'shorted by t = X s: frozen' in red, and
                     the figure's title says when it shorted
@@ -33,6 +36,7 @@ import numpy as np
 from ml_collections import config_flags
 
 from dendrax import files
+from dendrax.analysis import dataset_stats
 from dendrax.analysis import figures
 from dendrax.data import schema
 from dendrax.physics import coefficients
@@ -44,7 +48,8 @@ _CONFIG = config_flags.DEFINE_config_file('config', None, 'Simulation config fil
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Output directory.')
 
 CSV_COLUMNS = (('time_s', 'stage') + schema.OBSERVABLE_KEYS
-               + ('charge_mah_cm2', 'voltage_v', 'current_a_m2', 'shorted'))
+               + ('charge_mah_cm2', 'voltage_v', 'current_a_m2', 'shorted',
+                  'diffuse_deposit_fraction'))
 
 
 def _atomic_write_bytes(path: str, data: bytes) -> None:
@@ -107,6 +112,8 @@ def simulate_and_write(config, workdir: str) -> simulate.Trajectory:
       **{k: traj.observables[k] for k in schema.OBSERVABLE_KEYS})
   _atomic_write_bytes(os.path.join(workdir, 'frames.npz'), buf.getvalue())
 
+  diffuse = [dataset_stats.diffuse_deposit(traj.xi[i], traj.xi[0], float(traj.pixel_size_um))[
+      'diffuse_deposit_fraction'] for i in range(len(traj.time_s))]
   text = io.StringIO()
   writer = csv.writer(text)
   writer.writerow(CSV_COLUMNS)
@@ -115,8 +122,14 @@ def simulate_and_write(config, workdir: str) -> simulate.Trajectory:
     row += [f'{float(traj.observables[k][i]):.6g}' for k in schema.OBSERVABLE_KEYS]
     charge = float(traj.observables['charge_c_per_m2'][i]) / coefficients.C_PER_M2_PER_MAH_CM2
     row += [f'{charge:.6g}', f'{float(traj.voltage_v[i]):.6g}',
-            f'{float(traj.current_a_m2[i]):.6g}', str(bool(traj.shorted[i]))]
+            f'{float(traj.current_a_m2[i]):.6g}', str(bool(traj.shorted[i])),
+            f'{diffuse[i]:.6g}']
     writer.writerow(row)
+  if diffuse[-1] > dataset_stats.DIFFUSE_FLAG:
+    logging.warning('%.0f %% of the deposit at t = %.6g s is a diffuse partial phase away from '
+                    'the electrode\'s solid: growth past Sand\'s time that this grid does not '
+                    'resolve (docs/physics.md, "Past Sand\'s time")',
+                    100 * diffuse[-1], float(traj.time_s[-1]))
   shorted_from_s = short_time_s(traj.time_s, traj.shorted)
   if shorted_from_s is not None:
     logging.warning('the deposit shorted the cell before t = %.6g s: the fields are frozen from '

@@ -9,7 +9,10 @@ lengths, the trajectory's parameters and its id, with a colourbar.
 `per_trajectory.csv`: one row per model, split and trajectory, the worst first within each
 (model, split): the trajectory's id and parameters, its simulated and predicted length at the last
 frame, its squared length error summed over the marks after t = 0 and that error's share of the
-split's total. It says which trajectories a poor R comes from (a split's R can hinge on a few).
+split's total, and the share of the simulated deposit that is a diffuse partial phase at the last
+frame (`true_diffuse_fraction`; above 0.05 the simulation grew unresolved material past Sand's
+time, docs/physics.md). It says which trajectories a poor R comes from (a split's R can hinge on
+a few).
 
 `metrics.json`:
 
@@ -30,6 +33,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from dendrax.analysis import dataset_stats
 from dendrax.analysis import evaluation
 from dendrax.analysis import plots
 from dendrax.analysis import report
@@ -159,6 +163,16 @@ def metrics_json(results, settings: Mapping[str, Any],
           'models': models}
 
 
+def _diffuse_fraction(g: ev.Rollouts, i: int) -> float:
+  """Share of trajectory i's simulated deposit that is a diffuse partial phase at its last
+  frame (`dataset_stats.diffuse_deposit`: unresolved growth past Sand's time); NaN without
+  fields."""
+  if g.true_xi is None:
+    return float('nan')
+  return dataset_stats.diffuse_deposit(g.true_xi[i, -1], g.true_xi[i, 0],
+                                       float(g.pixel_size_um[i]))['diffuse_deposit_fraction']
+
+
 def per_trajectory_rows(rollouts: Mapping[str, Mapping[str, Sequence[ev.Rollouts]]]
                         ) -> list[dict[str, Any]]:
   """The rows of `per_trajectory.csv` (module docstring), worst first per (model, split)."""
@@ -173,7 +187,8 @@ def per_trajectory_rows(rollouts: Mapping[str, Mapping[str, Sequence[ev.Rollouts
                         **dict(zip(parameters.PARAMETER_NAMES, np.asarray(g.params[i], float))),
                         'final_true_um': float(g.true_len[i, -1]),
                         'final_pred_um': float(g.pred_len[i, -1]),
-                        'sq_error_um2': float(sq[i])})
+                        'sq_error_um2': float(sq[i]),
+                        'true_diffuse_fraction': _diffuse_fraction(g, i)})
       total = sum(r['sq_error_um2'] for r in block)
       for r in block:
         r['share_of_split'] = r['sq_error_um2'] / total if total > 0 else float('nan')

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from dendrax.analysis import dataset_stats
 from dendrax.design import evaluations
 from dendrax.design import methods as methods_lib
 from dendrax.design import problem as problem_lib
@@ -126,8 +127,12 @@ def verify(problem, simulator, frames_fn, best_u, settings) -> dict[str, Any]:
   for name, frames, values in runs:
     aux = jax.device_get(problem_lib.summary(problem, frames))
     problem_lib.check_evaluation(problem, {k: float(v) for k, v in values.items()}, aux)
-    out[name] = {'values': {k: float(v) for k, v in values.items()},
-                 'summary': {k: float(v) for k, v in aux.items()}, 'frames': frames}
+    summary = {k: float(v) for k, v in aux.items()}
+    # Past Sand's time the cell grows a diffuse partial phase, not a resolved deposit: say so.
+    summary['diffuse_deposit_fraction_at_charge'] = dataset_stats.diffuse_fraction_at_charge(
+        frames['xi'], frames['charge_mah_cm2'], problem.charge_mah_cm2, settings.sim.dx_um)
+    out[name] = {'values': {k: float(v) for k, v in values.items()}, 'summary': summary,
+                 'frames': frames}
   length = {k: out[k]['summary'][problem_lib.OBJECTIVE] for k in out}
   out['length_reduction'] = {
       **_reduction(length['baseline'], length['optimum']),

@@ -7,6 +7,7 @@ import os
 import numpy as np
 import pytest
 
+from dendrax.analysis import dataset_stats
 from dendrax.analysis import evaluation
 from dendrax.analysis import evaluation_report
 from dendrax.physics import observables
@@ -100,6 +101,11 @@ def test_written_files(evaluated, tmp_path):
   worst = int(np.argmax(np.sum((r.pred_len - r.true_len)[:, 1:] ** 2, axis=1)))
   assert int(test_rows[0]['trajectory_id']) == int(r.trajectory_id[worst])
   np.testing.assert_allclose(float(test_rows[0]['final_pred_um']), r.pred_len[worst, -1], rtol=1e-5)
+  # The diffuse share is the simulated trajectory's own (dataset_stats.diffuse_deposit).
+  expected = dataset_stats.diffuse_deposit(r.true_xi[worst, -1], r.true_xi[worst, 0],
+                                           float(r.pixel_size_um[worst]))
+  np.testing.assert_allclose(float(test_rows[0]['true_diffuse_fraction']),
+                             expected['diffuse_deposit_fraction'], rtol=1e-6)
   assert len(rows) == 2 * sum(len(g.trajectory_id) for s in ('train', 'test')
                               for g in rollouts['CNN-2'][s])
   from PIL import Image  # pylint: disable=g-import-not-at-top

@@ -63,3 +63,37 @@ def test_charge_and_mean_current_in_cell_units():
   stats = dataset_stats.trajectory_stats(ex)
   assert math.isclose(stats['mean_current_ma_cm2'], 5.0)
   assert math.isclose(stats['charge_mah_cm2'], 10500.0 / 36000.0)
+
+
+def _film(height_um: float, shape=(64, 32), decay_um: float = 1.25) -> np.ndarray:
+  """A flat electrode with a tanh interface at `height_um` (1 um cells; row 0 the bottom)."""
+  y = np.arange(shape[0])[:, None] + 0.5
+  return np.broadcast_to(0.5 * (1.0 - np.tanh((y - height_um) / decay_um)), shape).copy()
+
+
+def test_diffuse_deposit_is_zero_for_a_grown_film_and_the_cloud_share_for_a_cloud_above_it():
+  """A film grown by 4 um has only its interface tail beyond 5 um (< 1 % of the metal); a
+  partial phase xi = 0.3 on 10 x 10 cells far above it is 30 / (4 x 32 + 30) of the deposit."""
+  before, after = _film(10.0), _film(14.0)
+  d = dataset_stats.diffuse_deposit(after, before, 1.0)
+  assert d['diffuse_deposit_fraction'] < 0.01 and d['detached_solid_um2'] == 0.0
+  cloud = after.copy()
+  cloud[40:50, 5:15] = 0.3
+  d = dataset_stats.diffuse_deposit(cloud, before, 1.0)
+  assert math.isclose(d['diffuse_deposit_fraction'], 30.0 / (4 * 32 + 30), rel_tol=0.01)
+  assert d['detached_solid_um2'] == 0.0          # xi < 1/2: diffuse, not solid
+
+
+def test_detached_solid_is_counted_and_branches_attached_across_the_periodic_edge_are_not():
+  film = _film(10.0)
+  branch = film.copy()
+  branch[10:31, 0] = 1.0             # a stem at x = 0 up to row 30 ...
+  branch[30, 29:32] = 1.0            # ... bent across the periodic edge ...
+  branch[30:41, 29] = 1.0            # ... and up again at x = 29: attached only through the edge
+  d = dataset_stats.diffuse_deposit(branch, film, 1.0)
+  assert d['detached_solid_um2'] == 0.0
+  island = film.copy()
+  island[40:44, [30, 31, 0, 1]] = 1.0          # a 4 x 4 island split by the periodic edge
+  d = dataset_stats.diffuse_deposit(island, film, 0.5)
+  assert d['detached_solid_um2'] == 16 * 0.25
+  assert d['diffuse_deposit_fraction'] > 0.99   # all of the new metal is far from the solid

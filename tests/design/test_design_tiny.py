@@ -59,6 +59,8 @@ def test_design_json_and_report(run):
   for s in (opt['summary'], base['summary'], same['summary']):
     assert s['final_charge_mah_cm2'] >= on_disk['problem']['charge_mah_cm2']
     assert {'max_tip_height_um_at_charge', 'interface_length_um_at_charge'} <= set(s)
+    # The tiny problem stays below the limiting current: no diffuse cloud at Q.
+    assert 0.0 <= s['diffuse_deposit_fraction_at_charge'] < 0.05
   html = open(os.path.join(out, 'report.html')).read()
   for title in ('Best objective against simulator calls', 'Best objective against wall time',
                 'Optimum against the constant-current baseline at equal charge',

@@ -35,6 +35,8 @@ def test_writes_all_outputs_with_rows_0_to_210(tmp_path):
   np.testing.assert_allclose([float(r['charge_mah_cm2']) for r in rows], charge / 36000.0,
                              rtol=1e-5)
   assert {'density', 'branches', 'interface_length_um', 'charge_c_per_m2', 'stage'} <= set(rows[0])
+  # 10 mA/cm^2 stays below the limiting current: no diffuse cloud.
+  assert all(0.0 <= float(r['diffuse_deposit_fraction']) < 0.05 for r in rows)
   frames = np.load(os.path.join(workdir, 'frames.npz'))
   assert frames['xi'].shape == (8, 12, 12)
   assert not [p for p in os.listdir(workdir) if p.startswith(files.TEMP_PREFIX)]   # atomic writes
