@@ -1,6 +1,8 @@
 r"""How flat is the design landscape? Constant current against pulses at equal charge.
 
   python -m benchmarks.design_landscape --charge_mah_cm2=1.0 --max_time_s=420 --max_voltage_v=2.0
+  python -m benchmarks.design_landscape --resolved --currents 20 30 --amplitudes 40 --duties 0.5 \
+      --on_times 5
 
 A diagnostic of issue 12's flat objectives, not a timing: on the pulse problem's cell
 (configs/design/pulse.py: Li, the 64 x 64 dataset cell under a 182 um Nernst layer, limiting
@@ -78,11 +80,17 @@ def main():
   parser.add_argument('--amplitudes', type=float, nargs='+', default=[20, 40])
   parser.add_argument('--duties', type=float, nargs='+', default=[0.25, 0.5])
   parser.add_argument('--on_times', type=float, nargs='+', default=[1, 5])
+  parser.add_argument('--resolved', action='store_true',
+                      help='half the cell and the interface and a quarter of the step (0.5 um, '
+                           '1.25 um, 0.025 s): growth past Sand\'s time resolved as tips '
+                           '(benchmarks.past_sand_resolution); ~16x the cost')
   parser.add_argument('--out', default=None, help='JSON file for the rows (optional)')
   args = parser.parse_args()
   config = pulse_config.get_config()
   config.problem.max_time_s = args.max_time_s
   config.simulation.max_voltage_v = args.max_voltage_v
+  if args.resolved:
+    config.simulation.update(dict(nx=128, ny=128, dx_um=0.5, interface_width_um=1.25, dt_s=0.025))
   rows = scan(study.simulator_settings(config), dict(config.problem.fixed), args.charge_mah_cm2,
               args.currents, args.amplitudes, args.duties, args.on_times)
   lengths = np.array([r['length_um_at_q'] for r in rows])

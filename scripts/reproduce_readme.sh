@@ -47,7 +47,7 @@ declare -A TITLE=(
 # Run time in minutes (README's measurement, or an estimate where marked in TIME_NOTE).
 declare -A MINUTES=(
   [surrogates]=35 [fig4_table]=100 [divergence_arms]=95 [piml]=415 [medium]=765 [long_horizon]=15 [physics_validation]=262 [dataset_convergence]=26
-  [pfhub3a]=5 [physics_speed]=5 [data]=5 [baselines]=1 [design]=105 [sensitivity]=7
+  [pfhub3a]=5 [physics_speed]=5 [data]=5 [baselines]=1 [design]=130 [sensitivity]=7
   [fidelity]=35 [sweep]=69 [train_speed]=5 [reliability]=32
 )
 declare -A TIME_NOTE=(
@@ -63,7 +63,7 @@ declare -A TIME_NOTE=(
   [physics_speed]='est.: not measured in README (compile 15 s + run 16 s + FiPy)'
   [data]='est.: not measured in README'
   [baselines]='README: 1 min'
-  [design]='README: 91 s + 20 min beside the test suite + 15 min + 37 min beside a training run (2.4.0); docs/design.md: 2 x ~5 min landscape scans and 2 x ~5 min with the diffuse share, beside a training run; past_sand_resolution ~7 min, partly beside a training run (2026-12-06)'
+  [design]='README: 91 s + 20 min beside the test suite + 15 min + 37 min beside a training run (2.4.0); docs/design.md: 2 x ~5 min landscape scans and 2 x ~5 min with the diffuse share, beside a training run; past_sand_resolution ~7 min, partly beside a training run; the resolved landscape 24 min at nice 19 beside the test suite (2026-12-06)'
   [sensitivity]='README: 7 min on 2.4.0 beside a nice-19 test run (14 min the run before, beside a nice-19 job)'
   [fidelity]='README: 35 min on 2.4.0 beside a training run and a nice-19 test run (56 min the run before)'
   [sweep]='README: 69 min on 2.4.0 beside a test run (39 min on 2.3.0)'
@@ -235,6 +235,7 @@ python -m benchmarks.design_landscape --max_voltage_v=2.0 --out $d/landscape_cut
 python -m benchmarks.design_landscape --max_voltage_v=0.5 --currents 20 30 40 --amplitudes 40 --duties 0.5 --on_times 5 --out $d/landscape_diffuse_0.5v.json
 python -m benchmarks.design_landscape --max_voltage_v=2.0 --currents 20 30 40 --amplitudes 40 --duties 0.5 --on_times 5 --out $d/landscape_diffuse_2v.json
 python -m benchmarks.past_sand_resolution --out $d/past_sand
+python -m benchmarks.design_landscape --resolved --currents 20 30 --amplitudes 40 --duties 0.5 --on_times 5 --out $d/landscape_resolved.json
 EOF
     ;;
     sensitivity) cat <<EOF
