@@ -90,7 +90,7 @@ def main():
   config.problem.max_time_s = args.max_time_s
   config.simulation.max_voltage_v = args.max_voltage_v
   if args.resolved:
-    config.simulation.update(dict(nx=128, ny=128, dx_um=0.5, interface_width_um=1.25, dt_s=0.025))
+    config.simulation.update(pulse_config.RESOLVED_SIMULATION)
   rows = scan(study.simulator_settings(config), dict(config.problem.fixed), args.charge_mah_cm2,
               args.currents, args.amplitudes, args.duties, args.on_times)
   lengths = np.array([r['length_um_at_q'] for r in rows])

@@ -1,6 +1,7 @@
 r"""Past Sand's time at the dataset's interface width and at half of it: diffuse cloud or tips?
 
   python -m benchmarks.past_sand_resolution --out reports/past_sand
+  python -m benchmarks.past_sand_resolution --runs half_dt4 half_dt8 --out reports/past_sand_dt
 
 A diagnostic, not a timing. Constant current above the limiting current (default 30 mA/cm^2 against
 ~20 on the pulse problem's cell: Li, 1 M, 64 um under a 182 um Nernst layer) under the dataset's 0.5
@@ -41,11 +42,16 @@ from dendrax.analysis import plots  # noqa: E402
 from dendrax.design import simulator_adapter as sa  # noqa: E402
 from dendrax.design import study  # noqa: E402
 
-HALF = dict(nx=128, ny=128, dx_um=0.5, interface_width_um=1.25)
-RUNS = {'dataset (1 um cells, l 2.5 um, dt 0.1 s)': dict(),
-        'dataset grid, dt / 4 (0.025 s)': dict(dt_s=0.025),
-        'half (0.5 um cells, l 1.25 um, dt 0.1 s)': HALF,
-        'half, dt / 4 (0.025 s)': dict(HALF, dt_s=0.025)}
+RESOLVED = pulse_config.RESOLVED_SIMULATION
+HALF = {k: v for k, v in RESOLVED.items() if k != 'dt_s'}
+# key -> (label, simulation overrides). The default four are the 2 x 2 table of docs/physics.md;
+# half_dt8 checks the resolved step itself (half of RESOLVED's dt).
+RUNS = {'dataset': ('dataset (1 um cells, l 2.5 um, dt 0.1 s)', dict()),
+        'dataset_dt4': ('dataset grid, dt / 4 (0.025 s)', dict(dt_s=RESOLVED['dt_s'])),
+        'half': ('half (0.5 um cells, l 1.25 um, dt 0.1 s)', HALF),
+        'half_dt4': ('half, dt / 4 (0.025 s)', RESOLVED),
+        'half_dt8': ('half, dt / 8 (0.0125 s)', dict(RESOLVED, dt_s=RESOLVED['dt_s'] / 2))}
+DEFAULT_RUNS = ('dataset', 'dataset_dt4', 'half', 'half_dt4')
 
 
 def run(current_ma_cm2: float, max_voltage_v: float, t_end_s: float, overrides: dict):
@@ -89,13 +95,16 @@ def main():
   parser.add_argument('--current_ma_cm2', type=float, default=30.0)
   parser.add_argument('--max_voltage_v', type=float, default=0.5)
   parser.add_argument('--t_end_s', type=float, default=300.0, help='a multiple of 30 s')
+  parser.add_argument('--runs', nargs='+', choices=sorted(RUNS), default=list(DEFAULT_RUNS),
+                      help='which settings to simulate (rows of the figure); half_dt8 halves '
+                           'the resolved step (~2x half_dt4\'s time)')
   parser.add_argument('--out', default='reports/past_sand')
   args = parser.parse_args()
   shown = [int(round(t / 30.0)) for t in np.linspace(0.4, 1.0, 4) * args.t_end_s]
-  fig, axes = plt.subplots(len(RUNS), len(shown), figsize=(3.0 * len(shown), 3.1 * len(RUNS)),
-                           squeeze=False)
+  fig, axes = plt.subplots(len(args.runs), len(shown),
+                           figsize=(3.0 * len(shown), 3.1 * len(args.runs)), squeeze=False)
   result = {'current_ma_cm2': args.current_ma_cm2, 'max_voltage_v': args.max_voltage_v}
-  for row_axes, (name, overrides) in zip(axes, RUNS.items()):
+  for row_axes, (name, overrides) in zip(axes, (RUNS[k] for k in args.runs)):
     frames, cfg, seconds = run(args.current_ma_cm2, args.max_voltage_v, args.t_end_s, overrides)
     rows = frame_rows(frames, cfg)
     result[name] = {'seconds': round(seconds, 1), 'frames': rows}

@@ -28,7 +28,8 @@ def get_config():
   config.figures.morphology_split = 'test'
   config.figures.morphology_times_s = (30.0, 120.0, 210.0)  # rows of the morphology map
   config.figures.trajectory_id = -1      # trajectory of the map and video; -1: pick by quantile
-  config.figures.quantile = 0.9          # ... the one whose final simulated length is nearest this quantile
+  config.figures.rank_by = 'roughness'   # ... ranked by final interface length / width | 'length'
+  config.figures.quantile = 0.9          # ... the one nearest this quantile of the ranking
   config.figures.video_start_s = 0.0     # first frame of the video
   config.figures.video_format = 'gif'    # gif | mp4
   return config

@@ -77,6 +77,7 @@ def main(argv):
                    morphology_split=fig.morphology_split,
                    morphology_times_s=[float(t) for t in fig.morphology_times_s],
                    trajectory_id=fig.trajectory_id, quantile=fig.quantile,
+                   rank_by=fig.rank_by,
                    video_start_s=fig.video_start_s, video_format=fig.video_format)
   paths = evaluation_report.write_evaluation(_OUT.value, results, rollouts, settings, surrogates,
                                              figures_too=fig.enabled, **options)

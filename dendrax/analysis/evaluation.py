@@ -19,6 +19,7 @@ import numpy as np
 from dendrax.data import normalization
 from dendrax.data import pipeline
 from dendrax.data import sources as sources_lib
+from dendrax.physics import observables
 from dendrax.train import evaluation as ev
 
 MODEL_LABELS = {'cnn1': 'CNN-1', 'cnn2': 'CNN-2', 'concat': 'concat', 'cnext': 'CNextU-Net',
@@ -142,17 +143,32 @@ def largest_group(rollouts: Sequence[ev.Rollouts]) -> ev.Rollouts:
   return max(rollouts, key=lambda r: len(r.trajectory_id))
 
 
-def pick_trajectory(r: ev.Rollouts, *, trajectory_id: int = -1, quantile: float = 0.9) -> int:
+RANK_BY = ('roughness', 'length')
+
+
+def final_roughness(r: ev.Rollouts) -> np.ndarray:
+  """[N] interface length over the window's width at the last simulated frame: 1 for a flat
+  layer, larger the more the deposit branches (the length alone ranks a thick compact layer
+  above a few thin tips)."""
+  xi = np.asarray(r.true_xi)[:, -1]
+  interface = np.asarray(observables.interface_length_um(xi, np.asarray(r.pixel_size_um)))
+  return interface / (xi.shape[-1] * np.asarray(r.pixel_size_um))
+
+
+def pick_trajectory(r: ev.Rollouts, *, trajectory_id: int = -1, quantile: float = 0.9,
+                    rank_by: str = 'roughness') -> int:
   """Index in `r` of the trajectory to show: `trajectory_id` if >= 0, else the one whose final
-  simulated length is nearest that quantile of the split (0.5: a median, often compact, layer;
-  0.9: a well-grown dendrite; 1.0: the longest)."""
+  simulated `rank_by` (`final_roughness`, or dendrite length) is nearest that quantile of the
+  split (0.5: a typical trajectory; 1.0: the roughest / longest)."""
   if trajectory_id >= 0:
     hits = np.flatnonzero(np.asarray(r.trajectory_id) == trajectory_id)
     if not hits.size:
       raise ValueError(f'trajectory_id {trajectory_id} is not among the evaluated ones: '
                        f'{np.asarray(r.trajectory_id).tolist()}')
     return int(hits[0])
-  final = np.asarray(r.true_len)[:, -1]
+  if rank_by not in RANK_BY:
+    raise ValueError(f'figures.rank_by={rank_by!r}: expected one of {RANK_BY}')
+  final = final_roughness(r) if rank_by == 'roughness' else np.asarray(r.true_len)[:, -1]
   return int(np.nanargmin(np.abs(final - np.nanquantile(final, quantile))))
 
 

@@ -63,13 +63,15 @@ def parity_panels(results, rollouts, splits: Sequence[str]) -> dict[str, tuple]:
 
 def morphology_rows(rollouts: Mapping[str, Mapping[str, Sequence[ev.Rollouts]]], split: str,
                     times_s: Sequence[float], *, trajectory_id: int = -1,
-                    quantile: float = 0.9, index: int | None = None) -> dict[str, Any]:
+                    quantile: float = 0.9, rank_by: str = 'roughness',
+                    index: int | None = None) -> dict[str, Any]:
   """Frames for Fig. 6 at `times_s`, one trajectory: {'frames': {'simulation': [k, H, W],
   model: [k, H, W]}, 'lengths': {...: [k]}, 'times', 'trajectory_id', 'pixel_size_um',
   'params'} (models in sorted label order: CNN-1, CNN-2, concat).
 
   All models must have been evaluated on the same trajectories of `split` (checked by id). The
-  trajectory is `index` (position), else `evaluation.pick_trajectory(trajectory_id, quantile)`.
+  trajectory is `index` (position), else `evaluation.pick_trajectory(trajectory_id, quantile,
+  rank_by)`.
   """
   names = [m for m in rollouts if split in rollouts[m]]
   if not names:
@@ -80,7 +82,7 @@ def morphology_rows(rollouts: Mapping[str, Mapping[str, Sequence[ev.Rollouts]]],
     if not np.array_equal(groups[m].trajectory_id, ref.trajectory_id):
       raise ValueError(f'{m} and {names[0]} were evaluated on different {split} trajectories')
   i = index if index is not None else evaluation.pick_trajectory(
-      ref, trajectory_id=trajectory_id, quantile=quantile)
+      ref, trajectory_id=trajectory_id, quantile=quantile, rank_by=rank_by)
   time_i = np.broadcast_to(np.asarray(ref.time_s), ref.true_len.shape)[i]
   idx = [evaluation.frame_index(time_i, t) for t in times_s]
   frames = {'simulation': ref.true_xi[i, idx]}
@@ -88,25 +90,29 @@ def morphology_rows(rollouts: Mapping[str, Mapping[str, Sequence[ev.Rollouts]]],
   for m in sorted(names):                       # CNN-1 before CNN-2, as in the paper
     frames[m] = groups[m].pred_xi[i, idx]
     lengths[m] = groups[m].pred_len[i, idx]
+  picked = ('' if index is not None or trajectory_id >= 0
+            else f'{quantile:g} quantile of the final simulated {rank_by}')
   return {'frames': frames, 'lengths': lengths, 'times': [float(time_i[k]) for k in idx],
           'trajectory_id': int(ref.trajectory_id[i]), 'pixel_size_um': float(ref.pixel_size_um[i]),
-          'params': np.asarray(ref.params[i]), 'index': i}
+          'params': np.asarray(ref.params[i]), 'index': i, 'picked': picked}
 
 
 def _title(split: str, rows: Mapping[str, Any]) -> str:
-  return (f'{split} trajectory {rows["trajectory_id"]}\n'
+  picked = f' ({rows["picked"]})' if rows.get('picked') else ''
+  return (f'{split} trajectory {rows["trajectory_id"]}{picked}\n'
           f'{plots.parameters_text(rows["params"])}')
 
 
 def write_figures(out_dir: str, results, rollouts, *, parity_splits: Sequence[str],
                   morphology_split: str, morphology_times_s: Sequence[float],
-                  trajectory_id: int = -1, quantile: float = 0.9, video_start_s: float = 0.0,
+                  trajectory_id: int = -1, quantile: float = 0.9, rank_by: str = 'roughness',
+                  video_start_s: float = 0.0,
                   video_format: str = 'gif') -> dict[str, str]:
   """Parity plot, morphology map and rollout video; returns the paths written."""
   paths = {}
   panels = parity_panels(results, rollouts, parity_splits)
   paths['parity'] = plots.save(plots.parity_figure(panels), os.path.join(out_dir, PARITY_FILE))
-  pick = dict(trajectory_id=trajectory_id, quantile=quantile)
+  pick = dict(trajectory_id=trajectory_id, quantile=quantile, rank_by=rank_by)
   rows = morphology_rows(rollouts, morphology_split, morphology_times_s, **pick)
   fig = plots.morphology_figure(rows['frames'], rows['times'], rows['pixel_size_um'],
                                 title=_title(morphology_split, rows), lengths_um=rows['lengths'])

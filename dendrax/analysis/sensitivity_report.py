@@ -12,11 +12,13 @@ CSV everywhere.
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from dendrax.analysis import figures
 from dendrax.analysis import plots
 from dendrax.analysis import report
 from dendrax.analysis import sensitivity
@@ -148,12 +150,23 @@ def _agreement_rows(results, observables, summaries) -> list[dict[str, Any]]:
   return rows
 
 
-def build_sections(results: Mapping[str, Mapping[str, Any]], settings: Mapping[str, Any]
-                   ) -> list[report.Section]:
-  """HTML sections of the sensitivity report (titles are what the tests look for)."""
-  summaries = sensitivity.SUMMARY_KEYS
+def reported_observables(results: Mapping[str, Mapping[str, Any]]) -> list[str]:
+  """The observables the study computed, smooth ones first."""
   first = next(iter(results.values()))['fd'][parameters.PARAMETER_NAMES[0]]
-  observables = [o for o in study.SMOOTH_OBSERVABLES + study.DISCRETE_OBSERVABLES if o in first]
+  return [o for o in study.SMOOTH_OBSERVABLES + study.DISCRETE_OBSERVABLES if o in first]
+
+
+def figure_name(observable: str) -> str:
+  return f'sensitivity_{observable}.png'
+
+
+def build_sections(results: Mapping[str, Mapping[str, Any]], settings: Mapping[str, Any],
+                   figure_dir: str | None = None) -> list[report.Section]:
+  """HTML sections of the sensitivity report (titles are what the tests look for); with
+  `figure_dir`, each bar chart is also written there as `figure_name(observable)` at
+  `figures.DPI` (the page embeds it at 95 dpi)."""
+  summaries = sensitivity.SUMMARY_KEYS
+  observables = reported_observables(results)
   charted = [o for o in observables if not all_zero(results, o)]
   zero = [o for o in observables if o not in charted]
   missing_stages = [s for s in summaries
@@ -188,11 +201,16 @@ def build_sections(results: Mapping[str, Mapping[str, Any]], settings: Mapping[s
   for o in charted:
     series = {k: r['combined'] for k, r in results.items()}
     label = study.OBSERVABLE_LABELS.get(o, o)
-    fig = plots.sensitivity_figure(series, o, shown_summaries(results, o, summaries),
-                                   label=label)
+    make = functools.partial(plots.sensitivity_figure, series, o,
+                             shown_summaries(results, o, summaries), label=label)
+    caption = ''
+    if figure_dir is not None:
+      name = figure_name(o)
+      plots.save(make(), os.path.join(figure_dir, name))
+      caption = report.paragraph(f'Also written as {name} ({figures.DPI} dpi).', note=True)
     # ~1100 px wide at 95 dpi: the page's width, so the 10-12 pt labels are not shrunk.
-    sections.append((f'Bar charts: {label}', report.figure_html(fig, alt=f'elasticities of {o}',
-                                                                 dpi=95)))
+    sections.append((f'Bar charts: {label}', report.figure_html(
+        make(), alt=f'elasticities of {o}', dpi=95) + caption))
   regime = settings.get('regime', {})
   if regime:
     sections.append(('Against theory: expected signs', report.paragraph(
@@ -238,13 +256,16 @@ def build_sections(results: Mapping[str, Mapping[str, Any]], settings: Mapping[s
 
 
 def write_report(out_dir: str, results: Mapping[str, Any], settings: Mapping[str, Any]
-                 ) -> dict[str, str]:
-  """Writes sensitivity.html, sensitivities.csv and sensitivities.json; returns their paths."""
+                 ) -> dict[str, Any]:
+  """Writes sensitivity.html, sensitivities.csv, sensitivities.json and one
+  sensitivity_<observable>.png per bar chart; returns the paths (the PNGs under 'figures')."""
   paths = {'html': os.path.join(out_dir, 'sensitivity.html'),
            'csv': os.path.join(out_dir, 'sensitivities.csv'),
            'json': os.path.join(out_dir, 'sensitivities.json')}
   report.write_html(paths['html'], 'dendrax sensitivity report',
-                    build_sections(results, settings))
+                    build_sections(results, settings, figure_dir=out_dir))
+  paths['figures'] = [os.path.join(out_dir, figure_name(o)) for o in reported_observables(results)
+                      if not all_zero(results, o)]
   report.write_csv(paths['csv'], study.value_rows(results))
   report.write_json(paths['json'], {'settings': settings, 'results': results})
   return paths

@@ -121,16 +121,42 @@ def test_morphology_rows_pick_a_trajectory(evaluated):
   np.testing.assert_array_equal(rows['frames']['simulation'], r.true_xi[1, [1, 6]])
   np.testing.assert_array_equal(rows['lengths']['CNN-2'], r.pred_len[1, [1, 6]])
   assert rows['trajectory_id'] == int(r.trajectory_id[1]) and rows['pixel_size_um'] == 1.0
-  # By id, or by the quantile of the final simulated length (1.0: the longest).
+  # By id, or by a quantile of the final simulated length or roughness (1.0: the largest).
   tid = int(r.trajectory_id[3])
   assert evaluation_report.morphology_rows(rollouts, 'test', (30.0,),
                                            trajectory_id=tid)['trajectory_id'] == tid
-  longest = evaluation_report.morphology_rows(rollouts, 'test', (30.0,), quantile=1.0)
+  longest = evaluation_report.morphology_rows(rollouts, 'test', (30.0,), quantile=1.0,
+                                              rank_by='length')
   assert longest['index'] == int(np.argmax(r.true_len[:, -1]))
+  roughest = evaluation_report.morphology_rows(rollouts, 'test', (30.0,), quantile=1.0)
+  assert roughest['index'] == int(np.argmax(evaluation.final_roughness(r)))
+  with pytest.raises(ValueError, match='figures.rank_by'):
+    evaluation_report.morphology_rows(rollouts, 'test', (30.0,), rank_by='area')
   with pytest.raises(ValueError, match='no frame at t=45'):
     evaluation_report.morphology_rows(rollouts, 'test', (45.0,))
   with pytest.raises(ValueError, match='trajectory_id 999'):
     evaluation_report.morphology_rows(rollouts, 'test', (30.0,), trajectory_id=999)
+
+
+def test_roughness_ranks_tips_above_a_thicker_flat_layer():
+  """The default pick ranks by interface length / width, not length: a thick flat layer is
+  longer than a short layer with two thin tips but not rougher (the 0.9-length-quantile map of
+  the electroneutral dataset was a flat layer)."""
+  h, w = 32, 32
+  y = np.arange(h)[:, None]
+  flat = np.broadcast_to((y < 12).astype(np.float32), (h, w)).copy()     # 12-cell layer
+  tips = np.broadcast_to((y < 4).astype(np.float32), (h, w)).copy()      # 4-cell layer ...
+  tips[:10, 8:10] = 1.0                                                  # ... two 10-cell tips
+  tips[:10, 22:24] = 1.0
+  true_xi = np.stack([flat, tips])[:, None]                              # [2, T=1, H, W]
+  r = ev.Rollouts(trajectory_id=np.array([7, 8]), time_s=np.zeros((2, 1)), stage=np.zeros((2, 1)),
+                  pred_xi=true_xi, true_xi=true_xi, pred_len=np.array([[12.0], [10.0]]),
+                  true_len=np.array([[12.0], [10.0]]), pixel_size_um=np.ones(2),
+                  electrode_height_um=np.ones(2), params=np.zeros((2, 7)))
+  rough = evaluation.final_roughness(r)
+  assert rough[0] == pytest.approx(1.0, abs=0.05) and rough[1] > 1.5
+  assert evaluation.pick_trajectory(r, quantile=1.0) == 1
+  assert evaluation.pick_trajectory(r, quantile=1.0, rank_by='length') == 0
 
 
 def test_comparison_table_scores_every_model_on_the_same_numbers(evaluated, tmp_path):

@@ -115,6 +115,12 @@ def test_report_has_every_section_and_the_numbers(study):
   assert [a['simulations'] for a in acc] == [6, 12]
   assert all(np.isfinite(a['max_abs_error']) and a['seconds'] > 0 for a in acc)
   assert os.path.getsize(paths['html']) > 10_000
+  # Each bar chart is also a PNG at the figures' 200 dpi (for slides), ~2x the page's 95 dpi.
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  assert paths['figures'] and all(os.path.basename(f) in html for f in paths['figures'])
+  for f in paths['figures']:
+    with Image.open(f) as png:
+      assert png.format == 'PNG' and png.width > 1800
 
 
 def test_cnn1_checkpoint_is_refused(tmp_path):
