@@ -46,7 +46,7 @@ declare -A TITLE=(
 
 # Run time in minutes (README's measurement, or an estimate where marked in TIME_NOTE).
 declare -A MINUTES=(
-  [surrogates]=35 [fig4_table]=100 [divergence_arms]=95 [piml]=415 [medium]=820 [long_horizon]=15 [physics_validation]=262 [dataset_convergence]=26
+  [surrogates]=35 [fig4_table]=100 [divergence_arms]=95 [piml]=415 [medium]=875 [long_horizon]=15 [physics_validation]=262 [dataset_convergence]=26
   [pfhub3a]=5 [physics_speed]=5 [data]=5 [baselines]=1 [design]=140 [sensitivity]=7
   [fidelity]=35 [sweep]=69 [train_speed]=5 [reliability]=32
 )
@@ -55,7 +55,7 @@ declare -A TIME_NOTE=(
   [fig4_table]='README: 64 min for the 6 CNN-1 and concat runs and the table, beside other jobs (the 3 CNN-2 runs reused from divergence_arms: ~40 min); est.: ~100 min for all 9'
   [divergence_arms]='README: 7 runs of ~10-17 min (3 dice_squared, 3 bce, 1 physical padding at 1.8x the step time) and three tables of ~1 min, 80 min on 2026-12-04, partly beside a test run; est.: + ~14 min for the unrolled run and two evaluations'
   [piml]='README: the small_tangents build 65 min beside two runs; 3 Faraday runs ~12 min each; 3 derivative runs 36-46 min each beside two others; 27 evaluations, fidelity runs reusing the simulator side, tangent_mismatch runs of ~1 min each (2026-12-04); FNO ~20 min and its fidelity run 6 min; weight 0.0003 (2026-12-05): 3 runs of 1000 steps ~20-30 min each, one of 2000 steps ~30 min alone, evaluations ~3 min each; data-only seed 1 at 2000 steps 23 min beside the test suite'
-  [medium]='README: the medium build 40.7 min on two Beam workers (53.8 min on the rebuild of 2026-12-05 evening), medium_tangents 29.6 min (its 8 tangent chunks; the rest read from the medium cache), data-only 100 % 17-19 min per seed, Faraday 20 min, derivative 28-40 min per run, 25 % 12-15 min per run (derivative ~28-30), twenty-one fidelity runs of ~4 min, two generation benchmarks ~11 min (2026-12-05); weight 0.0001 at 100 % ~42 min per seed, at 25 % ~55 min per seed (seed 0 59 min beside the test suite, seed 1 93 min beside a surrogates rerun and the test suite), their fidelity runs ~3 min, two evaluations ~2 min each, the medium statistics ~1 min (2026-12-06)'
+  [medium]='README: the medium build 40.7 min on two Beam workers (53.8 min on the rebuild of 2026-12-05 evening), medium_tangents 29.6 min (its 8 tangent chunks; the rest read from the medium cache), data-only 100 % 17-19 min per seed, Faraday 20 min, derivative 28-40 min per run, 25 % 12-15 min per run (derivative ~28-30), twenty-one fidelity runs of ~4 min, two generation benchmarks ~11 min (2026-12-05); weight 0.0001 at 100 % ~42 min per seed, at 25 % ~55 min per seed (seed 0 59 min beside the test suite, seed 1 93 min beside a surrogates rerun and the test suite, seed 2 41 min alone), their fidelity runs ~3 min, two evaluations ~2 min each, the medium statistics ~1 min (2026-12-06)'
   [long_horizon]='README: the small_long 2.4.0 build 4.5 min and 8 rollouts of ~15 s (2026-12-04); est.: 15 rollouts'
   [physics_validation]='README: the default command 112 min on 2.4.0 (Sand 92, transition 18, the rest 1.3); est.: half width ~150 (20 mA/cm^2 alone 59)'
   [dataset_convergence]='README: 14 min on 2.4.0 beside a training run (Li 5.4 + 2.5, Zn 3.8 + 2.2); the constant-current runs ~2.5 min (Li) and ~9 min (Zn) beside a training run (2026-12-06)'
@@ -167,7 +167,7 @@ EOF
     done
     echo "python launch.py --config configs/arms/derivative.py --workdir $d/derivative_w00005_25_seed0 --config.data.name=dendrite_sim/medium_tangents --config.data.train_split='train[:25%]' --config.train.derivative_weight=0.00005 \"$R\""
     echo "python launch.py --config configs/arms/derivative.py --workdir $d/derivative_share25_25_seed0 --config.data.name=dendrite_sim/medium_tangents --config.data.train_split='train[:25%]' --config.train.derivative_share=0.25 \"$R\""
-    for seed in 0 1; do   # weight 0.0001, share 0.25 at 25 %
+    for seed in 0 1 2; do   # weight 0.0001, share 0.25 at 25 %
       echo "python launch.py --config configs/arms/derivative.py --workdir $d/derivative_w0001_share25_25_seed$seed --config.data.name=dendrite_sim/medium_tangents --config.data.train_split='train[:25%]' --config.train.derivative_share=0.25 --config.train.derivative_weight=0.0001 --config.seed=$seed \"$R\""
     done
     echo "python -m experiments.dataset_stats --config.dataset=dendrite_sim/medium --out $d/stats_medium"
@@ -180,7 +180,7 @@ EOF
     for w in data_only_100_seed0 data_only_100_seed1 data_only_100_seed2 physics_100_seed0 physics_100_seed1 physics_100_seed2 \
         derivative_100_seed0 derivative_w00005_100_seed0 derivative_share25_100_seed0 derivative_share25_100_seed1 derivative_share25_100_seed2 \
         derivative_w0001_share25_100_seed0 derivative_w0001_share25_100_seed1 derivative_w0001_share25_100_seed2 data_only_25_seed0 data_only_25_seed1 data_only_25_seed2 physics_25_seed0 physics_25_seed1 \
-        physics_25_seed2 derivative_w00005_25_seed0 derivative_share25_25_seed0 derivative_w0001_share25_25_seed0 derivative_w0001_share25_25_seed1; do
+        physics_25_seed2 derivative_w00005_25_seed0 derivative_share25_25_seed0 derivative_w0001_share25_25_seed0 derivative_w0001_share25_25_seed1 derivative_w0001_share25_25_seed2; do
       echo "python -m experiments.sensitivity_fidelity --config configs/fidelity.py --checkpoint $d/$w --out $d/fidelity_$w --physics_from $OUT/fidelity"
     done
     ;;
