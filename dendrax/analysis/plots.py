@@ -44,11 +44,12 @@ def short_name(parameter: str) -> str:
   return parameter
 
 
-def save(fig, path: str, dpi: int = figures.DPI) -> str:
-  """Writes `fig` to `path` atomically at `dpi`; closes it."""
+def save(fig, path: str, dpi: int = figures.DPI, close: bool = True) -> str:
+  """Writes `fig` to `path` atomically at `dpi`; closes it unless `close` is False."""
   with files.atomic_path(path) as tmp:
     fig.savefig(tmp, dpi=dpi, bbox_inches='tight')
-  plt.close(fig)
+  if close:
+    plt.close(fig)
   return path
 
 

@@ -12,7 +12,6 @@ CSV everywhere.
 
 from __future__ import annotations
 
-import functools
 import os
 from typing import Any, Mapping, Sequence
 
@@ -156,6 +155,11 @@ def reported_observables(results: Mapping[str, Mapping[str, Any]]) -> list[str]:
   return [o for o in study.SMOOTH_OBSERVABLES + study.DISCRETE_OBSERVABLES if o in first]
 
 
+def charted_observables(results: Mapping[str, Mapping[str, Any]]) -> list[str]:
+  """The observables with a bar chart: those with a nonzero elasticity somewhere."""
+  return [o for o in reported_observables(results) if not all_zero(results, o)]
+
+
 def figure_name(observable: str) -> str:
   return f'sensitivity_{observable}.png'
 
@@ -167,7 +171,7 @@ def build_sections(results: Mapping[str, Mapping[str, Any]], settings: Mapping[s
   `figures.DPI` (the page embeds it at 95 dpi)."""
   summaries = sensitivity.SUMMARY_KEYS
   observables = reported_observables(results)
-  charted = [o for o in observables if not all_zero(results, o)]
+  charted = charted_observables(results)
   zero = [o for o in observables if o not in charted]
   missing_stages = [s for s in summaries
                     if s not in {m for o in observables
@@ -201,16 +205,16 @@ def build_sections(results: Mapping[str, Mapping[str, Any]], settings: Mapping[s
   for o in charted:
     series = {k: r['combined'] for k, r in results.items()}
     label = study.OBSERVABLE_LABELS.get(o, o)
-    make = functools.partial(plots.sensitivity_figure, series, o,
-                             shown_summaries(results, o, summaries), label=label)
+    fig = plots.sensitivity_figure(series, o, shown_summaries(results, o, summaries),
+                                   label=label)
     caption = ''
     if figure_dir is not None:
       name = figure_name(o)
-      plots.save(make(), os.path.join(figure_dir, name))
+      plots.save(fig, os.path.join(figure_dir, name), close=False)
       caption = report.paragraph(f'Also written as {name} ({figures.DPI} dpi).', note=True)
     # ~1100 px wide at 95 dpi: the page's width, so the 10-12 pt labels are not shrunk.
     sections.append((f'Bar charts: {label}', report.figure_html(
-        make(), alt=f'elasticities of {o}', dpi=95) + caption))
+        fig, alt=f'elasticities of {o}', dpi=95) + caption))
   regime = settings.get('regime', {})
   if regime:
     sections.append(('Against theory: expected signs', report.paragraph(
@@ -264,8 +268,7 @@ def write_report(out_dir: str, results: Mapping[str, Any], settings: Mapping[str
            'json': os.path.join(out_dir, 'sensitivities.json')}
   report.write_html(paths['html'], 'dendrax sensitivity report',
                     build_sections(results, settings, figure_dir=out_dir))
-  paths['figures'] = [os.path.join(out_dir, figure_name(o)) for o in reported_observables(results)
-                      if not all_zero(results, o)]
+  paths['figures'] = [os.path.join(out_dir, figure_name(o)) for o in charted_observables(results)]
   report.write_csv(paths['csv'], study.value_rows(results))
   report.write_json(paths['json'], {'settings': settings, 'results': results})
   return paths
