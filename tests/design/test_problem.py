@@ -148,3 +148,16 @@ def test_a_corner_the_simulator_rejects_is_named():
   with pytest.raises(problem_lib.DesignError, match='accuracy bound') as e:
     _make(config)
   assert e.value.variable == 'SimulationConfig.dt_s'
+
+
+@pytest.mark.parametrize('name', ['pulse', 'pulse_small', 'pulse_resolved', 'electrolyte',
+                                  'three_stage', 'tiny'])
+def test_every_shipped_problem_is_feasible(name):
+  """Each config under configs/design builds: valid simulation settings, non-empty bounds, and
+  every corner and the baseline pass Q in time on the nominal schedule (no simulation)."""
+  import importlib  # pylint: disable=g-import-not-at-top
+  config = importlib.import_module(f'configs.design.{name}').get_config()
+  p = _make(config)
+  assert p.dim == len(config.problem.variables)
+  centre = p.decode(np.full(p.dim, 0.5))
+  assert all(math.isfinite(float(v)) for v in centre.values())
