@@ -43,6 +43,7 @@ VARIANTS = {'preset': {},
 
 
 def make_call(overrides: dict, batch: int, dt_s: float, t_end_s: float = 30.0):
+  """(call, steps): a no-argument function running the chunk once, compiled on first use."""
   config = simulate.SimulationConfig.for_dataset(protocol='pulse', chemistry='Li', dt_s=dt_s,
                                                  t_end_s=t_end_s, save_every_s=t_end_s,
                                                  **overrides)

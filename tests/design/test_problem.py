@@ -1,5 +1,6 @@
 """Design problems: unit-box coordinates, projection, and errors that name the variable."""
 
+import importlib
 import math
 
 import jax.numpy as jnp
@@ -155,7 +156,6 @@ def test_a_corner_the_simulator_rejects_is_named():
 def test_every_shipped_problem_is_feasible(name):
   """Each config under configs/design builds: valid simulation settings, non-empty bounds, and
   every corner and the baseline pass Q in time on the nominal schedule (no simulation)."""
-  import importlib  # pylint: disable=g-import-not-at-top
   config = importlib.import_module(f'configs.design.{name}').get_config()
   p = _make(config)
   assert p.dim == len(config.problem.variables)
