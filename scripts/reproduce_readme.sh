@@ -47,7 +47,7 @@ declare -A TITLE=(
 # Run time in minutes (README's measurement, or an estimate where marked in TIME_NOTE).
 declare -A MINUTES=(
   [surrogates]=35 [fig4_table]=100 [divergence_arms]=95 [piml]=415 [medium]=875 [long_horizon]=15 [physics_validation]=262 [dataset_convergence]=26
-  [pfhub3a]=5 [physics_speed]=5 [data]=5 [baselines]=1 [design]=140 [sensitivity]=7
+  [pfhub3a]=5 [physics_speed]=5 [data]=7 [baselines]=1 [design]=231 [sensitivity]=7
   [fidelity]=35 [sweep]=69 [train_speed]=5 [reliability]=32
 )
 declare -A TIME_NOTE=(
@@ -61,9 +61,9 @@ declare -A TIME_NOTE=(
   [dataset_convergence]='README: 14 min on 2.4.0 beside a training run (Li 5.4 + 2.5, Zn 3.8 + 2.2); the constant-current runs ~2.5 min (Li) and ~9 min (Zn) beside a training run (2026-12-06)'
   [pfhub3a]='README: 44 s run + 44.5 s / 219.8 s speed paths'
   [physics_speed]='est.: not measured in README (compile 15 s + run 16 s + FiPy)'
-  [data]='est.: not measured in README'
+  [data]='est.: not measured in README; benchmarks.step_cost 2 min 19 s (2026-12-06)'
   [baselines]='README: 1 min'
-  [design]='README: 91 s + 20 min beside the test suite + 15 min + 37 min beside a training run (2.4.0); docs/design.md: 2 x ~5 min landscape scans and 2 x ~5 min with the diffuse share, beside a training run; past_sand_resolution ~7 min, partly beside a training run; its half-width dt check (--runs half_dt4 half_dt8) ~10 min alone, est. (12 min for dt/8 beside other jobs); the resolved landscape 24 min at nice 19 beside the test suite (2026-12-06)'
+  [design]='README: 91 s + 20 min beside the test suite + 15 min + 37 min beside a training run (2.4.0); docs/design.md: 2 x ~5 min landscape scans and 2 x ~5 min with the diffuse share, beside a training run; past_sand_resolution ~7 min, partly beside a training run; its half-width dt check (--runs half_dt4 half_dt8) ~10 min alone, est. (12 min for dt/8 beside other jobs); the resolved landscape 24 min at nice 19 beside the test suite; pulse_resolved seeds 0-1 54 min and seed 2 37 min, partly beside the test suite (2026-12-06)'
   [sensitivity]='README: 7 min on 2.4.0 beside a nice-19 test run (14 min the run before, beside a nice-19 job)'
   [fidelity]='README: 35 min on 2.4.0 beside a training run and a nice-19 test run (56 min the run before)'
   [sweep]='README: 69 min on 2.4.0 beside a test run (39 min on 2.3.0)'
@@ -220,6 +220,7 @@ EOF
     data) cat <<EOF
 python -m experiments.dataset_stats --out $d/stats
 python -m benchmarks.dataset_throughput > $d/dataset_throughput.txt
+python -m benchmarks.step_cost --trace $d/step_trace > $d/step_cost.txt
 EOF
     ;;
     baselines) cat <<EOF
@@ -238,6 +239,8 @@ python -m benchmarks.design_landscape --max_voltage_v=2.0 --currents 20 30 40 --
 python -m benchmarks.past_sand_resolution --out $d/past_sand
 python -m benchmarks.past_sand_resolution --runs half_dt4 half_dt8 --out $d/past_sand_dt
 python -m benchmarks.design_landscape --resolved --currents 20 30 --amplitudes 40 --duties 0.5 --on_times 5 --out $d/landscape_resolved.json
+python -m experiments.design --config configs/design/pulse_resolved.py --out $d/pulse_resolved
+python -m experiments.design --config configs/design/pulse_resolved.py --config.seeds='(2,)' --out $d/pulse_resolved_seed2
 EOF
     ;;
     sensitivity) cat <<EOF
