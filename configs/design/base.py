@@ -8,7 +8,7 @@ import ml_collections
 
 def get_config():
   config = ml_collections.ConfigDict()
-  config.methods = ('gradient', 'surrogate_gradient', 'bayesian', 'random')  # run side by side
+  config.methods = ('gradient', 'lbfgsb', 'surrogate_gradient', 'bayesian', 'random')  # side by side
   config.seeds = (0, 1, 2)                 # each method runs once per seed (own start point)
   config.budget_sim_calls = 30             # simulator calls per method and seed
   config.noise_seed = 0                    # nuclei + noise key, the same for every run
@@ -40,6 +40,9 @@ def get_config():
   config.gradient = ml_collections.ConfigDict()
   config.gradient.learning_rate = 0.3      # first Adam step in unit-box coordinates
   config.gradient.final_fraction = 0.1     # cosine decay of the step to this fraction at the budget
+
+  config.lbfgsb = ml_collections.ConfigDict()
+  config.lbfgsb.memory = 10                # L-BFGS-B correction pairs (scipy's maxcor)
 
   config.surrogate = ml_collections.ConfigDict()
   config.surrogate.learning_rate = 0.1     # Adam step on CNN-2 in unit-box coordinates

@@ -22,11 +22,11 @@ from dendrax.design import problem as problem_lib
 
 TOLERANCE = 0.02              # "within 2 % of the best objective any method found"
 CALL_RATIO_TARGET = 5.0       # gradient methods: at most 1/5 of BO's calls
-GRADIENT_METHODS = ('gradient', 'surrogate_gradient')
+GRADIENT_METHODS = ('gradient', 'lbfgsb', 'surrogate_gradient')
 RUNS = ('optimum', 'baseline', 'equal_mean_current')     # the verification's simulations
-LABELS = {'gradient': 'gradient through simulator', 'surrogate_gradient':
-          'gradient through CNN-2 (verified)', 'bayesian': 'Bayesian optimisation',
-          'random': 'random search'}
+LABELS = {'gradient': 'gradient through simulator', 'lbfgsb': 'L-BFGS-B through simulator',
+          'surrogate_gradient': 'gradient through CNN-2 (verified)',
+          'bayesian': 'Bayesian optimisation', 'random': 'random search'}
 
 
 def _median_or_none(xs):

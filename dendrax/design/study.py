@@ -166,7 +166,8 @@ def run_design(config: ml_collections.ConfigDict, out_dir: str,
   objective, frames_fn = methods_lib.make_objective(problem, simulator.observe, s_observe)
   costs = measure_costs(objective, np.full(problem.dim, 0.5))
   store = evaluations.EvaluationStore(out_dir, fingerprint(config))
-  method_cfg = {'gradient': dict(config.gradient), 'surrogate_gradient': dict(config.surrogate),
+  method_cfg = {'gradient': dict(config.gradient), 'lbfgsb': dict(config.lbfgsb),
+                'surrogate_gradient': dict(config.surrogate),
                 'bayesian': dict(config.bayesian), 'random': {}}
   results, skipped = {}, {}
   for method in config.methods:

@@ -21,7 +21,7 @@ PROBLEM = problem_lib.Problem(
                problem_lib.Variable('surface_energy_j_m2', 0.2, 1.0, True)),
     fixed={}, charge_mah_cm2=0.1, max_time_s=10.0, baseline={'current_ma_cm2': 5.0})
 OPT = np.array([0.3, 0.7])
-CFG = {'gradient': {'learning_rate': 0.3, 'final_fraction': 0.1},
+CFG = {'gradient': {'learning_rate': 0.3, 'final_fraction': 0.1}, 'lbfgsb': {'memory': 10},
        'surrogate_gradient': {'learning_rate': 0.1, 'steps_per_verification': 3, 'shrink': 0.5},
        'bayesian': {'init_points': 3, 'xi': 0.01}, 'random': {}}
 
@@ -109,6 +109,34 @@ def test_budget_is_the_same_and_gradient_methods_converge(tmp_path):
   assert out['surrogate_gradient']['forward_calls'] == budget
   assert out['gradient']['best_value'] <= 1.02
   assert out['surrogate_gradient']['best_value'] <= 1.02
+  assert out['lbfgsb']['value_and_grad_calls'] == budget
+  # On a quadratic, quasi-Newton converges in a handful of calls, then restarts elsewhere.
+  assert out['lbfgsb']['best_value'] <= 1.0 + 1e-6
+  assert len({tuple(r) for r in store_points(store, 'lbfgsb')}) == budget   # none simulated twice
+
+
+def store_points(store, method):
+  return [r['u'] for r in store.records(method, 0)]
+
+
+def test_quasi_newton_reaches_a_bound_optimum_in_one_move(tmp_path):
+  """The first L-BFGS-B step goes to the projected steepest-descent (Cauchy) point: an optimum
+  on a corner of the box, with a gradient larger than the box, is its second call."""
+  corner = np.array([0.0, 1.0])
+
+  def value_and_grad(u):
+    u = np.asarray(u)
+    return float(np.sum(3.0 * (u - corner) * (1 - 2 * corner))), 3.0 * (1 - 2 * corner), \
+        {problem_lib.OBJECTIVE: 0.0, 'final_charge_mah_cm2': 1.0}
+
+  def vg(u):
+    v, g, aux = value_and_grad(u)
+    return v, g, {**aux, problem_lib.OBJECTIVE: v}
+
+  slope = methods.Objective(PROBLEM, None, vg, None)
+  h = methods.run_method('lbfgsb', slope, evaluations.EvaluationStore(str(tmp_path), 'fp'),
+                         seed=1, budget=4, cfg=CFG['lbfgsb'])
+  assert h['value'][1] == pytest.approx(0.0, abs=1e-12), h['value']
 
 
 def test_nan_objective_stops_the_run_naming_the_objective(tmp_path):
