@@ -5,8 +5,9 @@ r"""Designs charging protocols and electrolytes: shortest dendrites at a fixed c
   python -m experiments.design --config configs/design/tiny.py --out /tmp/design_tiny
 
 Runs, side by side and with the same budget of simulator calls over several seeds: projected
-gradient descent through the simulator, gradient descent through CNN-2 with every candidate
-verified in the simulator, Bayesian optimisation and random search (`dendrax.design`). Writes
+gradient descent and L-BFGS-B through the simulator, gradient descent through CNN-2 with every
+candidate verified in the simulator, Bayesian optimisation and random search (`dendrax.design`).
+Writes
 `<out>/design.json`, `<out>/report.html` and `<out>/evaluations.jsonl`; rerunning a killed run
 with the same config and `--out` resumes from its saved evaluations. Everything but paths is in
 the config (`--config.budget_sim_calls=10` etc. override it).

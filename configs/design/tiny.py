@@ -1,4 +1,4 @@
-r"""CI-sized problem: 16 x 16 cell, 6 s, two electrolyte variables, all four methods in minutes.
+r"""CI-sized problem: 16 x 16 cell, 6 s, two electrolyte variables, all five methods in minutes.
 
   python -m experiments.design --config configs/design/tiny.py --out /tmp/design_tiny \
       [--checkpoint workdirs/tiny]

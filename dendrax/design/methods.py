@@ -176,24 +176,36 @@ class _BudgetSpent(Exception):
   """Raised inside scipy's loop when the budget is spent (scipy has no clean per-call stop)."""
 
 
+class _Stalled(Exception):
+  """Raised inside scipy's loop when it asks for a point closer than `min_step` to one already
+  simulated: a line search backtracking below what the design can resolve."""
+
+
 def quasi_newton(ev: Evaluator, u0: np.ndarray, cfg: Mapping[str, Any]) -> None:
   """L-BFGS-B (`scipy.optimize.minimize`, `cfg['memory']` correction pairs) on the simulator's
-  exact value and gradient over the unit box. Its first step goes to the generalised Cauchy
-  point (steepest descent projected onto the box, with the identity as first Hessian), so it
-  reaches an optimum on the bounds in one move when the gradient in unit-box coordinates is
-  larger than the box; later steps use the curvature the gradients show. If it stops (converged,
-  or a line search that the objective's discretisation noise defeats) with budget left, it
-  restarts from a uniform point of the box: a multi-start that spends the whole budget. A point
-  scipy asks for twice is not simulated twice."""
+  exact value and gradient over the unit box.
+
+  Its first step goes to the generalised Cauchy point (steepest descent projected onto the box,
+  with the identity as first Hessian), so it reaches an optimum on the bounds in one move when
+  the gradient in unit-box coordinates is larger than the box; later steps use the curvature the
+  gradients show. It restarts from a uniform point of the box (a multi-start that spends the
+  whole budget) when it stops with budget left, or when it asks for a point within
+  `cfg['min_step']` (max-norm, unit box) of one already simulated: a line search that the value
+  contradicts (a gradient of a truncated solve did, docs/design.md) would otherwise spend the
+  budget on steps too small to matter. A point asked for twice is simulated once.
+  """
   from scipy import optimize  # pylint: disable=g-import-not-at-top
   cache: dict[tuple[float, ...], tuple[float, np.ndarray]] = {}
 
   def fun(u):
-    key = tuple(np.clip(np.asarray(u, np.float64), 0.0, 1.0).tolist())
+    u = np.clip(np.asarray(u, np.float64), 0.0, 1.0)
+    key = tuple(u.tolist())
     if key not in cache:
       if ev.remaining <= 0:
         raise _BudgetSpent()
-      rec = ev.value_and_grad(np.asarray(key))
+      if any(np.max(np.abs(u - np.asarray(k))) < cfg['min_step'] for k in cache):
+        raise _Stalled()
+      rec = ev.value_and_grad(u)
       cache[key] = (rec['value'], np.asarray(rec['grad'], np.float64))
     return cache[key]
 
@@ -205,6 +217,8 @@ def quasi_newton(ev: Evaluator, u0: np.ndarray, cfg: Mapping[str, Any]) -> None:
                         options={'maxcor': int(cfg['memory'])})
     except _BudgetSpent:
       return
+    except _Stalled:
+      pass
     start = rng.uniform(size=len(start))
 
 

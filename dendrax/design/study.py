@@ -7,6 +7,7 @@ the same config replays the stored evaluations and continues (a killed run resum
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
@@ -75,6 +76,42 @@ def measure_costs(objective: methods_lib.Objective, u: np.ndarray) -> dict[str, 
     objective.surrogate(u)
     out['surrogate_compile_s'] = time.perf_counter() - t0
     out['surrogate_value_and_grad_s'] = _median_s(lambda: objective.surrogate(u))
+  return out
+
+
+def check_solver_convergence(objective: methods_lib.Objective, problem: problem_lib.Problem,
+                             settings: sa.SimulatorSettings, u: np.ndarray,
+                             max_relative_change: float) -> dict[str, float]:
+  """The objective at `u` again with both solves' PCG iterations doubled.
+
+  The simulator's derivatives are those of its converged solves (`krylov.pcg`, implicit
+  differentiation), so they are exact only where the fixed iteration counts have converged; the
+  counts that suffice on the dataset's grid do not on a finer grid with a thinner interface
+  (docs/design.md, "Solver convergence"). A relative change above `max_relative_change` raises
+  `DesignError` naming the iteration settings: the values, and the gradients above all, would be
+  those of a truncated solve.
+  """
+  sim = settings.sim
+  doubled = dataclasses.replace(settings, sim=dataclasses.replace(
+      sim, potential_iterations=2 * sim.potential_iterations,
+      transport_iterations=2 * sim.transport_iterations))
+  fine = sa.make_simulator(doubled, problem.protocol, problem.fixed)
+  fine_objective, _ = methods_lib.make_objective(problem, fine.observe)
+  value, _ = objective.forward(u)
+  value_fine, _ = fine_objective.forward(u)
+  change = abs(value - value_fine) / max(abs(value_fine), 1e-12)
+  out = {'potential_iterations': sim.potential_iterations,
+         'transport_iterations': sim.transport_iterations, 'value': value,
+         'value_doubled_iterations': value_fine, 'relative_change': change,
+         'max_relative_change': max_relative_change}
+  if not np.isfinite(change) or change > max_relative_change:
+    raise problem_lib.DesignError(
+        'simulation.potential_iterations/transport_iterations',
+        f'the objective at the start point changes by {100 * change:.3g} % (> '
+        f'{100 * max_relative_change:.3g} %) when both solves run {2 * sim.potential_iterations} '
+        f'/ {2 * sim.transport_iterations} PCG iterations instead of {sim.potential_iterations} '
+        f'/ {sim.transport_iterations} ({value:.6g} -> {value_fine:.6g}): the solves are not '
+        'converged, so neither are the values nor the gradients; raise both')
   return out
 
 
@@ -165,6 +202,9 @@ def run_design(config: ml_collections.ConfigDict, out_dir: str,
   s_observe, s_note = _surrogate(config, checkpoint, simulator, problem)
   objective, frames_fn = methods_lib.make_objective(problem, simulator.observe, s_observe)
   costs = measure_costs(objective, np.full(problem.dim, 0.5))
+  solver_check = check_solver_convergence(objective, problem, settings,
+                                          np.full(problem.dim, 0.5),
+                                          float(config.solver_check_max_relative_change))
   store = evaluations.EvaluationStore(out_dir, fingerprint(config))
   method_cfg = {'gradient': dict(config.gradient), 'lbfgsb': dict(config.lbfgsb),
                 'surrogate_gradient': dict(config.surrogate),
@@ -185,6 +225,7 @@ def run_design(config: ml_collections.ConfigDict, out_dir: str,
   verification['found_by'] = {'method': best_method, 'seed': best_seed}
   design = report_lib.assemble(problem, config, results, skipped, costs, verification,
                                surrogate_note=s_note, sim_config=settings.config().to_dict())
+  design['solver_check'] = solver_check
   best_values = problem.decode(np.asarray(best_u))
   report_lib.write(out_dir, design, verification,
                    lambda t: simulator.target_current_ma_cm2(best_values, t))

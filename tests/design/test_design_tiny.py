@@ -1,4 +1,4 @@
-"""`configs/design/tiny.py` end to end: all four methods, design.json and report.html, resume.
+"""`configs/design/tiny.py` end to end: all five methods, design.json and report.html, resume.
 
 The CNN-2 is a small saved checkpoint with random weights (tests/analysis/conftest.py): the
 test checks the machinery (surrogate gradients, simulator verification, call counting, the
@@ -14,6 +14,7 @@ import pytest
 from configs.design import tiny
 from dendrax.design import evaluations
 from dendrax.design import methods
+from dendrax.design import problem as problem_lib
 from dendrax.design import study
 from tests.analysis.conftest import save_checkpoint
 
@@ -27,7 +28,7 @@ def run(tmp_path_factory):
   return config, checkpoint, out, design
 
 
-def test_all_four_methods_ran_with_the_same_budget(run):
+def test_every_method_ran_with_the_same_budget(run):
   config, _, out, design = run
   rows = {r['method']: r for r in design['methods']}
   assert set(rows) == set(methods.METHODS) and not design['skipped_methods']
@@ -86,3 +87,23 @@ def test_killed_run_resumes(run):
     for seed, h in seeds.items():
       assert again['histories'][m][seed]['value'] == pytest.approx(h['value'], rel=1e-6), m
   assert len(open(path).read().splitlines()) == len(lines)
+
+
+def test_solver_check_passes_and_is_reported(run):
+  _, _, _, design = run
+  check = design['solver_check']
+  assert check['relative_change'] <= check['max_relative_change']
+  assert check['potential_iterations'] == 8
+
+
+def test_unconverged_solves_stop_the_run_naming_the_iterations(tmp_path):
+  """One PCG iteration per solve: doubling it moves the objective, and the run refuses to go on
+  (on the resolved grids 8 iterations moved it by 2.5 % and flipped a gradient's sign)."""
+  config = tiny.get_config()
+  config.methods = ('random',)
+  config.simulation.potential_iterations = 1
+  config.simulation.transport_iterations = 1
+  config.solver_check_max_relative_change = 1e-6
+  with pytest.raises(problem_lib.DesignError, match='potential_iterations/transport_iterations'):
+    study.run_design(config, str(tmp_path))
+  assert not os.path.exists(os.path.join(str(tmp_path), evaluations.FILENAME))

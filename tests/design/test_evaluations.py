@@ -21,7 +21,7 @@ PROBLEM = problem_lib.Problem(
                problem_lib.Variable('surface_energy_j_m2', 0.2, 1.0, True)),
     fixed={}, charge_mah_cm2=0.1, max_time_s=10.0, baseline={'current_ma_cm2': 5.0})
 OPT = np.array([0.3, 0.7])
-CFG = {'gradient': {'learning_rate': 0.3, 'final_fraction': 0.1}, 'lbfgsb': {'memory': 10},
+CFG = {'gradient': {'learning_rate': 0.3, 'final_fraction': 0.1}, 'lbfgsb': {'memory': 10, 'min_step': 1e-3},
        'surrogate_gradient': {'learning_rate': 0.1, 'steps_per_verification': 3, 'shrink': 0.5},
        'bayesian': {'init_points': 3, 'xi': 0.01}, 'random': {}}
 
@@ -117,6 +117,23 @@ def test_budget_is_the_same_and_gradient_methods_converge(tmp_path):
 
 def store_points(store, method):
   return [r['u'] for r in store.records(method, 0)]
+
+
+def test_quasi_newton_restarts_instead_of_backtracking_below_min_step(tmp_path):
+  """A gradient of the wrong sign (as a truncated solve gave): every line search fails. The
+  method restarts elsewhere instead of spending calls on ever smaller steps, and still spends
+  exactly its budget."""
+  def vg(u):
+    v = float(np.sum(u))
+    return v, -np.ones(2), {problem_lib.OBJECTIVE: v, 'final_charge_mah_cm2': 1.0}
+
+  liar = methods.Objective(PROBLEM, None, vg, None)
+  store = evaluations.EvaluationStore(str(tmp_path), 'fp')
+  h = methods.run_method('lbfgsb', liar, store, seed=0, budget=10, cfg=CFG['lbfgsb'])
+  assert h['value_and_grad_calls'] == 10
+  points = np.array(store_points(store, 'lbfgsb'))
+  gaps = [np.max(np.abs(a - b)) for i, a in enumerate(points) for b in points[:i]]
+  assert min(gaps) >= CFG['lbfgsb']['min_step']
 
 
 def test_quasi_newton_reaches_a_bound_optimum_in_one_move(tmp_path):
