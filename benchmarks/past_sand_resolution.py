@@ -2,6 +2,8 @@ r"""Past Sand's time at the dataset's interface width and at half of it: diffuse
 
   python -m benchmarks.past_sand_resolution --out reports/past_sand
   python -m benchmarks.past_sand_resolution --runs half_dt4 half_dt8 --out reports/past_sand_dt
+  python -m benchmarks.past_sand_resolution --runs half_dt4 half_dt8 --transport_iterations 24 \
+      --t_end_s 210 --out reports/past_sand_dt_salt24
 
 A diagnostic, not a timing. Constant current above the limiting current (default 30 mA/cm^2 against
 ~20 on the pulse problem's cell: Li, 1 M, 64 um under a 182 um Nernst layer) under the dataset's 0.5
@@ -98,14 +100,21 @@ def main():
   parser.add_argument('--runs', nargs='+', choices=sorted(RUNS), default=list(DEFAULT_RUNS),
                       help='which settings to simulate (rows of the figure); half_dt8 halves '
                            'the resolved step (~2x half_dt4\'s time)')
+  parser.add_argument('--transport_iterations', type=int, default=None,
+                      help="salt PCG iterations (default: the design base's 8); at half the "
+                           'width 8 are not converged, 24 are (docs/physics.md)')
   parser.add_argument('--out', default='reports/past_sand')
   args = parser.parse_args()
+  salt = {} if args.transport_iterations is None else {
+      'transport_iterations': args.transport_iterations}
   shown = [int(round(t / 30.0)) for t in np.linspace(0.4, 1.0, 4) * args.t_end_s]
   fig, axes = plt.subplots(len(args.runs), len(shown),
                            figsize=(3.0 * len(shown), 3.1 * len(args.runs)), squeeze=False)
-  result = {'current_ma_cm2': args.current_ma_cm2, 'max_voltage_v': args.max_voltage_v}
+  result = {'current_ma_cm2': args.current_ma_cm2, 'max_voltage_v': args.max_voltage_v,
+            'transport_iterations': args.transport_iterations}
   for row_axes, (name, overrides) in zip(axes, (RUNS[k] for k in args.runs)):
-    frames, cfg, seconds = run(args.current_ma_cm2, args.max_voltage_v, args.t_end_s, overrides)
+    frames, cfg, seconds = run(args.current_ma_cm2, args.max_voltage_v, args.t_end_s,
+                               {**overrides, **salt})
     rows = frame_rows(frames, cfg)
     result[name] = {'seconds': round(seconds, 1), 'frames': rows}
     print(f'{name}: {seconds:.0f} s')
