@@ -63,7 +63,7 @@ declare -A TIME_NOTE=(
   [physics_speed]='est.: not measured in README (compile 15 s + run 16 s + FiPy)'
   [data]='est.: not measured in README; benchmarks.step_cost 2 min 19 s (2026-12-06)'
   [baselines]='README: 1 min'
-  [design]='README: 91 s + 20 min beside the test suite + 15 min + 37 min beside a training run (2.4.0); docs/design.md: 2 x ~5 min landscape scans and 2 x ~5 min with the diffuse share, beside a training run; past_sand_resolution ~7 min, partly beside a training run; its half-width dt check (--runs half_dt4 half_dt8) ~10 min alone, est. (12 min for dt/8 beside other jobs); the resolved landscape 24 min at nice 19 beside the test suite; pulse_resolved seeds 0-1 54 min and seed 2 37 min, partly beside the test suite (2026-12-06)'
+  [design]='README: 91 s + 20 min beside the test suite + 15 min + 37 min beside a training run (2.4.0); docs/design.md: 2 x ~5 min landscape scans and 2 x ~5 min with the diffuse share, beside a training run; past_sand_resolution ~7 min, partly beside a training run; its half-width dt check (--runs half_dt4 half_dt8) ~10 min alone, est. (12 min for dt/8 beside other jobs); the resolved landscape 24 min at nice 19 beside the test suite; pulse_resolved seeds 0-1 54 min and seed 2 37 min, partly beside the test suite, at 8 salt iterations (the config now runs 24 and L-BFGS-B: not rerun, est. 2-3x); past_sand_dt_salt24 ~10 min; three_stage_resolved seed 0 ~70 min, partly beside the test suite (docs/design.md has the measured time) (2026-12-06)'
   [sensitivity]='README: 7 min on 2.4.0 beside a nice-19 test run (14 min the run before, beside a nice-19 job)'
   [fidelity]='README: 35 min on 2.4.0 beside a training run and a nice-19 test run (56 min the run before)'
   [sweep]='README: 69 min on 2.4.0 beside a test run (39 min on 2.3.0)'
@@ -241,6 +241,8 @@ python -m benchmarks.past_sand_resolution --runs half_dt4 half_dt8 --out $d/past
 python -m benchmarks.design_landscape --resolved --currents 20 30 --amplitudes 40 --duties 0.5 --on_times 5 --out $d/landscape_resolved.json
 python -m experiments.design --config configs/design/pulse_resolved.py --out $d/pulse_resolved
 python -m experiments.design --config configs/design/pulse_resolved.py --config.seeds='(2,)' --out $d/pulse_resolved_seed2
+python -m benchmarks.past_sand_resolution --runs half_dt4 half_dt8 --transport_iterations 24 --t_end_s 210 --out $d/past_sand_dt_salt24
+python -m experiments.design --config configs/design/three_stage_resolved.py --config.seeds='(0,)' --out $d/three_stage_resolved
 EOF
     ;;
     sensitivity) cat <<EOF
