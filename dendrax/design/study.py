@@ -107,7 +107,7 @@ def check_solver_convergence(objective: methods_lib.Objective, problem: problem_
   if not np.isfinite(change) or change > max_relative_change:
     raise problem_lib.DesignError(
         'simulation.potential_iterations/transport_iterations',
-        f'the objective at the start point changes by {100 * change:.3g} % (> '
+        f'the objective at the box centre changes by {100 * change:.3g} % (> '
         f'{100 * max_relative_change:.3g} %) when both solves run {2 * sim.potential_iterations} '
         f'/ {2 * sim.transport_iterations} PCG iterations instead of {sim.potential_iterations} '
         f'/ {sim.transport_iterations} ({value:.6g} -> {value_fine:.6g}): the solves are not '
