@@ -8,7 +8,8 @@ import ml_collections
 
 def get_config():
   config = ml_collections.ConfigDict()
-  config.methods = ('gradient', 'lbfgsb', 'surrogate_gradient', 'bayesian', 'random')  # side by side
+  # Run side by side, each with the same budget of simulator calls.
+  config.methods = ('gradient', 'lbfgsb', 'surrogate_gradient', 'bayesian', 'random')
   config.seeds = (0, 1, 2)                 # each method runs once per seed (own start point)
   config.budget_sim_calls = 30             # simulator calls per method and seed
   config.noise_seed = 0                    # nuclei + noise key, the same for every run
@@ -47,7 +48,7 @@ def get_config():
 
   config.lbfgsb = ml_collections.ConfigDict()
   config.lbfgsb.memory = 10                # L-BFGS-B correction pairs (scipy's maxcor)
-  config.lbfgsb.min_step = 1e-3            # restart instead of simulating a point this close to one done
+  config.lbfgsb.min_step = 1e-3            # restart rather than simulate a point this near a done one
 
   config.surrogate = ml_collections.ConfigDict()
   config.surrogate.learning_rate = 0.1     # Adam step on CNN-2 in unit-box coordinates

@@ -21,7 +21,8 @@ PROBLEM = problem_lib.Problem(
                problem_lib.Variable('surface_energy_j_m2', 0.2, 1.0, True)),
     fixed={}, charge_mah_cm2=0.1, max_time_s=10.0, baseline={'current_ma_cm2': 5.0})
 OPT = np.array([0.3, 0.7])
-CFG = {'gradient': {'learning_rate': 0.3, 'final_fraction': 0.1}, 'lbfgsb': {'memory': 10, 'min_step': 1e-3},
+CFG = {'gradient': {'learning_rate': 0.3, 'final_fraction': 0.1},
+       'lbfgsb': {'memory': 10, 'min_step': 1e-3},
        'surrogate_gradient': {'learning_rate': 0.1, 'steps_per_verification': 3, 'shrink': 0.5},
        'bayesian': {'init_points': 3, 'xi': 0.01}, 'random': {}}
 
