@@ -48,7 +48,7 @@ def get_config():
 
   config.lbfgsb = ml_collections.ConfigDict()
   config.lbfgsb.memory = 10                # L-BFGS-B correction pairs (scipy's maxcor)
-  config.lbfgsb.min_step = 1e-3            # restart rather than simulate a point this near a done one
+  config.lbfgsb.min_step = 1e-3            # restart, not simulate, a point this near a done one
 
   config.surrogate = ml_collections.ConfigDict()
   config.surrogate.learning_rate = 0.1     # Adam step on CNN-2 in unit-box coordinates
