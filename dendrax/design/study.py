@@ -58,12 +58,13 @@ def _median_s(f, reps: int = 3) -> float:
   return float(np.median(times))
 
 
-def measure_costs(objective: methods_lib.Objective, u: np.ndarray) -> dict[str, float]:
+def measure_costs(objective: methods_lib.Objective,
+                  u: np.ndarray) -> tuple[dict[str, float], float]:
   """Compile times, and run times after compilation: forward, value-and-grad, and their ratio
-  (the cost of one value-and-grad call in forward-run equivalents)."""
+  (the cost of one value-and-grad call in forward-run equivalents); and the objective at `u`."""
   out = {}
   t0 = time.perf_counter()
-  objective.forward(u)
+  value, _ = objective.forward(u)
   out['forward_compile_s'] = time.perf_counter() - t0
   t0 = time.perf_counter()
   objective.value_and_grad(u)
@@ -76,13 +77,14 @@ def measure_costs(objective: methods_lib.Objective, u: np.ndarray) -> dict[str, 
     objective.surrogate(u)
     out['surrogate_compile_s'] = time.perf_counter() - t0
     out['surrogate_value_and_grad_s'] = _median_s(lambda: objective.surrogate(u))
-  return out
+  return out, float(value)
 
 
-def check_solver_convergence(objective: methods_lib.Objective, problem: problem_lib.Problem,
+def check_solver_convergence(value: float, problem: problem_lib.Problem,
                              settings: sa.SimulatorSettings, u: np.ndarray,
                              max_relative_change: float) -> dict[str, float]:
-  """The objective at `u` again with both solves' PCG iterations doubled.
+  """The objective at `u` (`value`, at the configured iterations) again with both solves' PCG
+  iterations doubled.
 
   The simulator's derivatives are those of its converged solves (`krylov.pcg`, implicit
   differentiation), so they are exact only where the fixed iteration counts have converged; the
@@ -97,7 +99,6 @@ def check_solver_convergence(objective: methods_lib.Objective, problem: problem_
       transport_iterations=2 * sim.transport_iterations))
   fine = sa.make_simulator(doubled, problem.protocol, problem.fixed)
   fine_objective, _ = methods_lib.make_objective(problem, fine.observe)
-  value, _ = objective.forward(u)
   value_fine, _ = fine_objective.forward(u)
   change = abs(value - value_fine) / max(abs(value_fine), 1e-12)
   out = {'potential_iterations': sim.potential_iterations,
@@ -201,9 +202,9 @@ def run_design(config: ml_collections.ConfigDict, out_dir: str,
   simulator = sa.make_simulator(settings, problem.protocol, problem.fixed)
   s_observe, s_note = _surrogate(config, checkpoint, simulator, problem)
   objective, frames_fn = methods_lib.make_objective(problem, simulator.observe, s_observe)
-  costs = measure_costs(objective, np.full(problem.dim, 0.5))
-  solver_check = check_solver_convergence(objective, problem, settings,
-                                          np.full(problem.dim, 0.5),
+  centre = np.full(problem.dim, 0.5)
+  costs, value_at_centre = measure_costs(objective, centre)
+  solver_check = check_solver_convergence(value_at_centre, problem, settings, centre,
                                           float(config.solver_check_max_relative_change))
   store = evaluations.EvaluationStore(out_dir, fingerprint(config))
   method_cfg = {'gradient': dict(config.gradient), 'lbfgsb': dict(config.lbfgsb),
