@@ -18,10 +18,11 @@ constant current at 20 mA/cm^2 (Q at 180 s). 2 seeds x 10 calls. The salt solve 
 iterations (below); the runs of 2026-12-06 in docs/design.md ran 8: their gradients were not
 those of converged solves, so their verdict does not stand.
 
-Float64: past Sand's time float32 rounding lengthens this deposit. At the box's centre the length
-at Q is 8.156 um in float32 and 7.394 um in float64 (+10 %), at 35 mA/cm^2 / duty 0.55 / 9.2 s on
-7.401 against 6.959 um (+6 %), both at 24 salt iterations, where float64 is converged (48: 7.3935
-um; docs/design.md, "Float32 past Sand's time"). Its runs in docs/design.md were float32.
+Float32, as the base. Session 25 measured float32 10 % longer than float64 here (8.156 against
+7.394 um at the centre) and switched this config to float64. That difference was JAX drawing
+other random numbers for float64: the nuclei and the noise were another realisation. Both are now
+drawn in float32 whatever the precision (`electrodeposition.uniform_draw`), and the centre gives
+8.1537 um in float32 and 8.1533 in float64 (2026-12-06, session 26; docs/design.md).
 """
 
 from configs.design import pulse
@@ -43,5 +44,4 @@ def get_config():
   # solve is converged at 8.
   config.simulation.update(dict(pulse.RESOLVED_SIMULATION, nx=64, ny=128, dt_s=0.05,
                                 transport_iterations=24))
-  config.float64 = True   # float32 rounding lengthens the deposit past Sand's time (docstring)
   return config

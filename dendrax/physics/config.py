@@ -24,7 +24,7 @@ DTYPES = ('float32', 'float64')
 _DATASET_PHYSICS = dict(
     model='electroneutral', nx=64, ny=64, dx_um=1.0, dt_s=0.1, t_end_s=210.0, save_every_s=30.0,
     interface_width_um=2.5, electrode_height_um=6.0, defect_radius_um=3.0,
-    concentration_top='diffusion_layer', potential_iterations=4, transport_iterations=4,
+    concentration_top='diffusion_layer', potential_iterations=4, transport_iterations=12,
     control_iterations=2, pulse_on_s=1.0, pulse_off_s=1.0, pulse_amplitude_fraction=2.0,
     protocol='three_stage', trickle_current_fraction=0.1, trickle_end_s=30.0,
     cc_current_fraction=1.0, cv_voltage_v=-0.1, max_voltage_v=0.5, noise_amplitude=0.1,
@@ -132,7 +132,7 @@ class SimulationConfig:
 
   @classmethod
   def for_dataset(cls, **overrides) -> 'SimulationConfig':
-    """The dataset preset (`dendrite_sim` 2.4.0): electroneutral Li/Zn, 64 x 64 at 1 um.
+    """The dataset preset (`dendrite_sim` 2.5.0): electroneutral Li/Zn, 64 x 64 at 1 um.
 
     A 64 um window above the electrode, under a stagnant diffusion layer of thickness
     c0 / concentration_gradient to the bulk; interface 2.5 um at fixed surface energy; dt 0.1 s
@@ -147,7 +147,9 @@ class SimulationConfig:
     "constant" current in 56 % of its constant-current trajectories; at 0.5 V every in-box
     current is delivered, and 1 V let two ood pulse trajectories (110-150 mA/cm^2 on-time)
     leave the physical bounds at the dataset's dt (docs/physics.md). The builder may override
-    `protocol` per chunk.
+    `protocol` per chunk. Solves: 4 potential and 12 salt PCG iterations per step (2.4.0 ran 4
+    salt iterations, which let the metal side of the interface drift to anodic overpotentials
+    and blow up past the limiting current: docs/physics.md, "Salt iterations").
     """
     d = dict(_DATASET_PHYSICS)
     d.update(overrides)

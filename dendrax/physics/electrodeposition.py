@@ -150,6 +150,13 @@ def _profile(distance_um, width_um):
   return 0.5 * (1.0 - jnp.tanh(2.0 * distance_um / width_um))
 
 
+def uniform_draw(key, shape, dtype, minval=0.0, maxval=1.0):
+  """U[minval, maxval) drawn in float32 and cast to `dtype`: the nuclei and the noise are the
+  same realisation in float32 and float64 (drawn in float64, JAX's bits give another one, and
+  a precision comparison past Sand's time then compared noise realisations: docs/physics.md)."""
+  return jax.random.uniform(key, shape, jnp.float32, minval, maxval).astype(dtype)
+
+
 def initial_order_parameter(n_defects, config: SimulationConfig, key, dtype):
   """Flat electrode of thickness electrode_height_um plus round(n_defects) semicircular nuclei.
 
@@ -160,7 +167,7 @@ def initial_order_parameter(n_defects, config: SimulationConfig, key, dtype):
   y, x = cell_centres(config, dtype)
   w = config.width_um
   xi_flat = _profile(y - config.electrode_height_um, config.interface_width_um)
-  xk = jax.random.uniform(key, (config.max_defects,), dtype) * w
+  xk = uniform_draw(key, (config.max_defects,), dtype) * w
   count = jnp.round(jax.lax.stop_gradient(jnp.asarray(n_defects, dtype)))
   present = (jnp.arange(config.max_defects) < count).astype(dtype)
   dxp = jnp.mod(x[None] - xk[:, None, None] + 0.5 * w, w) - 0.5 * w          # periodic x
@@ -334,7 +341,7 @@ def make_model(config: SimulationConfig):
     rhs = xi + dt * (stab * xi + drive)
     if config.noise_amplitude > 0:
       rhs = rhs + (config.noise_amplitude * jnp.sqrt(dt) * 16.0 * xi**2 * (1.0 - xi)**2
-                   * jax.random.uniform(key, xi.shape, dtype, -_SQRT3, _SQRT3))
+                   * uniform_draw(key, xi.shape, dtype, -_SQRT3, _SQRT3))
     xi_new = xi_solve(rhs, 1.0 + dt * stab, dt * coeffs.gradient_diffusivity_um2_s)
     # 4. Consumption.
     d_xi = xi_new - xi

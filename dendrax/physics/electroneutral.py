@@ -304,8 +304,8 @@ def make_model(config: SimulationConfig, current_schedule=None):
     tau = coeffs.anion_transference * coeffs.site_ratio * dt
     noise = None
     if config.noise_amplitude > 0:
-      noise = 1.0 + config.noise_amplitude * jax.random.uniform(key, xi.shape, dtype, -_SQRT3,
-                                                                 _SQRT3)
+      noise = 1.0 + config.noise_amplitude * ed.uniform_draw(key, xi.shape, dtype, -_SQRT3,
+                                                             _SQRT3)
     capillary = capillary_shift_v(xi, coeffs)
     if config.coupling_iterations:
       v, stage, phi, reaction = coupled_potential(state, coeffs, tau, noise, capillary)
