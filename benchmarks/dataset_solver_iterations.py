@@ -43,6 +43,7 @@ sys.path.insert(0, ROOT)
 
 from data_builders.dendrite_sim import dendrite_sim  # pylint: disable=g-import-not-at-top,wrong-import-position
 from data_builders.dendrite_sim import generation  # pylint: disable=g-import-not-at-top,wrong-import-position
+from dendrax import files  # pylint: disable=g-import-not-at-top,wrong-import-position
 from dendrax.physics import parameters  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
@@ -69,8 +70,8 @@ def group_name(chunk) -> str:
 
 
 def panel_chunk(index: int, settings: dict, copies: int = 8) -> generation.Chunk:
-  """Point `index` of the fidelity panel as one chunk of `copies` trajectories (ids 0..7, so
-  8 noise keys) at the dt `fidelity.group_configs` gives its group."""
+  """Point `index` of the fidelity panel as one chunk of `copies` trajectories (ids 0 ..
+  copies - 1: that many noise keys) at the dt `fidelity.group_configs` gives its group."""
   from dendrax.analysis import fidelity  # pylint: disable=g-import-not-at-top
   points = fidelity.panel(32, 2026)
   if not 0 <= index < len(points):
@@ -118,8 +119,8 @@ def run(config_name: str, variants: list[dict], groups: list[str] | None, max_ch
                                    for j, why in violations.items()}))
       print(f'{group_name(chunk)} chunk {chunk.index} variant {k} dt {chunk.dt_s:.4f} s: '
             f'{seconds:.1f} s, {len(violations)} violating', flush=True)
-    with open(os.path.join(out_dir, 'solver_iterations.json'), 'w', encoding='utf-8') as f:
-      json.dump(dict(config=config_name, variants=variants, rows=rows), f)
+    files.write_text(os.path.join(out_dir, 'solver_iterations.json'),
+                     json.dumps(dict(config=config_name, variants=variants, rows=rows)))
   return rows
 
 
