@@ -1,6 +1,6 @@
 r"""Are a dendrite_sim config's truncated PCG solves converged? Its chunks, re-simulated.
 
-  python benchmarks/dataset_solver_iterations.py --config small \
+  python benchmarks/dataset_solver_iterations.py --builder_config small \
       --variants 'transport_iterations=4' 'transport_iterations=8' 'transport_iterations=16' \
       --out D
 
@@ -41,10 +41,12 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from data_builders.dendrite_sim import dendrite_sim  # pylint: disable=g-import-not-at-top,wrong-import-position
-from data_builders.dendrite_sim import generation  # pylint: disable=g-import-not-at-top,wrong-import-position
-from dendrax import files  # pylint: disable=g-import-not-at-top,wrong-import-position
-from dendrax.physics import parameters  # pylint: disable=g-import-not-at-top,wrong-import-position
+# pylint: disable=g-import-not-at-top,wrong-import-position
+from data_builders.dendrite_sim import dendrite_sim
+from data_builders.dendrite_sim import generation
+from dendrax import files
+from dendrax.physics import parameters
+# pylint: enable=g-import-not-at-top,wrong-import-position
 
 
 def parse_variant(text: str) -> dict:
@@ -147,14 +149,14 @@ def summarize(rows: list[dict], variants: list[dict]) -> None:
           rel.append((a - b) / max(abs(b), 1e-12))
       n = sum(len(by[key][k]['ids']) for key in keys)
       rel = np.abs(np.array(rel)) if rel else np.array([np.nan])
-      print(f'  {g:24s} {n:4d} traj, {lost:3d} violating; |dL|/L vs ref: max {100 * rel.max():6.2f} %'
-            f', median {100 * np.median(rel):5.2f} %, > 1 %: {int((rel > 0.01).sum()):3d}; '
-            f'time {sec / sec0:.2f}x variant 0')
+      print(f'  {g:24s} {n:4d} traj, {lost:3d} violating; |dL|/L vs ref: '
+            f'max {100 * rel.max():6.2f} %, median {100 * np.median(rel):5.2f} %, '
+            f'> 1 %: {int((rel > 0.01).sum()):3d}; time {sec / sec0:.2f}x variant 0')
 
 
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--config', default='small', help='dendrite_sim builder config')
+  parser.add_argument('--builder_config', default='small', help='dendrite_sim builder config')
   parser.add_argument('--variants', nargs='+', required=True,
                       help="overrides per variant, 'field=value,field=value'; last = reference")
   parser.add_argument('--groups', nargs='*', default=None, help='e.g. Li-constant_current')
@@ -164,7 +166,8 @@ def main() -> None:
   parser.add_argument('--out', required=True)
   args = parser.parse_args()
   variants = [parse_variant(v) for v in args.variants]
-  rows = run(args.config, variants, args.groups, args.max_chunks, args.out, args.panel_point)
+  rows = run(args.builder_config, variants, args.groups, args.max_chunks, args.out,
+             args.panel_point)
   summarize(rows, variants)
 
 

@@ -221,8 +221,8 @@ EOF
 python -m experiments.dataset_stats --out $d/stats
 python -m benchmarks.dataset_throughput > $d/dataset_throughput.txt
 python -m benchmarks.step_cost --trace $d/step_trace > $d/step_cost.txt
-python -m benchmarks.dataset_solver_iterations --config small --variants transport_iterations=4 transport_iterations=8 transport_iterations=16 --out $d/solver_small > $d/solver_small.txt
-python -m benchmarks.dataset_solver_iterations --config small --groups Li-constant_current Zn-constant_current --variants transport_iterations=8 transport_iterations=12 transport_iterations=16 transport_iterations=32 --out $d/solver_cc > $d/solver_cc.txt
+python -m benchmarks.dataset_solver_iterations --builder_config small --variants transport_iterations=4 transport_iterations=8 transport_iterations=16 --out $d/solver_small > $d/solver_small.txt
+python -m benchmarks.dataset_solver_iterations --builder_config small --groups Li-constant_current Zn-constant_current --variants transport_iterations=8 transport_iterations=12 transport_iterations=16 transport_iterations=32 --out $d/solver_cc > $d/solver_cc.txt
 python -m benchmarks.dataset_solver_iterations --panel_point 12 --variants transport_iterations=4 transport_iterations=8 transport_iterations=16 transport_iterations=32,potential_iterations=32 --out $d/solver_p12 > $d/solver_p12.txt
 EOF
     ;;
