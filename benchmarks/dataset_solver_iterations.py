@@ -166,6 +166,9 @@ def main() -> None:
   parser.add_argument('--out', required=True)
   args = parser.parse_args()
   variants = [parse_variant(v) for v in args.variants]
+  if any(v.get('dtype') == 'float64' for v in variants):
+    import jax  # pylint: disable=g-import-not-at-top
+    jax.config.update('jax_enable_x64', True)   # else JAX silently computes in float32
   rows = run(args.builder_config, variants, args.groups, args.max_chunks, args.out,
              args.panel_point)
   summarize(rows, variants)

@@ -47,7 +47,7 @@ declare -A TITLE=(
 # Run time in minutes (README's measurement, or an estimate where marked in TIME_NOTE).
 declare -A MINUTES=(
   [surrogates]=35 [fig4_table]=100 [divergence_arms]=95 [piml]=415 [medium]=875 [long_horizon]=15 [physics_validation]=262 [dataset_convergence]=26
-  [pfhub3a]=5 [physics_speed]=5 [data]=47 [baselines]=1 [design]=231 [sensitivity]=7
+  [pfhub3a]=5 [physics_speed]=5 [data]=50 [baselines]=1 [design]=231 [sensitivity]=7
   [fidelity]=35 [sweep]=69 [train_speed]=5 [reliability]=32
 )
 declare -A TIME_NOTE=(
@@ -61,7 +61,7 @@ declare -A TIME_NOTE=(
   [dataset_convergence]='README: 14 min on 2.4.0 beside a training run (Li 5.4 + 2.5, Zn 3.8 + 2.2); the constant-current runs ~2.5 min (Li) and ~9 min (Zn) beside a training run (2026-12-06)'
   [pfhub3a]='README: 44 s run + 44.5 s / 219.8 s speed paths'
   [physics_speed]='est.: not measured in README (compile 15 s + run 16 s + FiPy)'
-  [data]='est.: not measured in README; benchmarks.step_cost 2 min 19 s; dataset_solver_iterations 27 + 10 + 3 min alone (2026-12-06)'
+  [data]='est.: not measured in README; benchmarks.step_cost 2 min 19 s; dataset_solver_iterations 27 + 10 + 3 + ~3 min alone (2026-12-06)'
   [baselines]='README: 1 min'
   [design]='README: 91 s + 20 min beside the test suite + 15 min + 37 min beside a training run (2.4.0); docs/design.md: 2 x ~5 min landscape scans and 2 x ~5 min with the diffuse share, beside a training run; past_sand_resolution ~7 min, partly beside a training run; its half-width dt check (--runs half_dt4 half_dt8) ~10 min alone, est. (12 min for dt/8 beside other jobs); the resolved landscape 24 min at nice 19 beside the test suite; pulse_resolved seeds 0-1 54 min and seed 2 37 min, partly beside the test suite, at 8 salt iterations; seed 0 at 24 salt iterations with L-BFGS-B, float32, 60 min alone; past_sand_dt_salt24 ~10 min; three_stage_resolved seed 0: L-BFGS-B alone ~33 min beside the test suite (float32), all four methods est. 1.5-2 h alone in float32 (docs/design.md) (2026-12-06)'
   [sensitivity]='README: 7 min on 2.4.0 beside a nice-19 test run (14 min the run before, beside a nice-19 job)'
@@ -224,6 +224,7 @@ python -m benchmarks.step_cost --trace $d/step_trace > $d/step_cost.txt
 python -m benchmarks.dataset_solver_iterations --builder_config small --variants transport_iterations=4 transport_iterations=8 transport_iterations=16 --out $d/solver_small > $d/solver_small.txt
 python -m benchmarks.dataset_solver_iterations --builder_config small --groups Li-constant_current Zn-constant_current --variants transport_iterations=8 transport_iterations=12 transport_iterations=16 transport_iterations=32 --out $d/solver_cc > $d/solver_cc.txt
 python -m benchmarks.dataset_solver_iterations --panel_point 12 --variants transport_iterations=4 transport_iterations=8 transport_iterations=16 transport_iterations=32,potential_iterations=32 --out $d/solver_p12 > $d/solver_p12.txt
+python -m benchmarks.dataset_solver_iterations --panel_point 12 --variants transport_iterations=32,potential_iterations=32 transport_iterations=32,potential_iterations=32,dtype=float64 --out $d/solver_p12_precision > $d/solver_p12_precision.txt
 EOF
     ;;
     baselines) cat <<EOF

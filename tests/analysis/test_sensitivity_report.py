@@ -142,5 +142,10 @@ def test_study_converges_the_solves_it_differentiates():
   config = sensitivity_study.simulation_config(settings, dataset)
   assert config.potential_iterations == sensitivity_study.MIN_SOLVER_ITERATIONS_FOR_DERIVATIVES
   assert config.transport_iterations == sensitivity_study.MIN_SOLVER_ITERATIONS_FOR_DERIVATIVES
+  # A dataset already above the minimum keeps its own count (2.5.0: 12 salt iterations).
+  preset = simulate.SimulationConfig.for_dataset().to_dict()
+  assert preset['transport_iterations'] > sensitivity_study.MIN_SOLVER_ITERATIONS_FOR_DERIVATIVES
+  kept = sensitivity_study.simulation_config(settings, preset)
+  assert kept.transport_iterations == preset['transport_iterations']
   explicit = dataclasses.replace(settings, sim_overrides={'potential_iterations': 5})
   assert sensitivity_study.simulation_config(explicit, dataset).potential_iterations == 5
