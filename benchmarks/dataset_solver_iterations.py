@@ -46,25 +46,13 @@ from data_builders.dendrite_sim import dendrite_sim
 from data_builders.dendrite_sim import generation
 from dendrax import files
 from dendrax.physics import parameters
+from experiments import common
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 
 def parse_variant(text: str) -> dict:
-  """'a=1,b=2.5' -> {'a': 1, 'b': 2.5} (ints stay ints; 'float64' etc. stay strings)."""
-  out = {}
-  for item in filter(None, text.split(',')):
-    if '=' not in item:
-      raise ValueError(f'variant item {item!r}: expected field=value')
-    name, value = item.split('=', 1)
-    for kind in (int, float):
-      try:
-        out[name.strip()] = kind(value)
-        break
-      except ValueError:
-        continue
-    else:
-      out[name.strip()] = value.strip()
-  return out
+  """'a=1,b=2.5,dtype=float64' -> overrides (`experiments.common.parse_overrides`)."""
+  return common.parse_overrides(text, what='--variants')
 
 
 def group_name(chunk) -> str:

@@ -51,12 +51,14 @@ def load_splits(surrogates: Sequence[Any], dataset: str | None, splits: Sequence
   return name, sources, missing
 
 
-def parse_overrides(text: str) -> dict:
-  """'nx=32, t_end_s=60, protocol=x' -> {'nx': 32.0, 't_end_s': 60.0, 'protocol': 'x'}."""
+def parse_overrides(text: str, what: str = 'config.sim_overrides') -> dict:
+  """'nx=32, t_end_s=60, protocol=x' -> {'nx': 32.0, 't_end_s': 60.0, 'protocol': 'x'}
+  (`SimulationConfig.from_dict` takes whole floats for int fields). `what` names the source in
+  the error."""
   out = {}
   for item in (i.strip() for i in text.split(',') if i.strip()):
     if '=' not in item:
-      raise ValueError(f'config.sim_overrides: {item!r} is not key=value')
+      raise ValueError(f'{what}: {item!r} is not field=value')
     k, v = (s.strip() for s in item.split('=', 1))
     try:
       out[k] = float(v)
