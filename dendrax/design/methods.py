@@ -156,20 +156,42 @@ def start_point(dim: int, seed: int) -> np.ndarray:
   return np.random.default_rng([seed, 2024]).uniform(size=dim)
 
 
+def needs_restart(grad: np.ndarray, u: np.ndarray, u_prev: np.ndarray | None) -> bool:
+  """Whether projected Adam should forget its moments before stepping from `u`.
+
+  The gradient restart of O'Donoghue & Candes (2015, Found. Comput. Math. 15, 715): the last
+  move went uphill along the new gradient (grad . (u - u_prev) > 0), so the momentum that made
+  it points the wrong way. Also when the last projected step did not move: momentum pointing
+  out of the box lands every step on the same corner, which would be simulated again and again
+  (`pulse_resolved`, docs/design.md: 7 of 10 calls on one point).
+  """
+  if u_prev is None:
+    return False
+  return bool(np.dot(grad, u - u_prev) > 0.0 or np.array_equal(u, u_prev))
+
+
 def projected_gradient(ev: Evaluator, u0: np.ndarray, cfg: Mapping[str, Any]) -> None:
   """Adam + projection, every step on the simulator's exact gradient. The step (unit-box units)
   decays from `cfg['learning_rate']` to `cfg['final_fraction']` of it over the budget (cosine):
-  long moves while the budget is young (optima often sit on the bounds), fine ones at the end."""
+  long moves while the budget is young (optima often sit on the bounds), fine ones at the end.
+  The moments restart (`needs_restart`) when the last move went uphill or did not move; a fresh
+  Adam's first step is the scheduled step times the gradient's sign in every coordinate."""
   schedule = optax.cosine_decay_schedule(cfg['learning_rate'], decay_steps=max(ev.budget - 1, 1),
                                          alpha=cfg['final_fraction'])
-  opt = optax.adam(schedule)
+  moments = optax.scale_by_adam()   # optax.adam(schedule) is these moments times -schedule(step)
   u = jnp.asarray(u0)
-  state = opt.init(u)
+  state = moments.init(u)
+  u_prev = None
+  step = 0
   while ev.remaining > 0:
     rec = ev.value_and_grad(u)
-    u = jnp.asarray(rec['u'])
-    updates, state = opt.update(jnp.asarray(rec['grad']), state, u)
-    u = problem_lib.project(optax.apply_updates(u, updates))
+    u, grad = np.asarray(rec['u']), np.asarray(rec['grad'])
+    if needs_restart(grad, u, u_prev):
+      state = moments.init(jnp.asarray(u))   # fresh moments; the step schedule goes on
+    direction, state = moments.update(jnp.asarray(grad), state)
+    u_prev = u
+    u = problem_lib.project(jnp.asarray(u) - schedule(step) * direction)
+    step += 1
 
 
 class _BudgetSpent(Exception):

@@ -120,6 +120,35 @@ def store_points(store, method):
   return [r['u'] for r in store.records(method, 0)]
 
 
+def test_adam_restart_criterion():
+  """Restart when the last move went uphill along the new gradient or did not move at all."""
+  u_prev, u = np.array([0.2, 0.5]), np.array([0.5, 0.5])
+  assert not methods.needs_restart(np.array([1.0, 0.0]), u, None)
+  assert methods.needs_restart(np.array([1.0, 0.0]), u, u_prev)          # uphill
+  assert not methods.needs_restart(np.array([-1.0, 0.0]), u, u_prev)     # still downhill
+  assert methods.needs_restart(np.array([-1.0, 0.0]), u, u.copy())       # stalled on a corner
+
+
+@pytest.mark.parametrize('seed', [0, 1, 2, 3])
+def test_projected_adam_leaves_a_bound_it_overshot(tmp_path, seed):
+  """A steep descent toward u0 = 1 that turns gently uphill at 0.7 (as the pulse amplitude did
+  past the limiting current, docs/design.md): Adam's momentum carries it onto the bound, where
+  the gradient points back into the box. Without a restart it stayed near the bound and missed
+  2 % of the minimum in 10 calls on most seeds; with it, every seed gets there."""
+  def vg(u):
+    u = np.asarray(u)
+    v = 1.0 + (4.0 * (u[0] - 0.7)**2 if u[0] < 0.7 else 0.3 * (u[0] - 0.7)) + (u[1] - 0.4)**2
+    g = np.array([8.0 * (u[0] - 0.7) if u[0] < 0.7 else 0.3, 2.0 * (u[1] - 0.4)])
+    return float(v), g, {problem_lib.OBJECTIVE: float(v), 'final_charge_mah_cm2': 1.0}
+
+  store = evaluations.EvaluationStore(str(tmp_path), 'fp')
+  h = methods.run_method('gradient', methods.Objective(PROBLEM, None, vg, None), store,
+                         seed=seed, budget=10, cfg=CFG['gradient'])
+  assert h['best_value'] <= 1.02, h['value']
+  points = store_points(store, 'gradient')
+  assert all(a != b for a, b in zip(points, points[1:])), points
+
+
 def test_quasi_newton_restarts_instead_of_backtracking_below_min_step(tmp_path):
   """A gradient of the wrong sign (as a truncated solve gave): every line search fails. The
   method restarts elsewhere instead of spending calls on ever smaller steps, and still spends
