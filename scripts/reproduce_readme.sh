@@ -24,7 +24,7 @@ SECTIONS=(surrogates fig4_table divergence_arms piml medium long_horizon physics
 
 # README heading each section reproduces.
 declare -A TITLE=(
-  [surrogates]='Surrogates on dendrite_sim/small (Fig. 4, one seed; parity and morphology figures; README: 2.4.0)'
+  [surrogates]='Surrogates on dendrite_sim/small (Fig. 4, one seed; parity and morphology figures; README: 2.5.0)'
   [fig4_table]='The like-for-like Fig. 4 table (3 seeds)'
   [divergence_arms]='Fig. 4: the divergent CNN-2 rollouts and the loss / padding arms (docs/training.md)'
   [piml]='PIML against DDML: data only, the Faraday term and the derivative-informed term (3 seeds each); the FNO run'
@@ -47,11 +47,11 @@ declare -A TITLE=(
 # Run time in minutes (README's measurement, or an estimate where marked in TIME_NOTE).
 declare -A MINUTES=(
   [surrogates]=35 [fig4_table]=100 [divergence_arms]=95 [piml]=415 [medium]=875 [long_horizon]=15 [physics_validation]=262 [dataset_convergence]=26
-  [pfhub3a]=5 [physics_speed]=5 [data]=50 [baselines]=1 [design]=231 [sensitivity]=7
+  [pfhub3a]=5 [physics_speed]=5 [data]=50 [baselines]=1 [design]=246 [sensitivity]=7
   [fidelity]=35 [sweep]=69 [train_speed]=5 [reliability]=32
 )
 declare -A TIME_NOTE=(
-  [surrogates]='README: 25 min with the build present (CNN-2 ~13, CNN-1 ~12, evaluate 1, beside a nice-19 test run); est.: + ~10 min for the dataset build (8.6 min in the end-to-end run)'
+  [surrogates]='README: 2.5.0 on the AVX-512 host of sessions 26-27: the build 4.2 min and CNN-2 ~9.5 min (in the end-to-end run), CNN-1 8.4 min, evaluate 22 s, so ~23 min alone; 2.4.0 on an earlier host: 25 min with the build present, beside a nice-19 test run, + 8.6 min for its build'
   [fig4_table]='README: 64 min for the 6 CNN-1 and concat runs and the table, beside other jobs (the 3 CNN-2 runs reused from divergence_arms: ~40 min); est.: ~100 min for all 9'
   [divergence_arms]='README: 7 runs of ~10-17 min (3 dice_squared, 3 bce, 1 physical padding at 1.8x the step time) and three tables of ~1 min, 80 min on 2026-12-04, partly beside a test run; est.: + ~14 min for the unrolled run and two evaluations'
   [piml]='README: the small_tangents build 65 min beside two runs; 3 Faraday runs ~12 min each; 3 derivative runs 36-46 min each beside two others; 27 evaluations, fidelity runs reusing the simulator side, tangent_mismatch runs of ~1 min each (2026-12-04); FNO ~20 min and its fidelity run 6 min; weight 0.0003 (2026-12-05): 3 runs of 1000 steps ~20-30 min each, one of 2000 steps ~30 min alone, evaluations ~3 min each; data-only seed 1 at 2000 steps 23 min beside the test suite'
@@ -63,7 +63,7 @@ declare -A TIME_NOTE=(
   [physics_speed]='est.: not measured in README (compile 15 s + run 16 s + FiPy)'
   [data]='est.: not measured in README; benchmarks.step_cost 2 min 19 s; dataset_solver_iterations 27 + 10 + 3 + ~3 min alone (2026-12-06)'
   [baselines]='README: 1 min'
-  [design]='README: 91 s + 20 min beside the test suite + 15 min + 37 min beside a training run (2.4.0); docs/design.md: 2 x ~5 min landscape scans and 2 x ~5 min with the diffuse share, beside a training run; past_sand_resolution ~7 min, partly beside a training run; its half-width dt check (--runs half_dt4 half_dt8) ~10 min alone, est. (12 min for dt/8 beside other jobs); the resolved landscape 24 min at nice 19 beside the test suite; pulse_resolved seeds 0-1 54 min and seed 2 37 min, partly beside the test suite, at 8 salt iterations; seed 0 at 24 salt iterations with L-BFGS-B, float32, 60 min alone; past_sand_dt_salt24 ~10 min; three_stage_resolved seed 0: L-BFGS-B alone ~33 min beside the test suite (float32), all four methods est. 1.5-2 h alone in float32 (docs/design.md) (2026-12-06)'
+  [design]='README: 91 s + 20 min beside the test suite + 15 min + 37 min beside a training run (2.4.0); docs/design.md: 2 x ~5 min landscape scans and 2 x ~5 min with the diffuse share, beside a training run; past_sand_resolution ~7 min, partly beside a training run; its half-width dt check (--runs half_dt4 half_dt8) ~10 min alone, est. (12 min for dt/8 beside other jobs); the resolved landscape 24 min at nice 19 beside the test suite; pulse_resolved seeds 0-1 54 min and seed 2 37 min, partly beside the test suite, at 8 salt iterations; seed 0 at 24 salt iterations with L-BFGS-B, float32, 60 min alone; past_sand_dt_salt24 ~10 min; three_stage_resolved seed 0: L-BFGS-B alone ~33 min beside the test suite (float32), all four methods est. 1.5-2 h alone in float32 (docs/design.md) (2026-12-06); Adam with restarts on pulse_resolved seed 0 15 min alone (session 27)'
   [sensitivity]='README: 7 min on 2.4.0 beside a nice-19 test run (14 min the run before, beside a nice-19 job)'
   [fidelity]='README: 35 min on 2.4.0 beside a training run and a nice-19 test run (56 min the run before)'
   [sweep]='README: 69 min on 2.4.0 beside a test run (39 min on 2.3.0)'
@@ -247,6 +247,7 @@ python -m experiments.design --config configs/design/pulse_resolved.py --out $d/
 python -m experiments.design --config configs/design/pulse_resolved.py --config.seeds='(2,)' --out $d/pulse_resolved_seed2
 python -m benchmarks.past_sand_resolution --runs half_dt4 half_dt8 --transport_iterations 24 --t_end_s 210 --out $d/past_sand_dt_salt24
 python -m experiments.design --config configs/design/three_stage_resolved.py --config.seeds='(0,)' --out $d/three_stage_resolved
+python -m experiments.design --config configs/design/pulse_resolved.py --config.seeds='(0,)' --config.methods="('gradient',)" --out $d/pulse_resolved_adam_restart
 EOF
     ;;
     sensitivity) cat <<EOF
