@@ -161,9 +161,8 @@ def needs_restart(grad: np.ndarray, u: np.ndarray, u_prev: np.ndarray | None) ->
 
   The gradient restart of O'Donoghue & Candes (2015, Found. Comput. Math. 15, 715): the last
   move went uphill along the new gradient (grad . (u - u_prev) > 0), so the momentum that made
-  it points the wrong way. Also when the last projected step did not move: momentum pointing
-  out of the box lands every step on the same corner, which would be simulated again and again
-  (`pulse_resolved`, docs/design.md: 7 of 10 calls on one point).
+  it points the wrong way. Also when the last projected step did not move (kept for runs
+  replayed from stores written before `next_adam_point` checked that before simulating).
   """
   if u_prev is None:
     return False
@@ -179,19 +178,45 @@ def projected_gradient(ev: Evaluator, u0: np.ndarray, cfg: Mapping[str, Any]) ->
   schedule = optax.cosine_decay_schedule(cfg['learning_rate'], decay_steps=max(ev.budget - 1, 1),
                                          alpha=cfg['final_fraction'])
   moments = optax.scale_by_adam()   # optax.adam(schedule) is these moments times -schedule(step)
-  u = jnp.asarray(u0)
-  state = moments.init(u)
+  rng = np.random.default_rng([ev.seed, 13])
+  u = np.asarray(u0)
+  state = moments.init(jnp.asarray(u))
   u_prev = None
+  simulated = set()
   step = 0
   while ev.remaining > 0:
     rec = ev.value_and_grad(u)
     u, grad = np.asarray(rec['u']), np.asarray(rec['grad'])
+    simulated.add(tuple(u))
     if needs_restart(grad, u, u_prev):
       state = moments.init(jnp.asarray(u))   # fresh moments; the step schedule goes on
-    direction, state = moments.update(jnp.asarray(grad), state)
     u_prev = u
-    u = problem_lib.project(jnp.asarray(u) - schedule(step) * direction)
+    u, state = next_adam_point(moments, state, u, grad, schedule(step), simulated, rng)
     step += 1
+
+
+def next_adam_point(moments, state, u, grad, step_size, simulated, rng):
+  """Projected Adam's next point from `u`, never one in `simulated` (a call spent on a known
+  value; `pulse_resolved` once spent 7 of 10 calls on one corner).
+
+  If the step with the current moments lands on a simulated point (typically `u` itself:
+  momentum pointing out of the box), the moments restart and the step is retried. If a fresh
+  step lands there too, `u` is a stationary point of the box (every gradient component zero or
+  pointing out of it) or leads straight back to one already found, and the rest of the budget
+  starts from a uniform point, as L-BFGS-B's multi-start does.
+  """
+  def stepped(state):
+    direction, state = moments.update(jnp.asarray(grad), state)
+    # The box projection in float64, so that a step of zero compares equal to `u`.
+    return np.clip(u - step_size * np.asarray(direction, np.float64), 0.0, 1.0), state
+
+  u_next, new_state = stepped(state)
+  if tuple(u_next) in simulated:
+    u_next, new_state = stepped(moments.init(jnp.asarray(u)))
+  if tuple(u_next) in simulated:
+    u_next = rng.uniform(size=u.shape)
+    new_state = moments.init(jnp.asarray(u_next))
+  return u_next, new_state
 
 
 class _BudgetSpent(Exception):

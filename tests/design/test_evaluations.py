@@ -126,7 +126,7 @@ def test_adam_restart_criterion():
   assert not methods.needs_restart(np.array([1.0, 0.0]), u, None)
   assert methods.needs_restart(np.array([1.0, 0.0]), u, u_prev)          # uphill
   assert not methods.needs_restart(np.array([-1.0, 0.0]), u, u_prev)     # still downhill
-  assert methods.needs_restart(np.array([-1.0, 0.0]), u, u.copy())       # stalled on a corner
+  assert methods.needs_restart(np.array([-1.0, 0.0]), u, u.copy())       # did not move
 
 
 @pytest.mark.parametrize('seed', [0, 1, 2, 3])
@@ -147,6 +147,24 @@ def test_projected_adam_leaves_a_bound_it_overshot(tmp_path, seed):
   assert h['best_value'] <= 1.02, h['value']
   points = store_points(store, 'gradient')
   assert all(a != b for a, b in zip(points, points[1:])), points
+
+
+def test_projected_adam_never_simulates_a_point_twice(tmp_path):
+  """A plane sloping down to the corner (1, 0): Adam reaches the corner, where every step
+  projects back onto it. It used to simulate the corner again (once per restart, then on every
+  call); now it spends the rest of the budget from fresh starts, and a descent that leads back
+  to the corner starts afresh instead of simulating it again."""
+  def vg(u):
+    u = np.asarray(u)
+    v = float(1.0 - u[0] + u[1])
+    return v, np.array([-1.0, 1.0]), {problem_lib.OBJECTIVE: v, 'final_charge_mah_cm2': 1.0}
+
+  store = evaluations.EvaluationStore(str(tmp_path), 'fp')
+  h = methods.run_method('gradient', methods.Objective(PROBLEM, None, vg, None), store,
+                         seed=0, budget=10, cfg=CFG['gradient'])
+  assert h['best_value'] == pytest.approx(0.0, abs=1e-12), h['value']
+  points = [tuple(p) for p in store_points(store, 'gradient')]
+  assert len(set(points)) == len(points), points
 
 
 def test_quasi_newton_restarts_instead_of_backtracking_below_min_step(tmp_path):
