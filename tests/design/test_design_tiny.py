@@ -9,6 +9,7 @@ evaluation log (a kill) replays the saved evaluations and simulates only the mis
 import json
 import os
 
+import numpy as np
 import pytest
 
 from configs.design import tiny
@@ -94,6 +95,9 @@ def test_solver_check_passes_and_is_reported(run):
   check = design['solver_check']
   assert check['relative_change'] <= check['max_relative_change']
   assert check['potential_iterations'] == 8
+  assert check['gradient_cosine'] >= check['min_gradient_cosine'] == 0.95
+  assert check['fine']['coupling_iterations'] >= study.CHECK_MIN_COUPLING_ITERATIONS
+  assert len(check['gradient']) == len(check['gradient_fine']) == 2   # two design variables
 
 
 def test_unconverged_solves_stop_the_run_naming_the_iterations(tmp_path):
@@ -107,3 +111,17 @@ def test_unconverged_solves_stop_the_run_naming_the_iterations(tmp_path):
   with pytest.raises(problem_lib.DesignError, match='potential_iterations/transport_iterations'):
     study.run_design(config, str(tmp_path))
   assert not os.path.exists(os.path.join(str(tmp_path), evaluations.FILENAME))
+
+
+def test_a_gradient_that_turns_stops_the_run_naming_the_coupling(run):
+  """Past the limiting current one coupling iteration can leave the value within 0.1 % and the
+  derivative meaningless: a gradient pointing elsewhere than the fine one stops the run."""
+  config, _, _, design = run
+  settings = study.simulator_settings(config)
+  problem = problem_lib.make_problem(config.problem, settings)
+  check = design['solver_check']
+  centre = np.full(problem.dim, 0.5)
+  turned = -np.asarray(check['gradient_fine'])
+  with pytest.raises(problem_lib.DesignError, match='coupling_iterations.*gradient at the box'):
+    study.check_solver_convergence(check['value_fine'], turned, problem, settings, centre,
+                                   check['max_relative_change'], check['min_gradient_cosine'])
