@@ -8,8 +8,9 @@ Runs four parameter points of the `dendrite_sim` box (10, 50, 200 and 500 A/m^2 
 nuclei; `config.protocol` and `config.chemistry`, three stages and Li by default) with
 `SimulationConfig.for_dataset` and each of `config.variants`' overrides:
 `dt=X` sets dt_s; `dx=X` sets dx_um and scales the grid so the physical window (64 um) and the
-nuclei stay the same; `width=X` sets interface_width_um; items combine with commas. The accuracy
-bound is not enforced (coarse dt is what is measured; a diverged run shows NaN). Writes
+nuclei stay the same; `width=X` sets interface_width_um; `coupling=N` sets coupling_iterations
+(Newton iterations of the potential-reaction coupling per step); items combine with commas. The
+accuracy bound is not enforced (coarse dt is what is measured; a diverged run shows NaN). Writes
 `convergence.json` (lengths per frame, currents, wall time) and prints the length at 210 s of
 each case and variant.
 """
@@ -43,11 +44,14 @@ CASES = ((0.01, 5.0, 1000.0, 298.0, 3.0), (0.05, 5.0, 1000.0, 298.0, 3.0),
 def variant_config(spec: str, chemistry: str = 'Li',
                    protocol: str = 'three_stage') -> SimulationConfig:
   """`for_dataset` with the overrides of one variant, comma-separated: 'dt=0.05', 'dx=0.5' (grid
-  scaled to keep the 64 um window), 'width=1.25', or combined, 'dx=0.5,width=1.25'."""
+  scaled to keep the 64 um window), 'width=1.25', 'coupling=4', or combined, 'dx=0.5,width=1.25'."""
   base = SimulationConfig.for_dataset()
   overrides = {}
   for item in spec.split(','):
     name, value = item.split('=')
+    if name == 'coupling':
+      overrides['coupling_iterations'] = int(value)
+      continue
     value = float(value)
     if name == 'dt':
       overrides['dt_s'] = value
@@ -57,7 +61,7 @@ def variant_config(spec: str, chemistry: str = 'Li',
     elif name == 'width':
       overrides['interface_width_um'] = value
     else:
-      raise ValueError(f'variant {spec!r}: expected dt=, dx= or width= items')
+      raise ValueError(f'variant {spec!r}: expected dt=, dx=, width= or coupling= items')
   return SimulationConfig.for_dataset(chemistry=chemistry, protocol=protocol, **overrides)
 
 

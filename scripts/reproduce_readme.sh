@@ -46,9 +46,9 @@ declare -A TITLE=(
 
 # Run time in minutes (README's measurement, or an estimate where marked in TIME_NOTE).
 declare -A MINUTES=(
-  [surrogates]=35 [fig4_table]=100 [divergence_arms]=95 [piml]=415 [medium]=875 [long_horizon]=15 [physics_validation]=262 [dataset_convergence]=26
+  [surrogates]=35 [fig4_table]=100 [divergence_arms]=95 [piml]=415 [medium]=875 [long_horizon]=15 [physics_validation]=262 [dataset_convergence]=47
   [pfhub3a]=5 [physics_speed]=5 [data]=50 [baselines]=1 [design]=295 [sensitivity]=7
-  [fidelity]=35 [sweep]=69 [train_speed]=5 [reliability]=32
+  [fidelity]=35 [sweep]=32 [train_speed]=5 [reliability]=32
 )
 declare -A TIME_NOTE=(
   [surrogates]='README: 2.5.0 on the AVX-512 host of sessions 26-27: the build 4.2 min and CNN-2 ~9.5 min (in the end-to-end run), CNN-1 8.4 min, evaluate 22 s, so ~23 min alone; 2.4.0 on an earlier host: 25 min with the build present, beside a nice-19 test run, + 8.6 min for its build'
@@ -58,7 +58,7 @@ declare -A TIME_NOTE=(
   [medium]='README: the 2.5.0 medium build 37.3 min alone and data only at 100 % 10.0-11.4 min per seed, fidelity ~1.5 min (session 28); the 2.4.0 medium build 40.7 min on two Beam workers (53.8 min on the rebuild of 2026-12-05 evening), medium_tangents 29.6 min (its 8 tangent chunks; the rest read from the medium cache), data-only 100 % 17-19 min per seed, Faraday 20 min, derivative 28-40 min per run, 25 % 12-15 min per run (derivative ~28-30), twenty-one fidelity runs of ~4 min, two generation benchmarks ~11 min (2026-12-05); weight 0.0001 at 100 % ~42 min per seed, at 25 % ~55 min per seed (seed 0 59 min beside the test suite, seed 1 93 min beside a surrogates rerun and the test suite, seed 2 41 min alone), their fidelity runs ~3 min, two evaluations ~2 min each, the medium statistics ~1 min (2026-12-06)'
   [long_horizon]='README: the small_long 2.4.0 build 4.5 min and 8 rollouts of ~15 s (2026-12-04); est.: 15 rollouts'
   [physics_validation]='README: the default command 112 min on 2.4.0 (Sand 92, transition 18, the rest 1.3); est.: half width ~150 (20 mA/cm^2 alone 59)'
-  [dataset_convergence]='README: 8.5 min on 2.5.0 alone on the AVX-512 host (session 27); 14 min on 2.4.0 beside a training run (Li 5.4 + 2.5, Zn 3.8 + 2.2); the constant-current runs ~2.5 min (Li) and ~9 min (Zn) beside a training run (2026-12-06)'
+  [dataset_convergence]='README: 8.5 min on 2.5.0 alone on the AVX-512 host (session 27); 14 min on 2.4.0 beside a training run (Li 5.4 + 2.5, Zn 3.8 + 2.2); the constant-current runs ~2.5 min (Li) and ~9 min (Zn) beside a training run (2026-12-06); the coupling, fine-step and half-width runs 3 / 5 / 13 min beside a training run (session 30)'
   [pfhub3a]='README: 44 s run + 44.5 s / 219.8 s speed paths'
   [physics_speed]='est.: not measured in README (compile 15 s + run 16 s + FiPy)'
   [data]='est.: not measured in README; benchmarks.step_cost 2 min 19 s; dataset_solver_iterations 27 + 10 + 3 + ~3 min alone (2026-12-06)'
@@ -66,7 +66,7 @@ declare -A TIME_NOTE=(
   [design]='README: 91 s + 20 min beside the test suite + 15 min + 37 min beside a training run (2.4.0); docs/design.md: 2 x ~5 min landscape scans and 2 x ~5 min with the diffuse share, beside a training run; past_sand_resolution ~7 min, partly beside a training run; its half-width dt check (--runs half_dt4 half_dt8) ~10 min alone, est. (12 min for dt/8 beside other jobs); the resolved landscape 24 min at nice 19 beside the test suite; pulse_resolved seeds 0-1 54 min and seed 2 37 min, partly beside the test suite, at 8 salt iterations; seed 0 at 24 salt iterations with L-BFGS-B, float32, 60 min alone; past_sand_dt_salt24 ~10 min; three_stage_resolved seed 0: L-BFGS-B alone ~33 min beside the test suite (float32), all four methods est. 1.5-2 h alone in float32 (docs/design.md) (2026-12-06); Adam with restarts on pulse_resolved seed 0 15 min alone, three_stage_resolved seed 0 22 min partly beside the test suite, pulse_resolved seed 1 (four methods) 27 min alone (session 27); three_stage_resolved BO with 30 calls 13 min alone, Adam on pulse_resolved seed 1 after the no-repeat change 14.5 min alone (session 28)'
   [sensitivity]='README: 4.7 min on 2.5.0 alone (session 27); 7 min on 2.4.0 beside a nice-19 test run (14 min the run before, beside a nice-19 job)'
   [fidelity]='README: 18 min on 2.5.0 alone (session 27); 35 min on 2.4.0 beside a training run and a nice-19 test run (56 min the run before)'
-  [sweep]='README: 69 min on 2.4.0 beside a test run (39 min on 2.3.0)'
+  [sweep]='README: 32 min on 2.5.0 beside the design checks and a test run (session 29); 69 min on 2.4.0 beside a test run (39 min on 2.3.0)'
   [train_speed]='est.: not measured in README'
   [reliability]='README: four invocations of at most ~8 min'
 )
@@ -206,6 +206,9 @@ python -m experiments.dataset_convergence --config configs/dataset_convergence.p
 python -m experiments.dataset_convergence --config configs/dataset_convergence.py --out $d/Zn --config.variants='("dt=0.1", "dt=0.05", "dt=0.025", "dx=0.5", "dx=0.5,dt=0.05")' --config.chemistry=Zn
 python -m experiments.dataset_convergence --config configs/dataset_convergence.py --out $d/Li_constant_current --config.variants='("dt=0.1", "dt=0.05", "dt=0.025")' --config.protocol=constant_current
 python -m experiments.dataset_convergence --config configs/dataset_convergence.py --out $d/Zn_constant_current --config.variants='("dt=0.1", "dt=0.05", "dt=0.025")' --config.protocol=constant_current --config.chemistry=Zn
+python -m experiments.dataset_convergence --config configs/dataset_convergence.py --out $d/Li_constant_current_coupling4 --config.variants='("dt=0.1,coupling=4", "dt=0.05,coupling=4", "dt=0.025,coupling=4")' --config.protocol=constant_current
+python -m experiments.dataset_convergence --config configs/dataset_convergence.py --out $d/Li_constant_current_fine_dt --config.variants='("dt=0.025", "dt=0.0125", "dt=0.00625")' --config.protocol=constant_current
+python -m experiments.dataset_convergence --config configs/dataset_convergence.py --out $d/Li_constant_current_half_width --config.variants='("dx=0.5,width=1.25,dt=0.05", "dx=0.5,width=1.25,dt=0.025", "dx=0.5,width=1.25,dt=0.0125")' --config.protocol=constant_current
 EOF
     ;;
     pfhub3a) cat <<EOF
