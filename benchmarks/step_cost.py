@@ -2,6 +2,7 @@ r"""Where the dataset step's time goes: the preset's step against cheaper varian
 
   python -m benchmarks.step_cost                       # ~2 min here
   python -m benchmarks.step_cost --trace reports/step_trace
+  python -m benchmarks.step_cost --variants sink       # the converged past-Sand scheme's cost
 
 Times one chunk of the builder's work (a batch of 8 copies of a Li pulse point, vmapped, 30 s of
 simulated time at dt 0.05 s: 600 steps) for the dataset preset and for variants that each drop
@@ -10,6 +11,9 @@ four potential PCG iterations, three of the four salt iterations. Each setting i
 first, then the settings are timed in turn `--repeats` times (interleaved, so that load on a
 shared machine hits all of them) and the median is printed with its ratio to the preset. The
 variants change the numbers; they show the share of each part, not settings to use.
+`--variants sink` times instead the reaction on the interface's core with the salt's sink
+implicit (docs/physics.md, "Past Sand's time: a converged scheme") at 12 and 24 salt iterations
+and 1 or 2 Newton iterations, against the preset.
 
 `--trace D` also profiles the preset's call with the XLA kernel trace (perfetto JSON under D) and
 prints the kernels per step and the busiest kernel kinds: how many small kernels a step is, and
@@ -40,6 +44,13 @@ VARIANTS = {'preset': {},
             'no coarse correction': dict(coarse_correction=False),
             'potential PCG 4 -> 1': dict(potential_iterations=1),
             'salt PCG 4 -> 1': dict(transport_iterations=1)}
+_SINK = dict(reaction_xi_min=0.1, salt_sink='implicit')
+SINK_VARIANTS = {'preset': {},
+                 'core + implicit sink, salt 24, Newton 2': dict(_SINK, transport_iterations=24),
+                 'core + implicit sink, salt 24, Newton 1': dict(_SINK, transport_iterations=24,
+                                                                 sink_iterations=1),
+                 'core + implicit sink, salt 12, Newton 2': dict(_SINK)}
+VARIANT_SETS = {'parts': VARIANTS, 'sink': SINK_VARIANTS}
 
 
 def make_call(overrides: dict, batch: int, dt_s: float, t_end_s: float = 30.0):
@@ -84,14 +95,16 @@ def main():
   parser.add_argument('--dt_s', type=float, default=0.05)
   parser.add_argument('--repeats', type=int, default=3)
   parser.add_argument('--trace', default='', help='folder for a kernel trace of the preset')
+  parser.add_argument('--variants', default='parts', choices=sorted(VARIANT_SETS))
   args = parser.parse_args()
+  variants = VARIANT_SETS[args.variants]
   if args.trace:   # per-kernel events; read when the backend starts (the first device query)
     os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '')
                                + ' --xla_cpu_enable_xprof_traceme=true').strip()
   print(f'jax {jax.__version__}, {jax.device_count()} device(s), {os.cpu_count()} cores, '
         f'batch {args.batch}, load average {os.getloadavg()[0]:.1f}')
   calls = {}
-  for name, overrides in VARIANTS.items():
+  for name, overrides in variants.items():
     call, steps = make_call(overrides, args.batch, args.dt_s)
     t0 = time.perf_counter()
     call()
@@ -104,9 +117,9 @@ def main():
       call()
       times[name].append(time.perf_counter() - t0)
   base = statistics.median(times['preset'])
-  for name in VARIANTS:
+  for name in variants:
     t = statistics.median(times[name])
-    print(f'{name:22s} {1e3 * t / steps:6.2f} ms/step  ({t / base:.2f} of the preset; '
+    print(f'{name:40s} {1e3 * t / steps:6.2f} ms/step  ({t / base:.2f} of the preset; '
           f'{1e3 * t / steps / args.batch:.2f} ms per trajectory-step)')
   if args.trace:
     # 3 s (60 steps at 0.05 s): the trace keeps at most 1e6 events, ~6000 per step.

@@ -61,6 +61,11 @@ def get_config() -> ml_collections.ConfigDict:
   c.sand_transition.end_fraction = 2.0       # run to this * t_S
   c.sand_transition.max_voltage_v = 2.0      # cutoff of the galvanostatic potential, V
   c.sand_transition.solver_iterations = 12   # PCG iterations per solve
+  # Where the reaction acts and where the salt's sink is taken (SimulationConfig.reaction_xi_min,
+  # .salt_sink): the defaults are the dataset's up to 2.5.0; 0.1 and 'implicit' the converged
+  # scheme of docs/physics.md ("Past Sand's time: a converged scheme").
+  c.sand_transition.reaction_xi_min = 1e-3
+  c.sand_transition.salt_sink = 'split'
   c.sand_transition.dtype = 'float32'
   c.sand_transition.window_fraction = 0.1    # speeds over this * t_S
   c.sand_transition.search_from_fraction = 0.25  # ignore the start-up of the nuclei

@@ -163,7 +163,9 @@ def sand_transition(current_density_ma_cm2, concentration_mol_m3, tcfg, chemistr
                          max_voltage_v=tcfg.max_voltage_v, dtype=tcfg.dtype,
                          profile_relaxation_per_s=tcfg.profile_relaxation_per_s,
                          potential_iterations=tcfg.solver_iterations,
-                         transport_iterations=tcfg.solver_iterations)
+                         transport_iterations=tcfg.solver_iterations,
+                         reaction_xi_min=tcfg.get('reaction_xi_min', 1e-3),
+                         salt_sink=tcfg.get('salt_sink', 'split'))
   every = max(1, tcfg.steps_per_sand_time // 200)
   rec = cr.rollout(params, cfg, tcfg.end_fraction * t_s, record_every=every,
                    check_accuracy_bound=False)
@@ -197,7 +199,8 @@ def sand_transition(current_density_ma_cm2, concentration_mol_m3, tcfg, chemistr
                           front_mean_um=rec.front_mean_um.tolist(),
                           record_t_over_t_sand=(rec.time_s / t_s).tolist()),
               numerics=dict(dx_um=dx, nx=nx, ny=ny, dt_s=dt, nuclei=tcfg.nuclei,
-                            noise_amplitude=tcfg.noise, dtype=tcfg.dtype))
+                            noise_amplitude=tcfg.noise, dtype=tcfg.dtype,
+                            reaction_xi_min=cfg.reaction_xi_min, salt_sink=cfg.salt_sink))
 
 
 # ---- Cottrell and limiting current ------------------------------------------------------------

@@ -18,6 +18,7 @@ CONCENTRATION_TOPS = ('bulk', 'closed', 'diffusion_layer')
 MODELS = ('electroneutral', 'hong2018')
 POTENTIAL_TOPS = ('grounded', 'insulated')
 DTYPES = ('float32', 'float64')
+SALT_SINKS = ('split', 'implicit')
 
 
 # Everything the electroneutral dataset physics sets (`SimulationConfig.for_dataset`).
@@ -96,6 +97,18 @@ class SimulationConfig:
   coupling_step_v: float = 0.05
   electrolyte_fraction_min: float = 1e-3   # electroneutral: eps inside the metal
   profile_relaxation_per_s: float = 5.0    # electroneutral: rate that keeps the tanh profile
+  # electroneutral: the reaction's weight delta(xi) ramps from 0 at xi = reaction_xi_min to full
+  # at 2 reaction_xi_min (and the same on the metal side). 1e-3 reaches into the interface's
+  # tails; 0.1 keeps the reaction on its core, which past Sand's time stops the tails from
+  # plating into a cloud of partial phase (docs/physics.md, "Past Sand's time: a converged
+  # scheme").
+  reaction_xi_min: float = 1e-3
+  # electroneutral: where the cathodic sink of the salt is taken. 'split': from the salt the step
+  # starts with, before the salt diffuses (every dataset up to 2.5.0); 'implicit': inside the
+  # salt solve, with `sink_iterations` Newton iterations on the galvanostatic potential shift.
+  # Held at the cutoff past Sand's time the split smears the sink over sqrt(D dt).
+  salt_sink: str = 'split'
+  sink_iterations: int = 2
   # Differentiation and observables.
   checkpoint_every_steps: int = 50         # jax.checkpoint chunk for reverse mode
   length_softness_um: float = 1.0          # temperature of the smooth max in length_um
@@ -255,7 +268,7 @@ class SimulationConfig:
     if self.dtype not in DTYPES:
       bad('dtype', f'expected one of {DTYPES}')
     for name in ('potential_iterations', 'initial_potential_iterations', 'max_defects',
-                 'transport_iterations', 'coupling_iterations',
+                 'transport_iterations', 'coupling_iterations', 'sink_iterations',
                  'checkpoint_every_steps'):
       if getattr(self, name) < (1 if name == 'checkpoint_every_steps' else 0):
         bad(name, 'must be a non-negative int' if name != 'checkpoint_every_steps'
@@ -279,6 +292,13 @@ class SimulationConfig:
           bad(name, f'must be a whole number (>= 1) of dt_s={self.dt_s}')
     if not math.isfinite(self.cv_voltage_v) or abs(self.cv_voltage_v) > self.max_voltage_v:
       bad('cv_voltage_v', f'must be finite with |V| <= max_voltage_v={self.max_voltage_v}')
+    if not (math.isfinite(self.reaction_xi_min) and 0 < self.reaction_xi_min <= 0.2):
+      bad('reaction_xi_min', 'must be in (0, 0.2] (full weight from 2 reaction_xi_min)')
+    if self.salt_sink not in SALT_SINKS:
+      bad('salt_sink', f'expected one of {SALT_SINKS}')
+    if self.salt_sink == 'implicit' and self.model == 'electroneutral' and (
+        not self.coupling_iterations):
+      bad('salt_sink', "'implicit' needs coupling_iterations >= 1 (the potential it plates at)")
     if not 0 < self.electrolyte_fraction_min < 0.1:
       bad('electrolyte_fraction_min', 'must be in (0, 0.1)')
     if self.control_iterations < 1:

@@ -34,7 +34,11 @@ two-level preconditioned: `fluxes.balanced_preconditioner`):
    reaction increment dt R added *outside* the stabilisation, so the growth rate is not slowed
    by the factor 1 + 2 dt L_s W (which the hong2018 step does: docs/physics.md).
 4. Salt: backward Euler, conservative faces; bottom no flux, top to the bulk through the
-   diffusion layer L_N (or Dirichlet / closed).
+   diffusion layer L_N (or Dirichlet / closed). With `salt_sink='implicit'` the cathodic sink
+   sits inside this solve (and R, and the growth of 3, follow from it), with a Newton shift of
+   the electrode potential keeping a galvanostatic stage's current: past Sand's time the split
+   sink of 2 smears the reaction over sqrt(D dt) (docs/physics.md, "Past Sand's time: a
+   converged scheme").
 Conductivity and diffusion current are taken at the start of the step (c~^n, xi^n).
 """
 
@@ -78,40 +82,52 @@ def electrolyte_fraction(xi, eps_min):
 XI_NUCLEUS = 1e-3
 
 
-def interface_density(xi, width_um):
+def interface_density(xi, width_um, xi_min=XI_NUCLEUS):
   """delta(xi) = 4 xi (1 - xi) / l: |grad xi| of the equilibrium tanh profile, integrating to 1
   across the interface, and the profile's translation mode, so a reaction distributed with it
   moves the interface without changing its shape (the relaxation then neither adds nor removes
-  any of it: the deposited volume equals the reacted one). Ramped to 0 below XI_NUCLEUS and
-  above 1 - XI_NUCLEUS."""
+  any of it: the deposited volume equals the reacted one). Ramped to 0 below `xi_min` and
+  above 1 - `xi_min` (full weight from 2 xi_min to 1 - 2 xi_min). The ramps remove 3 xi_min of
+  the integral; a wider ramp than XI_NUCLEUS's is scaled up to the same integral, 1 - 3
+  XI_NUCLEUS, so that the exchange current per unit of interface does not depend on xi_min."""
   xi = jnp.clip(xi, 0.0, 1.0)
-  ramp = (jnp.clip(xi / XI_NUCLEUS - 1.0, 0.0, 1.0)
-          * jnp.clip((1.0 - xi) / XI_NUCLEUS - 1.0, 0.0, 1.0))
+  ramp = (jnp.clip(xi / xi_min - 1.0, 0.0, 1.0)
+          * jnp.clip((1.0 - xi) / xi_min - 1.0, 0.0, 1.0))
+  if xi_min != XI_NUCLEUS:
+    ramp = ramp * ((1.0 - 3.0 * XI_NUCLEUS) / (1.0 - 3.0 * xi_min))
   return ramp * 4.0 * xi * (1.0 - xi) / width_um
 
 
-def reaction_terms(xi, c, v, phi, coeffs, tau, noise=None, capillary_v=0.0):
-  """Butler-Volmer rate R (1/s) with the cathodic part implicit in c~ over `tau` (s c~ per 1/s).
-
-  Returns (R, c_r): R = k delta(xi) [B c_r c~^-alpha - A c~^(1-alpha)], c_r = c~ - tau R, with
-  eta = V - phi + capillary_v (the Gibbs-Thomson shift of the metal's equilibrium potential).
-  """
+def rate_coefficients(xi, c, v, phi, coeffs, noise=None, capillary_v=0.0, xi_min=XI_NUCLEUS):
+  """(active, anodic, inv_b) of the Butler-Volmer rate R = B c~ - anodic at eta = V - phi +
+  capillary_v, B = k delta(xi) exp(-alpha f eta) c~^-alpha: `anodic` = k delta A c~^(1-alpha)
+  (1/s) and `inv_b` = 1/B (s), which goes to infinity (not 0 * inf) where the weight is 0
+  (`active` False) and stays finite when B overflows. `xi_min`: `interface_density`'s ramp."""
   f, alpha = coeffs.f_per_v, coeffs.alpha
-  k = coeffs.reaction_velocity_um_s * interface_density(xi, coeffs.interface_width_um)
+  k = coeffs.reaction_velocity_um_s * interface_density(xi, coeffs.interface_width_um, xi_min)
   if noise is not None:
     k = k * noise
   # f eta bounded at +-80 (e^80 ~ 1e35 still fits float32): beyond it the rates are transport-
   # limited anyway, and the bound keeps exp finite when a controller runs into its limit.
   f_eta = jnp.clip(f * (v - phi + capillary_v), -80.0, 80.0)
   c_pos = jnp.maximum(c, 0.0)
-  # Anodic rate A c~^(1-alpha) (explicit, adds salt) and the cathodic rate per c~ written through
-  # its inverse 1/B = exp(alpha f eta) c~^alpha / k, which goes to infinity (not 0 * inf) where
-  # k = 0 and stays finite when B overflows: B c_r = (c~ + tau A) / (tau + 1/B).
   anodic = k * jnp.exp((1.0 - alpha) * f_eta) * (c_pos + 1e-12)**(1.0 - alpha)
   # Where k = 0 (outside the interface) 1/B would overflow and poison tangents with inf * 0:
   # divide by 1 there and zero the rate (the double-where keeps jvp and grad finite).
   active = k > 0
   inv_b = jnp.exp(alpha * f_eta) * (c_pos + 1e-12)**alpha / jnp.where(active, k, 1.0)
+  return active, anodic, inv_b
+
+
+def reaction_terms(xi, c, v, phi, coeffs, tau, noise=None, capillary_v=0.0, xi_min=XI_NUCLEUS):
+  """Butler-Volmer rate R (1/s) with the cathodic part implicit in c~ over `tau` (s c~ per 1/s).
+
+  Returns (R, c_r): R = k delta(xi) [B c_r c~^-alpha - A c~^(1-alpha)], c_r = c~ - tau R, with
+  eta = V - phi + capillary_v (the Gibbs-Thomson shift of the metal's equilibrium potential):
+  B c_r = (c~ + tau A) / (tau + 1/B).
+  """
+  active, anodic, inv_b = rate_coefficients(xi, c, v, phi, coeffs, noise, capillary_v, xi_min)
+  c_pos = jnp.maximum(c, 0.0)
   cathodic = jnp.where(active, (c_pos + tau * anodic) / (tau + inv_b), 0.0)
   c_r = c_pos + tau * anodic - tau * cathodic
   return cathodic - anodic, c_r
@@ -167,6 +183,7 @@ def make_model(config: SimulationConfig, current_schedule=None):
   y_centres = ed.cell_centres(config, dtype)[0]
   short_height = config.short_circuit_fraction * config.height_um
   width_cells = config.nx
+  xi_min = config.reaction_xi_min
 
   def column_mean(a):
     """Per unit electrode width: mean over x of the column sum times dx (um per 1/s)."""
@@ -209,7 +226,8 @@ def make_model(config: SimulationConfig, current_schedule=None):
     want = target / coeffs.current_scale_a_m2 / coeffs.site_ratio
 
     def rate(v):
-      return column_mean(reaction_terms(xi, c, v, phi, coeffs, tau, noise, capillary)[0])
+      return column_mean(reaction_terms(xi, c, v, phi, coeffs, tau, noise, capillary,
+                                         xi_min)[0])
 
     def newton(v, _):
       r, dr = jax.jvp(rate, (v,), (jnp.ones_like(v),))
@@ -250,7 +268,7 @@ def make_model(config: SimulationConfig, current_schedule=None):
       v_k, phi_k, _, _ = carry
 
       def rate_of(phi):
-        return reaction_terms(xi, c, v_k, phi, coeffs, tau, noise, capillary)[0]
+        return reaction_terms(xi, c, v_k, phi, coeffs, tau, noise, capillary, xi_min)[0]
 
       r_k, g = jax.jvp(rate_of, (phi_k,), (jnp.ones_like(phi_k),))
       phi_a = phi_solve(-(r * (r_k - g * phi_k) + diffusion_current), phi_k, fw, r * g, 1.0,
@@ -278,7 +296,7 @@ def make_model(config: SimulationConfig, current_schedule=None):
                                                 length=config.coupling_iterations)
     # The linearisation may not take more salt than the cell holds (the implicit bound of R).
     reaction = jnp.minimum(reaction, jnp.maximum(c, 0.0) / tau)
-    return v, stage, phi, reaction
+    return v, stage, phi, reaction, want
 
   def lagged_potential_step(state, coeffs, tau, noise, capillary):
     """(V, stage, R) with the last step's phi (coupling_iterations = 0); phi follows the salt."""
@@ -286,7 +304,7 @@ def make_model(config: SimulationConfig, current_schedule=None):
     stage = protocols.latch_constant_voltage(stage, v, config)
     v = jnp.where(stage == protocols.CONSTANT_VOLTAGE, config.cv_voltage_v, v).astype(v.dtype)
     reaction, _ = reaction_terms(state.xi, state.concentration, v, state.potential_v, coeffs, tau,
-                                 noise, capillary)
+                                 noise, capillary, xi_min)
     return v, stage, reaction
 
   def potential(phi0, xi, c, dxi_dt, coeffs):
@@ -299,6 +317,58 @@ def make_model(config: SimulationConfig, current_schedule=None):
     source = coeffs.site_ratio * dxi_dt + fluxes.div_w_grad(c, fw_d, dx)
     return phi_solve(-source, phi0, fw, 0.0, 1.0, sigma, 0.0, config.potential_iterations)[0]
 
+  def salt_with_implicit_sink(state, coeffs, tau, noise, capillary, v, phi, stage, want, fw,
+                              guess):
+    """(R, c~', V): the salt step with the cathodic sink implicit, at the potential phi.
+
+    (1 + tau s B - dt div(D eps grad)) c~' = c~ + tau A s^-(1-alpha)/alpha,
+    R = s B c~' - A s^-(1-alpha)/alpha, where s = exp(-alpha f dV) shifts the electrode potential
+    by dV (B and A from `rate_coefficients` at V, phi; c~^-alpha of the step's start).
+    Galvanostatic stages solve for ln s by Newton (`sink_iterations`; one more solve per iteration gives the
+    derivative) so that the current is the target's, within the voltage bounds; voltage-held
+    stages keep s = 1. The salt each cell receives by diffusion within the step is the salt it
+    can plate, so the sink is not smeared over sqrt(D dt) as in the split step."""
+    xi, c = state.xi, state.concentration
+    alpha, f = coeffs.alpha, coeffs.f_per_v
+    active, anodic, inv_b = rate_coefficients(xi, c, v, phi, coeffs, noise, capillary, xi_min)
+    # tau B, bounded at 1e12 (a cell that empties within the step either way).
+    tau_b = jnp.where(active, tau / (inv_b + tau * 1e-12), 0.0)
+    expo = (1.0 - alpha) / alpha
+    c_pos = jnp.maximum(c, 0.0)
+    d_salt = coeffs.salt_diffusivity_um2_s
+    top_source = dt * fw.top[0] * 1.0 / dx   # what the solver adds for the bulk value on top
+    holds = stage == protocols.CONSTANT_VOLTAGE
+    # ln s within the voltage bounds: V - ln s / (alpha f) in [-max, max].
+    lo = alpha * f * (v - config.max_voltage_v)
+    hi = alpha * f * (v + config.max_voltage_v)
+
+    def solve(log_s, guess, iterations):
+      s_b, s_a = jnp.exp(log_s), jnp.exp(-expo * log_s)
+      a = 1.0 + tau_b * s_b
+      rhs = c_pos + tau * anodic * s_a
+      c_new = salt_solve(rhs, guess, fw, a, dt, d_salt, 1.0, iterations)[0]
+      return c_new, a, s_b, s_a
+
+    def newton(carry, _):
+      log_s, guess = carry
+      c_new, a, s_b, s_a = solve(log_s, guess, config.transport_iterations)
+      # d c~'/d ln s: (a - dt div(D grad)) dc = -tau_b s c~' - expo tau A s_a (no bulk term).
+      drhs = -(tau_b * s_b * c_new + expo * tau * anodic * s_a)
+      drhs = drhs.at[-1].add(-top_source)
+      dc = salt_solve(drhs, jnp.zeros_like(c_new), fw, a, dt, d_salt, 1.0,
+                      derivative_iterations(config.transport_iterations))[0]
+      rate = column_mean(tau_b * s_b * c_new / tau - anodic * s_a)
+      slope = column_mean((tau_b * s_b * (c_new + dc)) / tau + expo * anodic * s_a)
+      step = -(rate - want) / jnp.maximum(slope, 1e-30)
+      step = jnp.where(holds, 0.0, jnp.clip(step, -2.0, 2.0))
+      return (jnp.clip(log_s + step, lo, hi), c_new + step * dc), None
+
+    (log_s, guess), _ = jax.lax.scan(newton, (jnp.zeros_like(v), guess), None,
+                                     length=config.sink_iterations)
+    c_new, _, s_b, s_a = solve(log_s, guess, config.transport_iterations)
+    reaction = tau_b * s_b * c_new / tau - anodic * s_a
+    return reaction, c_new, (v - log_s / (alpha * f)).astype(v.dtype)
+
   def _step(state: State, coeffs, key) -> State:
     xi, c = state.xi, state.concentration
     tau = coeffs.anion_transference * coeffs.site_ratio * dt
@@ -308,7 +378,7 @@ def make_model(config: SimulationConfig, current_schedule=None):
                                                              _SQRT3)
     capillary = capillary_shift_v(xi, coeffs)
     if config.coupling_iterations:
-      v, stage, phi, reaction = coupled_potential(state, coeffs, tau, noise, capillary)
+      v, stage, phi, reaction, want = coupled_potential(state, coeffs, tau, noise, capillary)
     else:
       v, stage, reaction = lagged_potential_step(state, coeffs, tau, noise, capillary)
     c_r = jnp.maximum(c, 0.0) - tau * reaction
@@ -329,8 +399,14 @@ def make_model(config: SimulationConfig, current_schedule=None):
     xi_relaxed = xi_relaxed - density * jnp.sum(change) / (jnp.sum(density) + 1e-30)
     xi_new = xi_relaxed + dt * reaction
     fw = salt_weights(xi_new, coeffs)
-    c_new, _ = salt_solve(c_r, c_r, fw, 1.0, dt, coeffs.salt_diffusivity_um2_s, 1.0,
-                          config.transport_iterations)
+    if config.salt_sink == 'implicit':
+      reaction, c_new, v = salt_with_implicit_sink(state, coeffs, tau, noise, capillary, v,
+                                                   phi, stage, want, fw, c_r)
+      xi_new = xi_relaxed + dt * reaction
+      c_r = jnp.maximum(c, 0.0) - tau * reaction
+    else:
+      c_new, _ = salt_solve(c_r, c_r, fw, 1.0, dt, coeffs.salt_diffusivity_um2_s, 1.0,
+                            config.transport_iterations)
     # Exact salt balance: what the faces exchanged with the bulk minus what PCG returned, put
     # back on the electrolyte (weight eps) so conservation does not depend on convergence.
     influx = jnp.sum(fw.top[0] * (1.0 - c_new[-1]))
