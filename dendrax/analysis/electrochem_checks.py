@@ -164,8 +164,7 @@ def sand_transition(current_density_ma_cm2, concentration_mol_m3, tcfg, chemistr
                          profile_relaxation_per_s=tcfg.profile_relaxation_per_s,
                          potential_iterations=tcfg.solver_iterations,
                          transport_iterations=tcfg.solver_iterations,
-                         reaction_xi_min=tcfg.get('reaction_xi_min', 1e-3),
-                         salt_sink=tcfg.get('salt_sink', 'split'))
+                         reaction_xi_min=tcfg.reaction_xi_min, salt_sink=tcfg.salt_sink)
   every = max(1, tcfg.steps_per_sand_time // 200)
   rec = cr.rollout(params, cfg, tcfg.end_fraction * t_s, record_every=every,
                    check_accuracy_bound=False)

@@ -93,9 +93,8 @@ def interface_density(xi, width_um, xi_min=XI_NUCLEUS):
   xi = jnp.clip(xi, 0.0, 1.0)
   ramp = (jnp.clip(xi / xi_min - 1.0, 0.0, 1.0)
           * jnp.clip((1.0 - xi) / xi_min - 1.0, 0.0, 1.0))
-  if xi_min != XI_NUCLEUS:
-    ramp = ramp * ((1.0 - 3.0 * XI_NUCLEUS) / (1.0 - 3.0 * xi_min))
-  return ramp * 4.0 * xi * (1.0 - xi) / width_um
+  scale = (1.0 - 3.0 * XI_NUCLEUS) / (1.0 - 3.0 * xi_min)   # exactly 1.0 at the default
+  return scale * ramp * 4.0 * xi * (1.0 - xi) / width_um
 
 
 def rate_coefficients(xi, c, v, phi, coeffs, noise=None, capillary_v=0.0, xi_min=XI_NUCLEUS):
