@@ -13,7 +13,9 @@ shared machine hits all of them) and the median is printed with its ratio to the
 variants change the numbers; they show the share of each part, not settings to use.
 `--variants sink` times instead the reaction on the interface's core with the salt's sink
 implicit (docs/physics.md, "Past Sand's time: a converged scheme") at 12 and 24 salt iterations
-and 1 or 2 Newton iterations, against the preset.
+and 1 or 2 Newton iterations, with the step closed by a final salt solve or by the Newton
+iteration's linear prediction (`sink_final_solve=False`), and with 6 iterations for the
+derivative solve instead of half the salt's (`sink_derivative_iterations`), against the preset.
 
 `--trace D` also profiles the preset's call with the XLA kernel trace (perfetto JSON under D) and
 prints the kernels per step and the busiest kernel kinds: how many small kernels a step is, and
@@ -49,7 +51,14 @@ SINK_VARIANTS = {'preset': {},
                  'core + implicit sink, salt 24, Newton 2': dict(_SINK, transport_iterations=24),
                  'core + implicit sink, salt 24, Newton 1': dict(_SINK, transport_iterations=24,
                                                                  sink_iterations=1),
-                 'core + implicit sink, salt 12, Newton 2': dict(_SINK)}
+                 'core + implicit sink, salt 12, Newton 2': dict(_SINK),
+                 'core + implicit sink, salt 24, Newton 2, linear closure': dict(
+                     _SINK, transport_iterations=24, sink_final_solve=False),
+                 'core + implicit sink, salt 12, Newton 2, linear closure': dict(
+                     _SINK, sink_final_solve=False),
+                 'core + implicit sink, salt 24, Newton 2, linear closure, derivative 6': dict(
+                     _SINK, transport_iterations=24, sink_final_solve=False,
+                     sink_derivative_iterations=6)}
 VARIANT_SETS = {'parts': VARIANTS, 'sink': SINK_VARIANTS}
 
 

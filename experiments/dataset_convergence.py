@@ -12,10 +12,12 @@ a subset, `config.noise_keys` draws of the noise per point, compared by their me
 nuclei stay the same; `width=X` sets interface_width_um; `coupling=N` sets coupling_iterations
 (Newton iterations of the potential-reaction coupling per step); `xi_min=X` sets reaction_xi_min;
 `sink=N` takes the salt sink implicitly with N Newton iterations (salt_sink='implicit',
-sink_iterations=N); `salt=N` sets transport_iterations; items combine with commas. The
-accuracy bound is not enforced (coarse dt is what is measured; a diverged run shows NaN). Writes
-`convergence.json` (lengths per frame, currents, wall time) and prints the length at 210 s of
-each case and variant.
+sink_iterations=N); `closure=linear` closes its step with the last Newton iteration's linear
+prediction instead of a final solve (sink_final_solve=False); `deriv=N` sets the PCG iterations
+of its derivative solve (sink_derivative_iterations); `salt=N` sets transport_iterations; items
+combine with commas. The accuracy bound is not enforced (coarse dt is what is measured; a
+diverged run shows NaN). Writes `convergence.json` (lengths per frame, currents, wall time) and
+prints the length at 210 s of each case and variant.
 """
 
 from __future__ import annotations
@@ -47,8 +49,8 @@ CASES = ((0.01, 5.0, 1000.0, 298.0, 3.0), (0.05, 5.0, 1000.0, 298.0, 3.0),
 def variant_config(spec: str, chemistry: str = 'Li',
                    protocol: str = 'three_stage') -> SimulationConfig:
   """`for_dataset` with the overrides of one variant, comma-separated: 'dt=0.05', 'dx=0.5' (grid
-  scaled to keep the 64 um window), 'width=1.25', 'coupling=4', 'xi_min=0.1', 'sink=2', 'salt=24',
-  or combined, 'dx=0.5,width=1.25'."""
+  scaled to keep the 64 um window), 'width=1.25', 'coupling=4', 'xi_min=0.1', 'sink=2',
+  'closure=linear', 'deriv=6', 'salt=24', or combined, 'dx=0.5,width=1.25'."""
   base = SimulationConfig.for_dataset()
   overrides = {}
   for item in spec.split(','):
@@ -58,6 +60,14 @@ def variant_config(spec: str, chemistry: str = 'Li',
       continue
     if name == 'sink':        # the implicit salt sink with N Newton iterations
       overrides.update(salt_sink='implicit', sink_iterations=int(value))
+      continue
+    if name == 'closure':     # how the implicit sink's step closes: 'solve' or 'linear'
+      if value not in ('solve', 'linear'):
+        raise ValueError(f"variant {spec!r}: closure= takes 'solve' or 'linear'")
+      overrides['sink_final_solve'] = value == 'solve'
+      continue
+    if name == 'deriv':       # PCG iterations of the implicit sink's derivative solve
+      overrides['sink_derivative_iterations'] = int(value)
       continue
     if name == 'salt':
       overrides['transport_iterations'] = int(value)

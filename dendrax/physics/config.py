@@ -109,6 +109,14 @@ class SimulationConfig:
   # Held at the cutoff past Sand's time the split smears the sink over sqrt(D dt).
   salt_sink: str = 'split'
   sink_iterations: int = 2
+  # 'implicit' sink: True closes the step with one more salt solve at the final potential shift;
+  # False takes the last Newton iteration's linear prediction c~' + d(ln s) dc~'/d(ln s) instead
+  # (one solve fewer; the salt balance is closed exactly either way), with Newton started from
+  # the last step's electrode potential so that the extrapolated step is small.
+  sink_final_solve: bool = True
+  # 'implicit' sink: PCG iterations of the solve for d c~'/d(ln s), which only steers Newton
+  # (and the linear closure's small last step). 0: half of transport_iterations.
+  sink_derivative_iterations: int = 0
   # Differentiation and observables.
   checkpoint_every_steps: int = 50         # jax.checkpoint chunk for reverse mode
   length_softness_um: float = 1.0          # temperature of the smooth max in length_um
@@ -269,7 +277,7 @@ class SimulationConfig:
       bad('dtype', f'expected one of {DTYPES}')
     for name in ('potential_iterations', 'initial_potential_iterations', 'max_defects',
                  'transport_iterations', 'coupling_iterations', 'sink_iterations',
-                 'checkpoint_every_steps'):
+                 'sink_derivative_iterations', 'checkpoint_every_steps'):
       if getattr(self, name) < (1 if name == 'checkpoint_every_steps' else 0):
         bad(name, 'must be a non-negative int' if name != 'checkpoint_every_steps'
             else 'must be >= 1')

@@ -61,13 +61,14 @@ def test_plating_keeps_the_salt_below_the_bulk_value(dataset_run):
   assert c[xi < 0.5].max() <= 1.0 + 1e-3, c[xi < 0.5].max()
 
 
-@pytest.mark.parametrize('sink', ['split', 'implicit'])
+@pytest.mark.parametrize('sink', [dict(salt_sink='split'), dict(salt_sink='implicit'),
+                                  dict(salt_sink='implicit', sink_final_solve=False)])
 def test_jit_vmap_jvp_grad_go_through_a_rollout(tiny_config, mid_params, sink):
   """Under constant current the charge is J t exactly, so d charge / d E = 1000 t (C/m^2 per
   kV/m; J = 1 S/m * E) is a derivative known in closed form. With the implicit sink the current
   is the target's to the Newton iterations' accuracy (`sink_iterations`)."""
   cfg = tiny_config(protocol='constant_current', cc_current_fraction=1.0, t_end_s=0.5,
-                    save_every_s=0.25, salt_sink=sink)
+                    save_every_s=0.25, **sink)
 
   def outputs(v):
     traj = simulate.run(parameters.PhysicalParams.from_vector(v), cfg, jax.random.key(0))
@@ -100,6 +101,7 @@ def test_jit_vmap_jvp_grad_go_through_a_rollout(tiny_config, mid_params, sink):
     (dict(salt_sink='explicit'), 'salt_sink'),
     (dict(salt_sink='implicit', coupling_iterations=0), 'salt_sink'),  # needs the solved phi
     (dict(sink_iterations=-1), 'sink_iterations'),
+    (dict(sink_derivative_iterations=-1), 'sink_derivative_iterations'),
 ])
 def test_bad_config_raises_naming_the_field(overrides, field, tiny_config):
   with pytest.raises(ValueError, match=f'SimulationConfig.{field}='):
@@ -130,12 +132,17 @@ def test_dt_above_the_accuracy_bound_raises_naming_dt(tiny_config, mid_params):
   simulate.validate(params, tiny_config(protocol='constant_current', dt_s=0.05))
 
 
-def test_implicit_sink_delivers_the_galvanostatic_current(tiny_config, mid_params):
+@pytest.mark.parametrize('closure', [{}, dict(sink_final_solve=False),
+                                     dict(sink_final_solve=False, transport_iterations=24,
+                                          sink_derivative_iterations=6)])
+def test_implicit_sink_delivers_the_galvanostatic_current(tiny_config, mid_params, closure):
   """With the sink inside the salt solve the current is no longer the potential solve's, so the
   step re-solves the potential shift for it (Newton on ln s): below the cutoff every step passes
-  the target current, 10 mA/cm^2 here, and the salt stays within [0, 1]."""
+  the target current, 10 mA/cm^2 here, and the salt stays within [0, 1], whether a last solve
+  or the Newton iteration's linear prediction closes the step (`sink_final_solve`), and with a
+  cheaper derivative solve (`sink_derivative_iterations`)."""
   cfg = tiny_config(protocol='constant_current', salt_sink='implicit', reaction_xi_min=0.1,
-                    cc_current_fraction=1.0, save_every_s=0.05)
+                    cc_current_fraction=1.0, save_every_s=0.05, **closure)
   traj = simulate.run(mid_params(field_strength_kv_per_m=0.1), cfg, jax.random.key(0))
   current = np.asarray(traj.current_a_m2)[1:]
   np.testing.assert_allclose(current, 100.0, rtol=1e-3)
