@@ -373,8 +373,8 @@ def make_model(config: SimulationConfig, current_schedule=None):
     else:
       # From the last step's electrode potential (after the first step): held at the cutoff the
       # shift is then already at its bound, and the last Newton step, which the linear closure
-      # extrapolates, is small (from V, Zn past Sand's time plated 15 % below the cutoff's
-      # current).
+      # extrapolates, is small (from V, Zn past Sand's time plated up to 17 % below the
+      # cutoff's current).
       warm = jnp.clip(alpha * f * (v - state.voltage_v), lo, hi)
       log_s0 = jnp.where(holds | (state.step == 0), 0.0, warm)
     (log_s, guess, predicted), _ = jax.lax.scan(newton, (log_s0, guess, guess), None,

@@ -41,7 +41,8 @@ def test_hong2018_faraday_metal_plus_dissolved_equals_charge_over_nf(tiny_hong20
 
 
 # The two places the salt's sink is taken (SimulationConfig.salt_sink); 'implicit' with the
-# reaction on the interface's core, the pairing docs/physics.md measures past Sand's time.
+# reaction on the interface's core, the pairing docs/physics.md measures past Sand's time, closed
+# by a final solve or by the linear prediction (sink_final_solve).
 SINKS = {'split': {}, 'implicit': dict(salt_sink='implicit', reaction_xi_min=0.1),
          'implicit, linear closure': dict(salt_sink='implicit', reaction_xi_min=0.1,
                                           sink_final_solve=False)}
