@@ -46,7 +46,7 @@ declare -A TITLE=(
 
 # Run time in minutes (README's measurement, or an estimate where marked in TIME_NOTE).
 declare -A MINUTES=(
-  [surrogates]=35 [fig4_table]=100 [divergence_arms]=95 [piml]=415 [medium]=875 [long_horizon]=15 [physics_validation]=262 [dataset_convergence]=125
+  [surrogates]=35 [fig4_table]=100 [divergence_arms]=95 [piml]=415 [medium]=875 [long_horizon]=15 [physics_validation]=278 [dataset_convergence]=150
   [pfhub3a]=5 [physics_speed]=5 [data]=50 [baselines]=1 [design]=295 [sensitivity]=7
   [fidelity]=35 [sweep]=32 [train_speed]=5 [reliability]=32
 )
@@ -57,7 +57,7 @@ declare -A TIME_NOTE=(
   [piml]='README: the small_tangents build 65 min beside two runs; 3 Faraday runs ~12 min each; 3 derivative runs 36-46 min each beside two others; 27 evaluations, fidelity runs reusing the simulator side, tangent_mismatch runs of ~1 min each (2026-12-04); FNO ~20 min and its fidelity run 6 min; weight 0.0003 (2026-12-05): 3 runs of 1000 steps ~20-30 min each, one of 2000 steps ~30 min alone, evaluations ~3 min each; data-only seed 1 at 2000 steps 23 min beside the test suite'
   [medium]='README: the 2.5.0 medium build 37.3 min alone and data only at 100 % 10.0-11.4 min per seed, fidelity ~1.5 min (session 28); on 2.5.0 the Faraday arm 11.1-11.6 min per run alone at 25 % or 100 % (session 30), the derivative arm (0.0001, share 0.25) at 25 % 20.1-20.6 min per seed alone (session 30); the 2.4.0 medium build 40.7 min on two Beam workers (53.8 min on the rebuild of 2026-12-05 evening), medium_tangents 29.6 min (its 8 tangent chunks; the rest read from the medium cache), data-only 100 % 17-19 min per seed, Faraday 20 min, derivative 28-40 min per run, 25 % 12-15 min per run (derivative ~28-30), twenty-one fidelity runs of ~4 min, two generation benchmarks ~11 min (2026-12-05); weight 0.0001 at 100 % ~42 min per seed, at 25 % ~55 min per seed (seed 0 59 min beside the test suite, seed 1 93 min beside a surrogates rerun and the test suite, seed 2 41 min alone), their fidelity runs ~3 min, two evaluations ~2 min each, the medium statistics ~1 min (2026-12-06)'
   [long_horizon]='README: the small_long 2.4.0 build 4.5 min and 8 rollouts of ~15 s (2026-12-04); est.: 15 rollouts'
-  [physics_validation]='README: the default command 112 min on 2.4.0 (Sand 92, transition 18, the rest 1.3); est.: half width ~150 (20 mA/cm^2 alone 59)'
+  [physics_validation]='README: the default command 112 min on 2.4.0 (Sand 92, transition 18, the rest 1.3); est.: half width ~150 (20 mA/cm^2 alone 59); the transition with the converged scheme 9 min (session 31), with its cheaper closure 6.7 min alone (session 32)'
   [dataset_convergence]='README: 8.5 min on 2.5.0 alone on the AVX-512 host (session 27); 14 min on 2.4.0 beside a training run (Li 5.4 + 2.5, Zn 3.8 + 2.2); the constant-current runs ~2.5 min (Li) and ~9 min (Zn) beside a training run (2026-12-06); the coupling, fine-step and half-width runs 3 / 5 / 13 min beside a training run (session 30); the converged scheme (session 31, beside a training run and the test suite): Li constant current 8.4 min, Li three stages 10.7, Li constant current at dx 0.5 12.3, Li 8 draws 12.7, Zn constant current 4.9, Zn 8 draws 14.0, Zn three stages 5.0, Li three stages at dx 0.5 2.6 for the dx variant alone (est.: ~5 with the half-width variant); the cheaper closure (session 32, alone): Li constant current 2.7 min, Li three stages 2.7, Zn constant current 2.6, Li 8 draws 10.0 (5.2 + 4.7 for the 12-iteration variants), Zn 8 draws 4.9, Li constant current at dx 0.5 1.7; python -m benchmarks.step_cost --variants sink, ~6 min, prints only (docs/physics.md)'
   [pfhub3a]='README: 44 s run + 44.5 s / 219.8 s speed paths'
   [physics_speed]='est.: not measured in README (compile 15 s + run 16 s + FiPy)'
@@ -199,6 +199,8 @@ EOF
     physics_validation) cat <<EOF
 python -m experiments.validate_physics --config configs/validate_physics.py --out $d/validation
 python -m experiments.validate_physics --config configs/validate_physics.py --config.checks=sand_transition --config.sand_transition.dx_um=0.5 --config.sand_transition.interface_width_um=1.25 --out $d/sand_transition_half_width
+python -m experiments.validate_physics --config configs/validate_physics.py --config.checks=sand_transition --config.sand_transition.reaction_xi_min=0.1 --config.sand_transition.salt_sink=implicit --config.sand_transition.solver_iterations=24 --config.sand_transition.steps_per_sand_time=1600 --out $d/sand_transition_converged_scheme
+python -m experiments.validate_physics --config configs/validate_physics.py --config.checks=sand_transition --config.sand_transition.reaction_xi_min=0.1 --config.sand_transition.salt_sink=implicit --config.sand_transition.solver_iterations=24 --config.sand_transition.steps_per_sand_time=1600 --config.sand_transition.sink_final_solve=False --config.sand_transition.sink_derivative_iterations=6 --out $d/sand_transition_cheaper_closure
 EOF
     ;;
     dataset_convergence) cat <<EOF

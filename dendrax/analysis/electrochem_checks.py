@@ -164,7 +164,9 @@ def sand_transition(current_density_ma_cm2, concentration_mol_m3, tcfg, chemistr
                          profile_relaxation_per_s=tcfg.profile_relaxation_per_s,
                          potential_iterations=tcfg.solver_iterations,
                          transport_iterations=tcfg.solver_iterations,
-                         reaction_xi_min=tcfg.reaction_xi_min, salt_sink=tcfg.salt_sink)
+                         reaction_xi_min=tcfg.reaction_xi_min, salt_sink=tcfg.salt_sink,
+                         sink_final_solve=tcfg.sink_final_solve,
+                         sink_derivative_iterations=tcfg.sink_derivative_iterations)
   every = max(1, tcfg.steps_per_sand_time // 200)
   rec = cr.rollout(params, cfg, tcfg.end_fraction * t_s, record_every=every,
                    check_accuracy_bound=False)
@@ -199,7 +201,9 @@ def sand_transition(current_density_ma_cm2, concentration_mol_m3, tcfg, chemistr
                           record_t_over_t_sand=(rec.time_s / t_s).tolist()),
               numerics=dict(dx_um=dx, nx=nx, ny=ny, dt_s=dt, nuclei=tcfg.nuclei,
                             noise_amplitude=tcfg.noise, dtype=tcfg.dtype,
-                            reaction_xi_min=cfg.reaction_xi_min, salt_sink=cfg.salt_sink))
+                            reaction_xi_min=cfg.reaction_xi_min, salt_sink=cfg.salt_sink,
+                            sink_final_solve=cfg.sink_final_solve,
+                            sink_derivative_iterations=cfg.sink_derivative_iterations))
 
 
 # ---- Cottrell and limiting current ------------------------------------------------------------
