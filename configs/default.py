@@ -49,6 +49,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.train.end_lr_factor = 0.01      # final lr = lr * end_lr_factor (cosine decay)
   config.train.weight_decay = 1e-4       # decoupled weight decay (adamw, lamb)
   config.train.grad_clip = 1.0           # clip by global norm; 0 disables
+  config.train.ema_decay = 0.0           # >0: evaluate a moving average of the weights (state.py)
   config.train.num_devices = 0           # data-parallel devices; 0 = all of jax.devices()
   config.train.log_every_steps = 50      # progress line and train metrics every N steps
   # Extra loss terms (issue 11); both need batch fields that only the loop hook provides.

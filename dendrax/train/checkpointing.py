@@ -36,6 +36,7 @@ from flax.training import train_state
 from dendrax.data import normalization
 from dendrax.train import divergence
 from dendrax.train import restore as restore_lib
+from dendrax.train import state as state_lib
 
 LATEST = 'latest'
 BEST = 'best'
@@ -163,8 +164,9 @@ def load_checkpoint(workdir: str, which: str = BEST, step: int | None = None
     step: a specific step; default the step of `which`.
 
   Returns:
-    The run's config (a ConfigDict; tuples come back as lists), the model parameters (a pytree
-    of host-local jax arrays for `model.apply({'params': params}, ...)`, see
+    The run's config (a ConfigDict; tuples come back as lists), the model parameters (the
+    moving average when the run kept one, `state.evaluation_params`; a pytree of host-local
+    jax arrays for `model.apply({'params': params}, ...)`, see
     `evaluation.make_predict_fns`) and the fitted input normaliser.
   """
   return load_checkpoint_step(workdir, which, step)[1:]
@@ -187,4 +189,4 @@ def load_checkpoint_step(workdir: str, which: str = BEST, step: int | None = Non
   restored = restore(manager, abstract, step)
   manager.close()
   state, _ = restored
-  return step, config, state.params, normalizer
+  return step, config, state_lib.evaluation_params(state), normalizer

@@ -32,6 +32,7 @@ RANGES: tuple[tuple[str, Callable[[float], bool], str], ...] = (
     ('train.weight_decay', lambda v: 0 <= v <= 1e3, 'in [0, 1000]'),
     ('train.grad_clip', lambda v: 0 <= v <= 1e6, 'in [0, 1e6] (0 disables clipping)'),
     ('train.warmup_steps', lambda v: v >= 0, '>= 0'),
+    ('train.ema_decay', lambda v: 0 <= v < 1, 'in [0, 1) (0 = no moving average)'),
     ('loss.pixel_weight', lambda v: 0 <= v <= 1e6, 'in [0, 1e6]'),
     ('loss.morph_weight', lambda v: 0 <= v <= 1e6, 'in [0, 1e6]'),
     ('loss.length_weight', lambda v: 0 <= v <= 1e6, 'in [0, 1e6]'),

@@ -44,6 +44,7 @@ from dendrax.train import metrics as metrics_lib
 from dendrax.train import restore as restore_lib
 from dendrax.train import resume_policy
 from dendrax.train import setup
+from dendrax.train import state as state_lib
 from dendrax.train import steps
 from dendrax.train import windows
 
@@ -349,7 +350,7 @@ def _log_train(run: Run, step: int, sums: dict[str, Any], count: int,
                progress: metrics_lib.Progress) -> dict[str, float]:
   """Writes the mean train scalars of the last `count` steps; returns them."""
   scalars = {k: float(v) / count for k, v in jax.device_get(sums).items()}
-  scalars['lr'] = float(setup.state_lib.make_schedule(run.config.train.to_dict())(step))
+  scalars['lr'] = float(state_lib.make_schedule(run.config.train.to_dict())(step))
   run.writer.write(step, 'train', scalars)
   shown = ('loss', 'mse', 'morph', 'physics', 'derivative')
   _log(progress.line(step, {k: scalars[k] for k in shown if k in scalars}))
@@ -359,7 +360,7 @@ def _log_train(run: Run, step: int, sums: dict[str, Any], count: int,
 def _validate_and_save(run: Run, validate, state, loop: LoopState, step: int) -> LoopState:
   """Validation at `step`: log, checkpoint (ranked by its score), update the loop state."""
   e = run.config.eval
-  val = validate(state.params)
+  val = validate(state_lib.evaluation_params(state))
   score = _selection_score(run.config, val)
   run.writer.write(step, 'validation', val)
   new = loop.after_validation(step, score, min_delta=e.min_delta, patience=e.patience)
@@ -430,9 +431,9 @@ def selected_step(run: Run, state) -> int:
 def evaluate_selected(run: Run, data: Data, state) -> tuple[int, dict[str, Any]]:
   """(step, rollout results) of the selected checkpoint on the rollout splits."""
   step = selected_step(run, state)
-  params = state.params
   if step != int(state.step):
-    params = checkpointing.restore(run.manager, state, step)[0].params
+    state = checkpointing.restore(run.manager, state, step)[0]
+  params = state_lib.evaluation_params(state)
   splits = tuple(s for s in run.config.eval.rollout_splits if s in data.sources)
   _log(f'Evaluating rollouts of the checkpoint of step {step} on {splits}')
   results = evaluate_params(run.config, params, run.normalizer, data.sources, run.model)

@@ -39,6 +39,7 @@ LEGACY_DEFAULTS: Mapping[str, Any] = {
     'data.train_split': 'train',
     'data.validation_split': 'validation',
     'data.masked_parameters': [],
+    'train.ema_decay': 0.0,
 }
 
 

@@ -155,5 +155,7 @@ def initial_state(config: ml_collections.ConfigDict, rng: jax.Array | None = Non
   side = model.min_side
   channels = len(config.data.input_fields)
   tx = state_lib.make_optimizer(config.train.to_dict())
+  # .get: configs saved before train.ema_decay existed (checkpoints) load as without it.
   return state_lib.create_train_state(rng, model, tx, (1, side, side, channels),
-                                      pipeline.COND_SIZE)
+                                      pipeline.COND_SIZE,
+                                      ema_decay=config.train.get('ema_decay', 0.0))

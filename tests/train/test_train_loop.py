@@ -205,6 +205,11 @@ def test_resume_with_another_model_names_the_key(finished_run, monkeypatch):
   config.model.features = (4, 4, 8, 8, 16)
   with pytest.raises(ValueError, match=r'config\.model\.features'):
     loop.train_and_evaluate(config, finished_run[0])
+  # Checkpoints written before train.ema_decay existed, or without it, refuse to grow one.
+  config = make_config()
+  config.train.ema_decay = 0.9
+  with pytest.raises(ValueError, match=r'config\.train\.ema_decay \(0\.0 in the checkpoint'):
+    loop.train_and_evaluate(config, finished_run[0])
 
 
 def test_split_expressions_mix_and_masked_parameters_reach_training(fixture_data_dir, tmp_path):
