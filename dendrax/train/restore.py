@@ -23,6 +23,8 @@ import time
 from typing import Iterator
 
 from absl import logging
+from etils import epath
+import jax
 import orbax.checkpoint as ocp
 
 # Files orbax writes as JSON in a step folder or an item folder.
@@ -98,8 +100,21 @@ def naming_errors(manager: ocp.CheckpointManager, step: int) -> Iterator[None]:
     raise CorruptCheckpointError(step, damaged_file(step_dir(manager, step), e), e) from e
 
 
+def _local_target(item_dir: str):
+  """Abstract arrays of the tree saved in `item_dir`, each on this process's first device.
+
+  Without a target orbax rebuilds the saved sharding, which fails ('Topology mismatch') when
+  the run was saved on other devices (2 host devices here, 8 GPUs elsewhere): a step that is
+  intact but was written on another mesh must not count as corrupt.
+  """
+  device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+  tree = ocp.StandardCheckpointHandler().metadata(epath.Path(item_dir)).tree
+  return jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=device), tree)
+
+
 def verify_step(manager: ocp.CheckpointManager, step: int) -> None:
-  """Restores every item of `step` (arrays without a target) or raises CorruptCheckpointError.
+  """Restores every item of `step` (arrays onto one local device, whatever mesh wrote them) or
+  raises CorruptCheckpointError.
 
   Reading the arrays is what finds a truncated file; for dendrax's models it takes well under
   a second.
@@ -111,7 +126,8 @@ def verify_step(manager: ocp.CheckpointManager, step: int) -> None:
     for name in items:
       inner = os.listdir(os.path.join(folder, name))
       is_tree = 'manifest.ocdbt' in inner or '_sharding' in inner or '_METADATA' in inner
-      args[name] = ocp.args.StandardRestore() if is_tree else ocp.args.JsonRestore()
+      args[name] = (ocp.args.StandardRestore(_local_target(os.path.join(folder, name)))
+                    if is_tree else ocp.args.JsonRestore())
     if not args:
       raise FileNotFoundError(f'no items in {folder}')
     manager.restore(step, args=ocp.args.Composite(**args))

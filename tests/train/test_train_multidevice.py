@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from dendrax.train import checkpointing
+from dendrax.train import restore as restore_lib
 from tests.conftest import xla_flags
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -82,3 +83,11 @@ def test_two_devices_match_one_device(tmp_path):
   assert config.model.features == [4, 4, 8, 8, 8]
   abs_sum = float(sum(np.abs(np.asarray(a)).sum() for a in jax.tree.leaves(params)))
   assert abs_sum == pytest.approx(out['abs_sum'], rel=1e-6)
+  # Resuming here (one device) finds that step intact: a checkpoint of another mesh is not
+  # corrupt (it used to be moved to checkpoints/corrupt/ with 'Topology mismatch').
+  manager = checkpointing.open_manager(workdir, 1)
+  step = manager.latest_step()
+  assert restore_lib.newest_intact_step(manager, workdir) == step
+  assert manager.all_steps() == [step]
+  assert not os.path.exists(os.path.join(workdir, 'checkpoints', 'corrupt'))
+  manager.close()
