@@ -27,7 +27,7 @@ declare -A TITLE=(
   [surrogates]='Surrogates on dendrite_sim/small (Fig. 4, one seed; parity and morphology figures; README: 2.5.0)'
   [fig4_table]='The like-for-like Fig. 4 table (3 seeds)'
   [divergence_arms]='Fig. 4: the divergent CNN-2 rollouts and the loss / padding arms (docs/training.md)'
-  [piml]='PIML against DDML: data only, the Faraday term and the derivative-informed term (3 seeds each); the FNO run'
+  [piml]='PIML against DDML: data only, the Faraday term and the derivative-informed term (3 seeds each); the FNO run; the moving average of the weights'
   [medium]='PIML against DDML on dendrite_sim/medium: 1000 training trajectories, 25 % and 100 %'
   [long_horizon]='Long horizons: rollouts to 420 s'
   [physics_validation]='Physics 2.0: validation table, Sand transition at the dataset width and at half of it'
@@ -46,7 +46,7 @@ declare -A TITLE=(
 
 # Run time in minutes (README's measurement, or an estimate where marked in TIME_NOTE).
 declare -A MINUTES=(
-  [surrogates]=35 [fig4_table]=100 [divergence_arms]=95 [piml]=415 [medium]=875 [long_horizon]=15 [physics_validation]=278 [dataset_convergence]=150
+  [surrogates]=35 [fig4_table]=100 [divergence_arms]=95 [piml]=475 [medium]=875 [long_horizon]=15 [physics_validation]=278 [dataset_convergence]=150
   [pfhub3a]=5 [physics_speed]=5 [data]=50 [baselines]=1 [design]=295 [sensitivity]=7
   [fidelity]=35 [sweep]=32 [train_speed]=5 [reliability]=32
 )
@@ -54,7 +54,7 @@ declare -A TIME_NOTE=(
   [surrogates]='README: 2.5.0 on the AVX-512 host of sessions 26-27: the build 4.2 min and CNN-2 ~9.5 min (in the end-to-end run), CNN-1 8.4 min, evaluate 22 s, so ~23 min alone; 2.4.0 on an earlier host: 25 min with the build present, beside a nice-19 test run, + 8.6 min for its build'
   [fig4_table]='README: 64 min for the 6 CNN-1 and concat runs and the table, beside other jobs (the 3 CNN-2 runs reused from divergence_arms: ~40 min); est.: ~100 min for all 9'
   [divergence_arms]='README: 7 runs of ~10-17 min (3 dice_squared, 3 bce, 1 physical padding at 1.8x the step time) and three tables of ~1 min, 80 min on 2026-12-04, partly beside a test run; est.: + ~14 min for the unrolled run and two evaluations'
-  [piml]='README: the small_tangents build 65 min beside two runs; 3 Faraday runs ~12 min each; 3 derivative runs 36-46 min each beside two others; 27 evaluations, fidelity runs reusing the simulator side, tangent_mismatch runs of ~1 min each (2026-12-04); FNO ~20 min and its fidelity run 6 min; weight 0.0003 (2026-12-05): 3 runs of 1000 steps ~20-30 min each, one of 2000 steps ~30 min alone, evaluations ~3 min each; data-only seed 1 at 2000 steps 23 min beside the test suite'
+  [piml]='README: the small_tangents build 65 min beside two runs; 3 Faraday runs ~12 min each; 3 derivative runs 36-46 min each beside two others; 27 evaluations, fidelity runs reusing the simulator side, tangent_mismatch runs of ~1 min each (2026-12-04); FNO ~20 min and its fidelity run 6 min; weight 0.0003 (2026-12-05): 3 runs of 1000 steps ~20-30 min each, one of 2000 steps ~30 min alone, evaluations ~3 min each; data-only seed 1 at 2000 steps 23 min beside the test suite; the moving average (session 33, a host ~2x slower than the AVX-512 one): 3 CNN-2 runs of ~14-18 min, est. ~6 min per average_vs_iterate with the simulator side reused'
   [medium]='README: the 2.5.0 medium build 37.3 min alone and data only at 100 % 10.0-11.4 min per seed, fidelity ~1.5 min (session 28); on 2.5.0 the Faraday arm 11.1-11.6 min per run alone at 25 % or 100 % (session 30), the derivative arm (0.0001, share 0.25) at 25 % 20.1-20.6 min per seed alone (session 30); the 2.4.0 medium build 40.7 min on two Beam workers (53.8 min on the rebuild of 2026-12-05 evening), medium_tangents 29.6 min (its 8 tangent chunks; the rest read from the medium cache), data-only 100 % 17-19 min per seed, Faraday 20 min, derivative 28-40 min per run, 25 % 12-15 min per run (derivative ~28-30), twenty-one fidelity runs of ~4 min, two generation benchmarks ~11 min (2026-12-05); weight 0.0001 at 100 % ~42 min per seed, at 25 % ~55 min per seed (seed 0 59 min beside the test suite, seed 1 93 min beside a surrogates rerun and the test suite, seed 2 41 min alone), their fidelity runs ~3 min, two evaluations ~2 min each, the medium statistics ~1 min (2026-12-06)'
   [long_horizon]='README: the small_long 2.4.0 build 4.5 min and 8 rollouts of ~15 s (2026-12-04); est.: 15 rollouts'
   [physics_validation]='README: the default command 112 min on 2.4.0 (Sand 92, transition 18, the rest 1.3); est.: half width ~150 (20 mA/cm^2 alone 59); the transition with the converged scheme 9 min (session 31), with its cheaper closure 6.7 min alone (session 32)'
@@ -140,6 +140,12 @@ EOF
     echo "python launch.py --config configs/fno.py --workdir $d/fno_seed0 --config.seed=0 $C"
     echo "python -m experiments.evaluate --checkpoint $d/fno_seed0 --out $d/eval_fno_seed0 --config.splits=\"('test','ood')\" --config.figures.enabled=False"
     echo "python -m experiments.sensitivity_fidelity --config configs/fidelity.py --checkpoint $d/fno_seed0 --out $d/fidelity_fno_seed0 --physics_from $OUT/fidelity"
+    # The moving average of the weights (session 33): the default CNN-2 with train.ema_decay=0.995,
+    # every validation checkpoint kept; the average against the same run's raw iterate.
+    for seed in 0 1 2; do
+      echo "python launch.py --config configs/cnn2.py --workdir $d/ema_seed$seed --config.seed=$seed --config.train.ema_decay=0.995 --config.checkpoint.max_to_keep=9"
+      echo "python -m experiments.average_vs_iterate --checkpoint $d/ema_seed$seed --out $d/average_vs_iterate_seed$seed --fidelity --physics_from $OUT/fidelity"
+    done
     ;;
     medium)
     # Built on two local Beam workers; medium_tangents then simulates only its 8 tangent chunks.
