@@ -8,8 +8,6 @@ evaluates rollouts of the best checkpoint and prints the test metrics. Running a
 same --workdir resumes from the latest checkpoint. Several hosts: docs/training.md.
 """
 
-import math
-import os
 import re
 import sys
 
@@ -21,6 +19,7 @@ from ml_collections import config_flags
 
 from dendrax.train import disk_errors
 from dendrax.train import loop
+from dendrax.train import setup
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'Directory for checkpoints, logs and metrics.json.')
@@ -61,8 +60,7 @@ def configure_jax(cpu_devices: int, batch_size: int, distributed: bool = False) 
   """
   if cpu_devices:
     # Only the CPU platform reads this; it must be set before JAX creates its backends.
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
-    count = math.gcd(cores or 1, batch_size) if cpu_devices < 0 else cpu_devices
+    count = setup.host_device_count(batch_size) if cpu_devices < 0 else cpu_devices
     jax.config.update('jax_num_cpu_devices', count)
   if distributed:
     jax.distributed.initialize()

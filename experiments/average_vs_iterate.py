@@ -17,7 +17,6 @@ R / MSE / xi VRMSE / deposit IoU with their intervals per split, and the fidelit
 
 import dataclasses
 import json
-import math
 import os
 
 from absl import app
@@ -58,12 +57,12 @@ def main(argv):
   common.quiet()
   from dendrax.train import checkpointing  # pylint: disable=g-import-not-at-top
   from dendrax.train import loop  # pylint: disable=g-import-not-at-top
+  from dendrax.train import setup  # pylint: disable=g-import-not-at-top
   workdir, out = _CHECKPOINT.value, _OUT.value
   with open(os.path.join(workdir, 'config.json')) as f:      # read before JAX starts
     batch_size = json.load(f)['train']['batch_size']
-  # launch.py's host devices (one per core, dividing the batch): the run opens as it trained.
-  cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
-  jax.config.update('jax_num_cpu_devices', math.gcd(cores or 1, batch_size))
+  # launch.py's host devices: the run opens as it trained.
+  jax.config.update('jax_num_cpu_devices', setup.host_device_count(batch_size))
   _, config, _ = checkpointing.read_metadata(workdir, 'latest')
   if not config.train.get('ema_decay', 0.0):
     raise app.UsageError(f'--checkpoint {workdir}: train.ema_decay is 0 (no moving average)')

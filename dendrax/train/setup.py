@@ -6,6 +6,9 @@ relations between keys) before anything expensive starts, and names the bad key.
 
 from __future__ import annotations
 
+import math
+import os
+
 import ml_collections
 import jax
 from flax.training import train_state
@@ -122,6 +125,13 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   _require('every_steps' not in c, 'checkpoint.every_steps',
            'checkpoints are now written at every validation: set eval.every_steps instead')
   _require(c.max_to_keep >= 1, 'checkpoint.max_to_keep', f'must be >= 1; got {c.max_to_keep}')
+
+
+def host_device_count(batch_size: int) -> int:
+  """Host CPU devices `launch.py` exposes by default: one per usable core, reduced to a divisor
+  of the global batch (so every device gets the same share)."""
+  cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
+  return math.gcd(cores or 1, batch_size)
 
 
 def build_model(config: ml_collections.ConfigDict):
