@@ -7,12 +7,15 @@ W trained with `train.ema_decay` > 0 and kept every validation checkpoint
 (`--config.checkpoint.max_to_keep` at least the number of validations). The optimiser never sees
 the average, so the raw iterate of W is the run without it, step for step. Scores the raw
 weights of every kept step on validation with the loop's own validator, selects the step the
-loop would have selected without the average (the same `eval.select_metric`), evaluates it on
-every rollout split as the loop does, and reads the average's evaluation from W/metrics.json.
+loop would have selected without the average (the same `eval.select_metric`, with its early
+stopping replayed: `loop.replay_selection`), evaluates it on every rollout split as the loop
+does, and reads the average's evaluation from W/metrics.json. W is opened read-only
+(`loop.open_for_reading`): nothing in it is written.
 `--fidelity` also runs the sensitivity-fidelity panel (`--config`, configs/fidelity.py) on both
 sets of weights; `--physics_from F` reuses the simulator side of an earlier panel run F.
 Writes D/average_vs_iterate.json: the validation score of both at every step, the selected steps,
-R / MSE / xi VRMSE / deposit IoU with their intervals per split, and the fidelity scores.
+where each run stopped, R / MSE / xi VRMSE / deposit IoU with their intervals per split, and the
+fidelity scores.
 """
 
 import dataclasses
@@ -66,27 +69,45 @@ def main(argv):
   _, config, _ = checkpointing.read_metadata(workdir, 'latest')
   if not config.train.get('ema_decay', 0.0):
     raise app.UsageError(f'--checkpoint {workdir}: train.ema_decay is 0 (no moving average)')
+  with open(os.path.join(workdir, 'metrics.json')) as f:
+    average_metrics = json.load(f)
+  trained = average_metrics['trained_steps']
+  every = config.eval.every_steps
+  validated = sorted({*range(every, trained + 1, every), trained})
+  reader = checkpointing.open_manager(workdir, 1, read_only=True)
+  kept = sorted(int(s) for s in reader.all_steps())
+  reader.close()
+  if kept != validated:
+    raise app.UsageError(
+        f'--checkpoint {workdir} keeps steps {kept}, not every validation step {validated}: '
+        'train it with --config.checkpoint.max_to_keep at least '
+        f'{len(validated)} to compare the iterate')
   data = loop.load_data(config)
-  run, state, _ = loop.open_run(config, workdir, data)
+  run, state = loop.open_for_reading(workdir)    # writes nothing into the run's folder
   validate = loop.make_validator(run, data)
   metric = config.eval.select_metric
   rows, states = [], {}
-  for step in run.manager.all_steps():
+  for step in kept:
     states[step] = checkpointing.restore(run.manager, state, step)[0]
     average = dict(run.manager.metrics(step) or {})
-    rows.append({'step': int(step), 'iterate': validate(states[step].params)[metric],
+    rows.append({'step': step, 'iterate': validate(states[step].params)[metric],
                  'average': average.get(metric)})
     print(f"step {step}: validation {metric} iterate {rows[-1]['iterate']:.4g}, "
           f"average {rows[-1]['average']:.4g}", flush=True)
-  iterate_step = min(rows, key=lambda r: r['iterate'])['step']
+  # The run without the average: the same validations, its own early stopping and selection.
+  iterate_step, iterate_trained, iterate_stopped = loop.replay_selection(
+      config, {r['step']: r['iterate'] for r in rows})
   iterate = states[iterate_step]
   results = loop.evaluate_params(config, iterate.params, run.normalizer, data.sources,
                                  run.model)
-  with open(os.path.join(workdir, 'metrics.json')) as f:
-    average_metrics = json.load(f)
   report = {'checkpoint': workdir, 'ema_decay': config.train.ema_decay, 'select_metric': metric,
             'validation_by_step': rows, 'selected_step': {
                 'iterate': iterate_step, 'average': average_metrics['checkpoint_step']},
+            # Where each run stopped; a run with the average that stopped early also cut short
+            # the iterate's validations, so the iterate's run is compared up to there only.
+            'trained_steps': {'iterate': iterate_trained, 'average': trained},
+            'stopped_early': {'iterate': iterate_stopped,
+                              'average': average_metrics['stopped_early']},
             'iterate': split_summary(results),
             'average': split_summary(average_metrics['splits'])}
   if _FIDELITY.value:

@@ -24,7 +24,7 @@ import json
 import math
 import os
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import grain
 import jax
@@ -244,6 +244,28 @@ def _refuse_old_layout(workdir: str) -> None:
                      'resume. Evaluate it with experiments.evaluate, or train in a new --workdir.')
 
 
+def _assemble(config: ml_collections.ConfigDict, workdir: str, manager: ocp.CheckpointManager,
+              normalizer: normalization.Normalizer, writer: metrics_lib.MetricWriter | None
+              ) -> tuple[Run, Any]:
+  """(run, fresh replicated train state) of `config` on every device `train.num_devices` names."""
+  mesh = steps.make_mesh(config.train.num_devices or None)
+  n_dev = mesh.devices.size
+  if config.train.batch_size % n_dev:
+    raise ValueError(f'config.train.batch_size={config.train.batch_size} must be a multiple of '
+                     f'the {n_dev} devices')
+  model = setup.build_model(config)
+  state = setup.initial_state(config)
+  n_params = sum(x.size for x in jax.tree.leaves(state.params))
+  state = steps.replicate(state, mesh)
+  train_fn, eval_fn = steps.compile_steps(mesh, model.apply,
+                                          steps.step_loss_config(config, normalizer))
+  _log(f'model: {config.model_name} ({type(model).__name__}), {n_params:,} parameters; '
+       f'{n_dev} device(s) {jax.devices()[0].platform}; batch {config.train.batch_size}')
+  writer = writer or metrics_lib.MetricWriter(workdir, enabled=False)
+  return Run(config, workdir, manager, normalizer, model, mesh, train_fn, eval_fn,
+             writer), state
+
+
 def open_run(config: ml_collections.ConfigDict, workdir: str, data: Data
              ) -> tuple[Run, Any, LoopState]:
   """The run's fixed parts and its (fresh or resumed) train state and loop state."""
@@ -256,29 +278,28 @@ def open_run(config: ml_collections.ConfigDict, workdir: str, data: Data
   else:
     normalizer = normalization.Normalizer.fit(data.sources['train'])
   files.write_text(os.path.join(workdir, 'config.json'), config.to_json_best_effort(indent=1))
-  mesh = steps.make_mesh(config.train.num_devices or None)
-  n_dev = mesh.devices.size
-  if config.train.batch_size % n_dev:
-    raise ValueError(f'config.train.batch_size={config.train.batch_size} must be a multiple of '
-                     f'the {n_dev} devices')
-  model = setup.build_model(config)
-  state = setup.initial_state(config)
-  n_params = sum(x.size for x in jax.tree.leaves(state.params))
-  state = steps.replicate(state, mesh)
+  run, state = _assemble(config, workdir, manager, normalizer, writer=None)
   loop = LoopState()
   if latest is not None:
     state, saved_loop = checkpointing.restore(manager, state)
     loop = LoopState.from_json(saved_loop)
     _log(f'Resuming from step {int(state.step)} (checkpoint in {workdir})')
-  train_fn, eval_fn = steps.compile_steps(mesh, model.apply,
-                                          steps.step_loss_config(config, normalizer))
-  _log(f'model: {config.model_name} ({type(model).__name__}), {n_params:,} parameters; '
-       f'{n_dev} device(s) {jax.devices()[0].platform}; batch {config.train.batch_size}')
   # Rows of the steps this run repeats, dropped before the writer opens the files to append.
   metrics_lib.drop_rows_after(workdir, int(state.step))
   writer = metrics_lib.MetricWriter(workdir, enabled=jax.process_index() == 0)
-  return Run(config, workdir, manager, normalizer, model, mesh, train_fn, eval_fn,
-             writer), state, loop
+  return dataclasses.replace(run, writer=writer), state, loop
+
+
+def open_for_reading(workdir: str) -> tuple[Run, Any]:
+  """(run, train-state template) of a trained `workdir` for scoring its checkpoints: the saved
+  config and normaliser, a read-only checkpoint manager and a disabled writer. Unlike `open_run`
+  nothing in `workdir` is written, trimmed or moved, so it is safe on a finished run and beside
+  one that is still training. Restore a step with `checkpointing.restore(run.manager, state,
+  step)`."""
+  _refuse_old_layout(workdir)
+  _, config, normalizer = checkpointing.read_metadata(workdir, checkpointing.LATEST)
+  manager = checkpointing.open_manager(workdir, config.checkpoint.max_to_keep, read_only=True)
+  return _assemble(config, workdir, manager, normalizer, writer=None)
 
 
 # ---- Validation -----------------------------------------------------------------------------
@@ -341,6 +362,27 @@ def make_validator(run: Run, data: Data) -> Callable[[Any], dict[str, float]]:
 def _selection_score(config, val: dict[str, float]) -> float:
   score = val[config.eval.select_metric]
   return score if math.isfinite(score) else math.inf   # a diverged step is never the best
+
+
+def replay_selection(config: ml_collections.ConfigDict, scores: Mapping[int, float]
+                     ) -> tuple[int, int, bool]:
+  """(selected step, last step trained, stopped early) of a run of `config` whose validations
+  score `scores` ({step: `eval.select_metric`}), decided as `train` and orbax's `best_step`
+  decide them: validations in step order until early stopping; the lowest score of those,
+  a non-finite one never, the later step of a tie (orbax's stable sort). Scores how another
+  choice of weights (the raw iterate of a run with `train.ema_decay`) would have been
+  selected."""
+  if not scores:
+    raise ValueError('replay_selection: no validation scores')
+  e = config.eval
+  loop, seen = LoopState(), []
+  for step in sorted(scores):
+    score = _selection_score(config, {e.select_metric: scores[step]})
+    seen.append((score, -step))
+    loop = loop.after_validation(step, score, min_delta=e.min_delta, patience=e.patience)
+    if loop.stopped_early:
+      break
+  return -min(seen)[1], -seen[-1][1], loop.stopped_early
 
 
 # ---- Train ----------------------------------------------------------------------------------
