@@ -108,7 +108,11 @@ def _local_target(item_dir: str):
   intact but was written on another mesh must not count as corrupt.
   """
   device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
-  tree = ocp.StandardCheckpointHandler().metadata(epath.Path(item_dir)).tree
+  handler = ocp.StandardCheckpointHandler()
+  try:
+    tree = handler.metadata(epath.Path(item_dir)).tree
+  finally:
+    handler.close()
   return jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=device), tree)
 
 
