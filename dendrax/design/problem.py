@@ -149,7 +149,8 @@ def check_evaluation(problem: Problem, values: Mapping[str, float], aux: Mapping
 
 _POSITIVE = {'current_ma_cm2', 'pulse_on_time_s', 'pulse_amplitude_ma_cm2',
              'stage1_current_ma_cm2', 'stage2_current_ma_cm2', 'stage3_current_ma_cm2',
-             'switch1_s', 'switch2_s'}
+             'switch1_s', 'switch2_s', 'step_charge_mah_cm2',
+             *(sa.step_name(k) for k in range(1, sa.MAX_STEPS + 1))}
 
 
 def _check_value(name: str, x: float, what: str) -> None:
@@ -171,7 +172,8 @@ def make_problem(cfg: Mapping[str, Any], settings: sa.SimulatorSettings) -> Prob
   protocol = cfg['protocol']
   if protocol not in sa.PROTOCOLS:
     raise DesignError('protocol', f'{protocol!r}; expected one of {sa.PROTOCOLS}')
-  allowed = sa.SCHEDULE_VARIABLES[protocol] + sa.PHYSICAL_VARIABLES
+  allowed = (sa.SCHEDULE_VARIABLES[protocol] + sa.OPTIONAL_SCHEDULE_VARIABLES.get(protocol, ())
+             + sa.PHYSICAL_VARIABLES)
   variables = []
   for name, spec in dict(cfg['variables']).items():
     if name not in allowed:
@@ -200,6 +202,13 @@ def make_problem(cfg: Mapping[str, Any], settings: sa.SimulatorSettings) -> Prob
   missing = [k for k in sa.SCHEDULE_VARIABLES[protocol] if k not in names and k not in fixed]
   if missing:
     raise DesignError(missing[0], f'protocol {protocol!r} needs it as a variable or fixed value')
+  if protocol == 'multistep':
+    given = names | set(fixed)
+    steps = [k for k in range(1, sa.MAX_STEPS + 1) if sa.step_name(k) in given]
+    gap = next((k for k in range(1, len(steps) + 1) if k not in steps), None)
+    if gap is not None:
+      raise DesignError(sa.step_name(gap), f'multistep currents must be numbered from 1 without '
+                        f'a gap; given steps {steps}')
   q, t_max = float(cfg['charge_mah_cm2']), float(cfg['max_time_s'])
   if not (math.isfinite(q) and q > 0):
     raise DesignError('charge_mah_cm2', f'must be > 0; got {q}')

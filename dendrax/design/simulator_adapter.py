@@ -23,6 +23,11 @@ switch times:
     >= 10 edge_s; the mean current is amplitude * duty up to that.
   * 'three_stage': i1, then i2 after switch1_s, then i3 after switch2_s (sigmoid steps of width
     switch_width_s).
+  * 'multistep' (Attia et al. 2020's multistep fast charging): currents step1, step2, ...,
+    stepN (N = the step currents given, 2 to MAX_STEPS), each held while it passes the same
+    charge step_charge_mah_cm2 (the switch after step k at t_k = sum_{j<=k} 3600 q / i_j, so the
+    switch times move with the currents), the last one held to the end; sigmoid steps of width
+    switch_width_s.
 
 Charge passed is the time integral of the Faradaic current, in mAh/cm^2: below the cutoff it is
 the schedule's own; a run that hits the cutoff (beyond the limiting current) passes less.
@@ -45,13 +50,25 @@ from dendrax.physics import simulate
 
 MA_CM2_PER_A_M2 = 0.1              # 1 A/m^2 = 0.1 mA/cm^2
 
-PROTOCOLS = ('constant_current', 'pulse', 'three_stage')
+PROTOCOLS = ('constant_current', 'pulse', 'three_stage', 'multistep')
+MAX_STEPS = 12                     # most step currents a 'multistep' schedule takes
+
+
+def step_name(k: int) -> str:
+  """Name of the k-th (from 1) current of a 'multistep' schedule."""
+  return f'step{k}_current_ma_cm2'
+
+
+# The values each protocol needs; 'multistep' needs the first two steps and takes up to MAX_STEPS.
 SCHEDULE_VARIABLES: dict[str, tuple[str, ...]] = {
     'constant_current': ('current_ma_cm2',),
     'pulse': ('pulse_on_time_s', 'pulse_duty', 'pulse_amplitude_ma_cm2'),
     'three_stage': ('stage1_current_ma_cm2', 'stage2_current_ma_cm2', 'stage3_current_ma_cm2',
                     'switch1_s', 'switch2_s'),
+    'multistep': ('step_charge_mah_cm2', step_name(1), step_name(2)),
 }
+OPTIONAL_SCHEDULE_VARIABLES: dict[str, tuple[str, ...]] = {
+    'multistep': tuple(step_name(k) for k in range(3, MAX_STEPS + 1))}
 # Physical parameters a design may set (the field strength is the schedule's current, and the
 # number of defects is discrete: it may be fixed, not designed).
 PHYSICAL_VARIABLES = tuple(n for n in parameters.PARAMETER_NAMES
@@ -60,7 +77,8 @@ UNITS = {s.name: s.unit for s in parameters.PARAMETER_SPECS}
 UNITS.update(current_ma_cm2='mA/cm^2', pulse_on_time_s='s', pulse_duty='1',
              pulse_amplitude_ma_cm2='mA/cm^2', stage1_current_ma_cm2='mA/cm^2',
              stage2_current_ma_cm2='mA/cm^2', stage3_current_ma_cm2='mA/cm^2',
-             switch1_s='s', switch2_s='s')
+             switch1_s='s', switch2_s='s', step_charge_mah_cm2='mAh/cm^2',
+             **{step_name(k): 'mA/cm^2' for k in range(1, MAX_STEPS + 1)})
 # Physical values not set by a design: 1 M LiPF6-like electrolyte at 298 K, the middle of the
 # dataset's concentration-gradient range (a 182 um Nernst layer above the window), 3 nuclei.
 # The field strength is replaced by the schedule's peak current (`physical_params`).
@@ -77,7 +95,7 @@ class SimulatorSettings:
       its protocol is replaced by the design's schedule and t_end_s by `max_time_s`.
     max_time_s: charging time limit (s): the simulation's end.
     pulse_edge_s: smoothing time of the pulse edges, s.
-    switch_width_s: width of the sigmoid stage switches of 'three_stage'.
+    switch_width_s: width of the sigmoid stage switches of 'three_stage' and 'multistep'.
     noise_seed: PRNG seed of nuclei and noise, fixed for every run (common random numbers).
   """
   sim: simulate.SimulationConfig
@@ -114,7 +132,33 @@ def target_current_ma_cm2(values: Mapping, protocol: str, t, settings: Simulator
     i1, i2, i3 = (values[f'stage{k}_current_ma_cm2'] for k in (1, 2, 3))
     return (i1 + (i2 - i1) * sig((t - values['switch1_s']) / w)
             + (i3 - i2) * sig((t - values['switch2_s']) / w))
+  if protocol == 'multistep':
+    currents = step_currents(values)
+    switches = multistep_switch_times_s(values)
+    i = currents[0] * xp.ones_like(t)
+    for k, t_k in enumerate(switches):
+      i = i + (currents[k + 1] - currents[k]) * sig((t - t_k) / settings.switch_width_s)
+    return i
   raise ValueError(f'protocol={protocol!r}; expected one of {PROTOCOLS}')
+
+
+def step_currents(values: Mapping) -> list:
+  """The step currents of a 'multistep' schedule in order: step1, step2, ... while present."""
+  currents = []
+  while step_name(len(currents) + 1) in values:
+    currents.append(values[step_name(len(currents) + 1)])
+  return currents
+
+
+def multistep_switch_times_s(values: Mapping) -> list:
+  """Times (s) at which a 'multistep' schedule leaves each step but the last: step k lasts
+  3600 q / i_k seconds, q = step_charge_mah_cm2 (traceable in the currents)."""
+  currents = step_currents(values)
+  times, t = [], 0.0
+  for i_k in currents[:-1]:
+    t = t + 3600.0 * values['step_charge_mah_cm2'] / i_k
+    times.append(t)
+  return times
 
 
 def current_scale_ma_cm2(values: Mapping, protocol: str):
@@ -124,6 +168,12 @@ def current_scale_ma_cm2(values: Mapping, protocol: str):
     return values['current_ma_cm2']
   if protocol == 'pulse':
     return values['pulse_amplitude_ma_cm2']
+  if protocol == 'multistep':
+    currents = step_currents(values)
+    peak = currents[0]
+    for i_k in currents[1:]:
+      peak = jnp.maximum(peak, i_k)
+    return peak
   return jnp.maximum(jnp.maximum(values['stage1_current_ma_cm2'],
                                  values['stage2_current_ma_cm2']),
                      values['stage3_current_ma_cm2'])
