@@ -1,8 +1,10 @@
 """Design problems: unit-box coordinates, projection, and errors that name the variable."""
 
+import dataclasses
 import importlib
 import math
 
+import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
@@ -152,7 +154,8 @@ def test_a_corner_the_simulator_rejects_is_named():
 
 
 @pytest.mark.parametrize('name', ['pulse', 'pulse_small', 'pulse_resolved', 'electrolyte',
-                                  'three_stage', 'tiny'])
+                                  'three_stage', 'three_stage_resolved', 'multistep_resolved',
+                                  'tiny'])
 def test_every_shipped_problem_is_feasible(name):
   """Each config under configs/design builds: valid simulation settings, non-empty bounds, and
   every corner and the baseline pass Q in time on the nominal schedule (no simulation)."""
@@ -161,3 +164,57 @@ def test_every_shipped_problem_is_feasible(name):
   assert p.dim == len(config.problem.variables)
   centre = p.decode(np.full(p.dim, 0.5))
   assert all(math.isfinite(float(v)) for v in centre.values())
+
+
+def _multistep(currents, step_charge=0.02):
+  return {'step_charge_mah_cm2': step_charge,
+          **{sa.step_name(k + 1): i for k, i in enumerate(currents)}}
+
+
+def test_each_multistep_step_passes_its_share_of_the_charge():
+  """Attia-style steps: each current is held until it has passed step_charge (its switch time
+  moves with it), the last one to the end; equal currents are constant current."""
+  settings = dataclasses.replace(study.simulator_settings(_config()), switch_width_s=0.05)
+  values = _multistep([10.0, 40.0, 20.0])
+  switches = sa.multistep_switch_times_s(values)
+  np.testing.assert_allclose(switches, [3600 * 0.02 / 10, 3600 * 0.02 / 10 + 3600 * 0.02 / 40])
+  after = 0.5     # s after a switch: 10 widths, past the (symmetric) sigmoid
+  for k, (t_k, i_next) in enumerate(zip(switches, (40.0, 20.0)), start=1):
+    q = sa.nominal_charge_mah_cm2(values, 'multistep', settings, time_s=t_k + after)
+    assert q == pytest.approx(k * 0.02 + i_next * after / 3600.0, rel=0.002)
+  mid = np.array([0.5 * switches[0], 0.5 * (switches[0] + switches[1]), switches[1] + 2.0])
+  np.testing.assert_allclose(sa.target_current_ma_cm2(values, 'multistep', mid, settings),
+                             [10.0, 40.0, 20.0], rtol=1e-3)
+  flat = sa.target_current_ma_cm2(_multistep([25.0] * 4), 'multistep',
+                                  np.linspace(0.0, 6.0, 61), settings)
+  np.testing.assert_allclose(flat, 25.0, rtol=1e-6)
+  assert float(sa.current_scale_ma_cm2(values, 'multistep')) == 40.0
+
+
+def test_multistep_charge_is_differentiable_in_every_step_current():
+  """Past the second switch (1.8 s and 2.25 s here) the charge passed depends on every step's
+  current, the first two through the switch times alone; jax.grad agrees with central
+  differences."""
+  settings = dataclasses.replace(study.simulator_settings(_config()), switch_width_s=0.05)
+  currents = jnp.array([10.0, 40.0, 20.0])
+  charge_at = lambda c: sa.nominal_charge_series(_multistep(list(c), step_charge=0.005),
+                                                 'multistep', settings, times_s=[4.0])[0]
+  grad = np.asarray(jax.grad(charge_at)(currents))
+  eps = 0.05
+  fd = [(charge_at(currents.at[k].add(eps)) - charge_at(currents.at[k].add(-eps))) / (2 * eps)
+        for k in range(3)]
+  # q(4 s) = 2 q_step + i3 (4 s - t2) / 3600, t2 = 3600 q_step (1 / i1 + 1 / i2).
+  np.testing.assert_allclose(grad, [20 * 0.005 / 100, 20 * 0.005 / 1600, 1.75 / 3600], rtol=0.02)
+  np.testing.assert_allclose(grad, fd, rtol=0.02)
+
+
+def test_multistep_steps_numbered_with_a_gap_name_the_missing_step():
+  config = _config(step1_current_ma_cm2=(10.0, 40.0, 'log'),
+                   step3_current_ma_cm2=(10.0, 40.0, 'log'))
+  config.problem.protocol = 'multistep'
+  config.problem.fixed = ml_collections.ConfigDict({'n_defects': 3.0, 'step_charge_mah_cm2': 0.01,
+                                                    'step2_current_ma_cm2': 20.0,
+                                                    'step5_current_ma_cm2': 20.0})
+  with pytest.raises(problem_lib.DesignError, match='without a gap') as e:
+    _make(config)
+  assert e.value.variable == 'step4_current_ma_cm2'
