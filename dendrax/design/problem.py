@@ -95,6 +95,26 @@ class Problem:
     return np.asarray(u, np.float64)
 
 
+def points_in_box(problem: Problem, points: Sequence[Mapping[str, float]],
+                  fill_u: float = 0.0) -> list[np.ndarray]:
+  """Unit-box coordinates of `points`, each {name: physical value} for some of the problem's
+  variables, the others at unit coordinate `fill_u`. Raises `DesignError` naming a variable that
+  is not the problem's or a value outside its bounds."""
+  out = []
+  for i, point in enumerate(points):
+    unknown = [k for k in point if k not in problem.names]
+    if unknown:
+      raise DesignError(unknown[0], f'point {i}: not a variable of this problem {problem.names}')
+    values = problem.decode(np.full(problem.dim, float(fill_u)))
+    values.update({k: float(v) for k, v in point.items()})
+    u = problem.encode(values)
+    for name, x in zip(problem.names, u):
+      if not -1e-9 <= x <= 1 + 1e-9:
+        raise DesignError(name, f'point {i}: {values[name]} is outside the bounds')
+    out.append(np.clip(u, 0.0, 1.0))
+  return out
+
+
 def project(u):
   """Euclidean projection onto the unit box (the bounds, in optimiser coordinates)."""
   import optax  # pylint: disable=g-import-not-at-top

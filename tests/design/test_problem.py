@@ -218,3 +218,16 @@ def test_multistep_steps_numbered_with_a_gap_name_the_missing_step():
   with pytest.raises(problem_lib.DesignError, match='without a gap') as e:
     _make(config)
   assert e.value.variable == 'step4_current_ma_cm2'
+
+
+def test_points_in_box_fill_the_rest_and_name_a_bad_variable():
+  p = _make(_config())
+  u = problem_lib.points_in_box(p, [{'surface_energy_j_m2': 1.0}, {}], fill_u=0.5)
+  np.testing.assert_allclose(u[0], [0.5, 1.0])
+  np.testing.assert_allclose(u[1], [0.5, 0.5])
+  with pytest.raises(problem_lib.DesignError, match='outside the bounds') as e:
+    problem_lib.points_in_box(p, [{'ion_concentration_mol_m3': 3000.0}])
+  assert e.value.variable == 'ion_concentration_mol_m3'
+  with pytest.raises(problem_lib.DesignError, match='not a variable') as e:
+    problem_lib.points_in_box(p, [{'temperature_k': 300.0}])
+  assert e.value.variable == 'temperature_k'
