@@ -17,6 +17,7 @@ import os
 from absl import app
 from absl import flags
 from ml_collections import config_flags
+
 from experiments import common
 
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Design config (configs/design/).',
