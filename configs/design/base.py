@@ -10,9 +10,12 @@ def get_config():
   config = ml_collections.ConfigDict()
   # Run side by side, each with the same budget of simulator calls.
   config.methods = ('gradient', 'lbfgsb', 'surrogate_gradient', 'bayesian', 'random')
-  config.seeds = (0, 1, 2)                 # each method runs once per seed (own start point)
+  config.seeds = (0, 1, 2)                 # each method runs once per seed (own start point unless `start` is set)
   config.budget_sim_calls = 30             # simulator calls per method and seed
   config.noise_seed = 0                    # nuclei + noise key, the same for every run
+  # Every method's and seed's first point, {variable: value} for every variable (a protocol run
+  # today, say); empty: a uniform point per seed (`methods.start_point`).
+  config.start = ml_collections.ConfigDict()
   config.float64 = False                   # simulate and differentiate in float64
   # Before the methods run: the objective at the box's centre with both solves' PCG iterations
   # doubled and the potential-reaction coupling at >= 4 Newton iterations may differ by at most

@@ -12,7 +12,8 @@
   * `bayesian`: Gaussian-process Bayesian optimisation (`bayes_opt` 3.x, expected improvement).
   * `random_search`: uniform samples of the box.
 
-All five start from the same seed-dependent point (`start_point`), and every simulator call goes
+All five start from the same point: the config's `start` (a protocol in use, say) or, if it
+names none, a seed-dependent uniform point (`start_point`). Every simulator call goes
 through an `Evaluator`, which counts, times and stores it (`evaluations.EvaluationStore`) and, on
 a resumed run, returns the stored result instead of simulating again.
 """
@@ -336,12 +337,15 @@ RUNNERS: dict[str, Callable[[Evaluator, np.ndarray, Mapping[str, Any]], None]] =
 
 
 def run_method(method: str, objective: Objective, store: evaluations.EvaluationStore,
-               seed: int, budget: int, cfg: Mapping[str, Any]) -> dict[str, Any]:
-  """Runs `method` for `seed` to its budget; returns its history and counts."""
+               seed: int, budget: int, cfg: Mapping[str, Any],
+               start: np.ndarray | None = None) -> dict[str, Any]:
+  """Runs `method` for `seed` to its budget from `start` (unit box; default: the seed's
+  uniform `start_point`); returns its history and counts."""
   if method not in RUNNERS:
     raise ValueError(f'method={method!r}; expected one of {METHODS}')
   ev = Evaluator(objective, store, method, seed, budget)
-  RUNNERS[method](ev, start_point(objective.problem.dim, seed), cfg)
+  u0 = start_point(objective.problem.dim, seed) if start is None else np.asarray(start)
+  RUNNERS[method](ev, u0, cfg)
   return history(store.records(method, seed), replayed=ev.replayed)
 
 

@@ -115,6 +115,25 @@ def points_in_box(problem: Problem, points: Sequence[Mapping[str, float]],
   return out
 
 
+def start_in_box(problem: Problem, start: Mapping[str, float]) -> np.ndarray | None:
+  """Unit-box coordinates of a configured start {name: value}, which must name every variable;
+  None for an empty start (each seed then draws its own). Raises `DesignError` naming
+  `start.<variable>` that is missing, unknown or outside the bounds."""
+  start = {k: float(v) for k, v in dict(start).items()}
+  if not start:
+    return None
+  for name in list(start) + list(problem.names):
+    if name not in problem.names:
+      raise DesignError(f'start.{name}', f'not a variable of this problem {problem.names}')
+    if name not in start:
+      raise DesignError(f'start.{name}', 'missing: a start names every variable')
+  u = problem.encode(start)
+  for name, x in zip(problem.names, u):
+    if not -1e-9 <= x <= 1 + 1e-9:
+      raise DesignError(f'start.{name}', f'{start[name]} is outside the bounds')
+  return np.clip(u, 0.0, 1.0)
+
+
 def project(u):
   """Euclidean projection onto the unit box (the bounds, in optimiser coordinates)."""
   import optax  # pylint: disable=g-import-not-at-top

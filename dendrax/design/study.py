@@ -236,6 +236,7 @@ def run_design(config: ml_collections.ConfigDict, out_dir: str,
     raise ValueError('seeds: need at least one seed')
   settings = simulator_settings(config)
   problem = problem_lib.make_problem(config.problem, settings)
+  start = problem_lib.start_in_box(problem, config.start)
   simulator = sa.make_simulator(settings, problem.protocol, problem.fixed)
   s_observe, s_note = _surrogate(config, checkpoint, simulator, problem)
   objective, frames_fn = methods_lib.make_objective(problem, simulator.observe, s_observe)
@@ -257,7 +258,7 @@ def run_design(config: ml_collections.ConfigDict, out_dir: str,
     results[method] = {}
     for seed in config.seeds:
       results[method][int(seed)] = methods_lib.run_method(
-          method, objective, store, seed, config.budget_sim_calls, method_cfg[method])
+          method, objective, store, seed, config.budget_sim_calls, method_cfg[method], start)
   best_method, best_seed = min(((m, s) for m in results for s in results[m]),
                                key=lambda ms: results[ms[0]][ms[1]]['best_value'])
   best_u = results[best_method][best_seed]['best_u']

@@ -116,6 +116,16 @@ def test_budget_is_the_same_and_gradient_methods_converge(tmp_path):
   assert len({tuple(r) for r in store_points(store, 'lbfgsb')}) == budget   # none simulated twice
 
 
+@pytest.mark.parametrize('method', methods.METHODS)
+def test_every_method_starts_from_a_given_start(tmp_path, method):
+  """A configured start (`config.start`) is every method's first simulated point."""
+  start = np.array([0.9, 0.1])
+  store = evaluations.EvaluationStore(str(tmp_path), 'fp')
+  methods.run_method(method, objective({'n': 0}), store, seed=0, budget=3, cfg=CFG[method],
+                     start=start)
+  np.testing.assert_allclose(store_points(store, method)[0], start)
+
+
 def store_points(store, method):
   return [r['u'] for r in store.records(method, 0)]
 

@@ -231,3 +231,20 @@ def test_points_in_box_fill_the_rest_and_name_a_bad_variable():
   with pytest.raises(problem_lib.DesignError, match='not a variable') as e:
     problem_lib.points_in_box(p, [{'temperature_k': 300.0}])
   assert e.value.variable == 'temperature_k'
+
+
+def test_a_configured_start_names_every_variable_within_the_bounds():
+  p = _make(_config())
+  assert problem_lib.start_in_box(p, {}) is None                  # each seed draws its own
+  u = problem_lib.start_in_box(p, {'ion_concentration_mol_m3': 1000.0,
+                                   'surface_energy_j_m2': 0.2 * 5.0**0.25})
+  np.testing.assert_allclose(u, [0.5, 0.25])
+  for start, culprit, words in (
+      ({'ion_concentration_mol_m3': 1000.0}, 'start.surface_energy_j_m2', 'missing'),
+      ({'ion_concentration_mol_m3': 1000.0, 'surface_energy_j_m2': 0.5, 'temperature_k': 300.0},
+       'start.temperature_k', 'not a variable'),
+      ({'ion_concentration_mol_m3': 1000.0, 'surface_energy_j_m2': 2.0},
+       'start.surface_energy_j_m2', 'outside the bounds')):
+    with pytest.raises(problem_lib.DesignError, match=words) as e:
+      problem_lib.start_in_box(p, start)
+    assert e.value.variable == culprit
