@@ -155,7 +155,7 @@ def test_a_corner_the_simulator_rejects_is_named():
 
 @pytest.mark.parametrize('name', ['pulse', 'pulse_small', 'pulse_resolved', 'electrolyte',
                                   'three_stage', 'three_stage_resolved', 'multistep_resolved',
-                                  'tiny'])
+                                  'multistep_from_baseline', 'three_stage_from_baseline', 'tiny'])
 def test_every_shipped_problem_is_feasible(name):
   """Each config under configs/design builds: valid simulation settings, non-empty bounds, and
   every corner and the baseline pass Q in time on the nominal schedule (no simulation)."""
@@ -164,6 +164,8 @@ def test_every_shipped_problem_is_feasible(name):
   assert p.dim == len(config.problem.variables)
   centre = p.decode(np.full(p.dim, 0.5))
   assert all(math.isfinite(float(v)) for v in centre.values())
+  start = problem_lib.start_in_box(p, config.start)             # a configured start is in the box
+  assert start is None or start.shape == (p.dim,)
 
 
 def _multistep(currents, step_charge=0.02):
