@@ -47,7 +47,7 @@ declare -A TITLE=(
 # Run time in minutes (README's measurement, or an estimate where marked in TIME_NOTE).
 declare -A MINUTES=(
   [surrogates]=35 [fig4_table]=100 [divergence_arms]=95 [piml]=475 [medium]=970 [long_horizon]=15 [physics_validation]=278 [dataset_convergence]=150
-  [pfhub3a]=5 [physics_speed]=5 [data]=50 [baselines]=1 [design]=540 [sensitivity]=7
+  [pfhub3a]=5 [physics_speed]=5 [data]=50 [baselines]=1 [design]=500 [sensitivity]=7
   [fidelity]=35 [sweep]=32 [train_speed]=5 [reliability]=32
 )
 declare -A TIME_NOTE=(
@@ -290,8 +290,7 @@ python -m experiments.design --config configs/design/multistep_resolved.py --con
 python -m experiments.design_points --config configs/design/multistep_resolved.py --points '[{}, {"step1_current_ma_cm2": 50}, {"step2_current_ma_cm2": 50}, {"step3_current_ma_cm2": 50}, {"step4_current_ma_cm2": 50}, {"step5_current_ma_cm2": 50}, {"step6_current_ma_cm2": 50}, {"step7_current_ma_cm2": 50}, {"step8_current_ma_cm2": 50}]' --out $d/multistep_vertices
 python -m experiments.design --config configs/design/multistep_from_baseline.py --config.seeds='(0,)' --config.methods="('gradient','lbfgsb')" --out $d/multistep_from_baseline
 python -m experiments.design --config configs/design/multistep_from_baseline.py --config.seeds='(0,1)' --config.methods="('bayesian',)" --config.budget_sim_calls=30 --out $d/multistep_from_baseline_bo30
-python -m experiments.design --config configs/design/three_stage_from_baseline.py --config.seeds='(0,)' --config.methods="('gradient','lbfgsb')" --out $d/three_stage_from_baseline
-python -m experiments.design --config configs/design/three_stage_from_baseline.py --config.seeds='(0,1)' --config.methods="('bayesian',)" --config.budget_sim_calls=30 --out $d/three_stage_from_baseline_bo30
+python -m experiments.design --config configs/design/three_stage_from_baseline.py --config.seeds='(0,)' --config.methods="('gradient',)" --out $d/three_stage_from_baseline
 EOF
     ;;
     sensitivity) cat <<EOF
