@@ -7,10 +7,10 @@ r"""Where the dataset step's time goes: the preset's step against cheaper varian
 Times one chunk of the builder's work (a batch of 8 copies of a Li pulse point, vmapped, 30 s of
 simulated time at dt 0.05 s: 600 steps) for the dataset preset and for variants that each drop
 one part of the step: the two-level coarse correction (`coarse_correction=False`), all but one
-of the potential PCG iterations (4 in the preset), all but one of the salt iterations (12). Each setting is compiled
-first, then the settings are timed in turn `--repeats` times (interleaved, so that load on a
-shared machine hits all of them) and the median is printed with its ratio to the preset. The
-variants change the numbers; they show the share of each part, not settings to use.
+of the potential PCG iterations (4 in the preset), all but one of the salt iterations (12). Each
+setting is compiled first, then the settings are timed in turn `--repeats` times (interleaved, so
+that load on a shared machine hits all of them) and the median is printed with its ratio to the
+preset. The variants change the numbers; they show the share of each part, not settings to use.
 `--variants sink` times instead the reaction on the interface's core with the salt's sink
 implicit (docs/physics.md, "Past Sand's time: a converged scheme") at 12 and 24 salt iterations
 and 1 or 2 Newton iterations, with the step closed by a final salt solve or by the Newton

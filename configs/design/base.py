@@ -10,7 +10,7 @@ def get_config():
   config = ml_collections.ConfigDict()
   # Run side by side, each with the same budget of simulator calls.
   config.methods = ('gradient', 'lbfgsb', 'surrogate_gradient', 'bayesian', 'random')
-  config.seeds = (0, 1, 2)                 # each method runs once per seed (own start point unless `start` is set)
+  config.seeds = (0, 1, 2)                 # each method runs once per seed (see `start`)
   config.budget_sim_calls = 30             # simulator calls per method and seed
   config.noise_seed = 0                    # nuclei + noise key, the same for every run
   # Every method's and seed's first point, {variable: value} for every variable (a protocol run
