@@ -1,4 +1,4 @@
-r"""`multistep_resolved`, every method starting from the baseline protocol (20 mA/cm^2 throughout).
+r"""`multistep_resolved`, every method starting from the 20 mA/cm^2 baseline.
 
   python -m experiments.design --config configs/design/multistep_from_baseline.py --out D
 

@@ -1,4 +1,4 @@
-r"""`three_stage_resolved`, every method starting from the baseline protocol (20 mA/cm^2 throughout).
+r"""`three_stage_resolved`, every method starting from the 20 mA/cm^2 baseline.
 
   python -m experiments.design --config configs/design/three_stage_from_baseline.py --out D
 
