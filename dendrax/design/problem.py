@@ -95,6 +95,17 @@ class Problem:
     return np.asarray(u, np.float64)
 
 
+def _encode_in_bounds(problem: Problem, values: Mapping[str, float], label: str,
+                      where: str = '') -> np.ndarray:
+  """Unit-box coordinates of `values` (every variable named), clipped onto the box after
+  checking each lies within its bounds. Raises `DesignError` naming `label + variable`."""
+  u = problem.encode(values)
+  for name, x in zip(problem.names, u):
+    if not -1e-9 <= x <= 1 + 1e-9:
+      raise DesignError(label + name, f'{where}{values[name]} is outside the bounds')
+  return np.clip(u, 0.0, 1.0)
+
+
 def points_in_box(problem: Problem, points: Sequence[Mapping[str, float]],
                   fill_u: float = 0.0) -> list[np.ndarray]:
   """Unit-box coordinates of `points`, each {name: physical value} for some of the problem's
@@ -107,11 +118,7 @@ def points_in_box(problem: Problem, points: Sequence[Mapping[str, float]],
       raise DesignError(unknown[0], f'point {i}: not a variable of this problem {problem.names}')
     values = problem.decode(np.full(problem.dim, float(fill_u)))
     values.update({k: float(v) for k, v in point.items()})
-    u = problem.encode(values)
-    for name, x in zip(problem.names, u):
-      if not -1e-9 <= x <= 1 + 1e-9:
-        raise DesignError(name, f'point {i}: {values[name]} is outside the bounds')
-    out.append(np.clip(u, 0.0, 1.0))
+    out.append(_encode_in_bounds(problem, values, '', where=f'point {i}: '))
   return out
 
 
@@ -127,11 +134,7 @@ def start_in_box(problem: Problem, start: Mapping[str, float]) -> np.ndarray | N
       raise DesignError(f'start.{name}', f'not a variable of this problem {problem.names}')
     if name not in start:
       raise DesignError(f'start.{name}', 'missing: a start names every variable')
-  u = problem.encode(start)
-  for name, x in zip(problem.names, u):
-    if not -1e-9 <= x <= 1 + 1e-9:
-      raise DesignError(f'start.{name}', f'{start[name]} is outside the bounds')
-  return np.clip(u, 0.0, 1.0)
+  return _encode_in_bounds(problem, start, 'start.')
 
 
 def project(u):
