@@ -91,6 +91,3 @@ class EvaluationStore:
     out = [r for (m, s, _), r in self._records.items()
            if (method is None or m == method) and (seed is None or s == seed)]
     return sorted(out, key=lambda r: (r['method'], r['seed'], r['index']))
-
-  def __len__(self) -> int:
-    return len(self._records)

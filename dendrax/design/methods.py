@@ -31,8 +31,6 @@ import optax
 from dendrax.design import evaluations
 from dendrax.design import problem as problem_lib
 
-METHODS = ('gradient', 'lbfgsb', 'surrogate_gradient', 'bayesian', 'random')
-
 
 class Objective(NamedTuple):
   """What the optimisers call, all on unit-box points u [d] (numpy in, numpy out).
@@ -334,6 +332,7 @@ RUNNERS: dict[str, Callable[[Evaluator, np.ndarray, Mapping[str, Any]], None]] =
     'bayesian': bayesian,
     'random': random_search,
 }
+METHODS = tuple(RUNNERS)
 
 
 def run_method(method: str, objective: Objective, store: evaluations.EvaluationStore,

@@ -22,7 +22,6 @@ import itertools
 import math
 from typing import Any, Mapping, Sequence
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -76,7 +75,6 @@ class Problem:
 
   def decode(self, u):
     """Unit-box point u [d] -> {name: physical value} (numpy or jax)."""
-    xp = jnp if isinstance(u, jax.Array) else np
     out = {}
     for i, v in enumerate(self.variables):
       if v.log_scale:
@@ -151,7 +149,8 @@ def value_at_charge(series_T, charge_T, q):
   used (the caller checks reachability).
   """
   reached = charge_T >= q
-  k = jnp.clip(jnp.argmax(reached), 1, charge_T.shape[0] - 1)
+  last = charge_T.shape[0] - 1
+  k = jnp.clip(jnp.where(jnp.any(reached), jnp.argmax(reached), last), 1, last)
   q0, q1 = charge_T[k - 1], charge_T[k]
   w = jnp.clip((q - q0) / jnp.maximum(q1 - q0, 1e-12), 0.0, 1.0)
   return series_T[k - 1] + w * (series_T[k] - series_T[k - 1])
@@ -189,24 +188,28 @@ def check_evaluation(problem: Problem, values: Mapping[str, float], aux: Mapping
 
 # ---- building and validating a problem ------------------------------------------------------
 
-_POSITIVE = {'current_ma_cm2', 'pulse_on_time_s', 'pulse_amplitude_ma_cm2',
-             'stage1_current_ma_cm2', 'stage2_current_ma_cm2', 'stage3_current_ma_cm2',
-             'switch1_s', 'switch2_s', 'step_charge_mah_cm2',
-             *(sa.step_name(k) for k in range(1, sa.MAX_STEPS + 1))}
+# Every schedule value but the duty (a fraction in (0, 1]) is a current, time or charge: > 0.
+_POSITIVE = frozenset(
+    name for names in (*sa.SCHEDULE_VARIABLES.values(),
+                       *sa.OPTIONAL_SCHEDULE_VARIABLES.values())
+    for name in names if name != 'pulse_duty')
 
 
-def _check_value(name: str, x: float, what: str) -> None:
+def _check_value(name: str, x: float, what: str, label: str | None = None) -> None:
+  """Raises `DesignError` naming `label` (default: `name`) for a value that is not finite or
+  outside what `name` allows."""
+  label = label or name
   if not math.isfinite(x):
-    raise DesignError(name, f'{what}={x} must be finite')
+    raise DesignError(label, f'{what}={x} must be finite')
   if name == 'pulse_duty' and not 0.0 < x <= 1.0:
-    raise DesignError(name, f'{what}={x} must be in (0, 1]')
+    raise DesignError(label, f'{what}={x} must be in (0, 1]')
   if name in _POSITIVE and x <= 0:
-    raise DesignError(name, f'{what}={x} {sa.UNITS[name]} must be > 0')
+    raise DesignError(label, f'{what}={x} {sa.UNITS[name]} must be > 0')
   if name in parameters.PARAMETER_NAMES:
     try:
       parameters.validate_physical({name: x})
     except ValueError as e:
-      raise DesignError(name, f'{what}: {e}') from None
+      raise DesignError(label, f'{what}: {e}') from None
 
 
 def make_problem(cfg: Mapping[str, Any], settings: sa.SimulatorSettings) -> Problem:
@@ -237,7 +240,7 @@ def make_problem(cfg: Mapping[str, Any], settings: sa.SimulatorSettings) -> Prob
     raise DesignError('variables', 'a problem needs at least one design variable')
   fixed = {k: float(v) for k, v in dict(cfg['fixed']).items()}
   for k, v in fixed.items():
-    if k not in allowed and k != 'n_defects':
+    if k not in allowed:
       raise DesignError(k, f'not a value of protocol {protocol!r}; allowed: {allowed}')
     _check_value(k, v, 'fixed value')
   names = {v.name for v in variables}
@@ -260,9 +263,9 @@ def make_problem(cfg: Mapping[str, Any], settings: sa.SimulatorSettings) -> Prob
   if 'current_ma_cm2' not in baseline:
     raise DesignError('baseline.current_ma_cm2', 'the constant-current baseline needs a current')
   for k, v in baseline.items():
-    if k not in sa.PHYSICAL_VARIABLES + ('current_ma_cm2', 'n_defects'):
+    if k not in sa.PHYSICAL_VARIABLES + ('current_ma_cm2',):
       raise DesignError(f'baseline.{k}', 'not a value of the constant-current baseline')
-    _check_value(k, v, f'baseline.{k}')
+    _check_value(k, v, f'baseline.{k}', label=f'baseline.{k}')
   q_base = baseline['current_ma_cm2'] * t_max / 3600.0
   if q_base < q:
     raise DesignError('baseline.current_ma_cm2', f'unreachable charge: the baseline passes '

@@ -11,6 +11,7 @@ the current traces and the morphologies. Writers are `analysis.report`'s (atomic
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any, Mapping
 
@@ -29,9 +30,11 @@ LABELS = {'gradient': 'gradient through simulator', 'lbfgsb': 'L-BFGS-B through 
           'bayesian': 'Bayesian optimisation', 'random': 'random search'}
 
 
-def _median_or_none(xs):
-  xs = [x for x in xs if x is not None]
-  return float(np.median(xs)) if xs else None
+def median_calls(reach, never: float = math.inf) -> float | None:
+  """Median over seeds of the calls to the target, a seed that never reached it counting as
+  `never` calls; None when that makes the median infinite (it rests on such a seed)."""
+  median = float(np.median([never if r is None else r for r in reach]))
+  return median if math.isfinite(median) else None
 
 
 def method_rows(results, target: float, budget: int, costs) -> list[dict[str, Any]]:
@@ -47,7 +50,9 @@ def method_rows(results, target: float, budget: int, costs) -> list[dict[str, An
         'method': m, 'seeds': len(seeds), 'simulator_calls_per_seed': budget,
         'best_objective_min': min(best), 'best_objective_median': float(np.median(best)),
         'seeds_reaching_target': sum(r is not None for r in reach),
-        'calls_to_target_median': _median_or_none(reach),
+        'calls_to_target_median': median_calls(reach),
+        # A lower bound of the median: a seed that never got there counted as budget + 1 calls.
+        'calls_to_target_median_at_least': median_calls(reach, budget + 1),
         'calls_to_target_per_seed': reach,
         'forward_run_equivalents_per_seed': float(np.mean(fw) + ratio * np.mean(vg)),
         'surrogate_calls_per_seed': float(np.mean([h['surrogate_calls']
@@ -60,8 +65,10 @@ def method_rows(results, target: float, budget: int, costs) -> list[dict[str, An
 def targets(rows, budget: int, span: float | None = None) -> dict[str, Any]:
   """The issue's target for each gradient method: within 2 % of the best with <= BO calls / 5.
 
-  Calls to the target are medians over seeds; a method whose median seed never reaches it counts
-  as needing more than the budget (BO then needs > budget and the bound is (budget + 1) / 5).
+  Calls to the target are medians over seeds, each side counted so that the verdict errs
+  against the gradient methods: a gradient method's median is None (not met) when it rests on a
+  seed that never got there; BO's is its lower bound, a seed that never got there counting as
+  budget + 1 calls (if no seed got there the bound is (budget + 1) / 5).
   If every evaluation of every method lies within the tolerance of the best (`span`: (worst -
   best) / |best| <= TOLERANCE) the problem cannot tell methods apart: 'met' is None, with a note.
   """
@@ -71,7 +78,7 @@ def targets(rows, budget: int, span: float | None = None) -> dict[str, Any]:
   if bo is None:
     return {'note': 'Bayesian optimisation was not run: no target to compare with'}
   bo_calls = bo['calls_to_target_median']
-  bo_bound = bo_calls if bo_calls is not None else budget + 1
+  bo_bound = bo['calls_to_target_median_at_least']
   for m in GRADIENT_METHODS:
     if m not in by:
       continue
@@ -211,8 +218,10 @@ def write(out_dir: str, design: Mapping[str, Any], verification, target_fn) -> d
        + report.table_html([{k: v for k, v in r.items() if k != 'calls_to_target_per_seed'}
                             for r in design['methods']])),
       ('Targets', report.paragraph(
-          'Gradient methods within 2 % of the best objective any method found, using at most a '
-          'fifth of the simulator calls Bayesian optimisation needs (medians over seeds).')
+          f'Gradient methods within {100 * TOLERANCE:.0f} % of the best objective any method '
+          f'found, using at most 1/{CALL_RATIO_TARGET:g} of the simulator calls Bayesian '
+          'optimisation needs (medians over seeds; a seed that never gets there counts as '
+          'needing more than the budget).')
        + report.table_html([{'method': m, **v} for m, v in design['targets'].items()
                             if isinstance(v, dict)])),
       ('Best objective against simulator calls',

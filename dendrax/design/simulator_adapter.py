@@ -239,8 +239,8 @@ def initial_fields(values: Mapping, protocol: str, settings: SimulatorSettings) 
 
 
 def nominal_charge_series(values: Mapping, protocol: str, settings: SimulatorSettings,
-                          times_s=None):
-  """Charge the schedule asks for by each of `times_s` (default: the frames), mAh/cm^2.
+                          times_s):
+  """Charge the schedule asks for by each of `times_s`, mAh/cm^2.
 
   Traceable; trapezoid rule at the simulator's dt, read at the step nearest each time.
   """
@@ -250,8 +250,6 @@ def nominal_charge_series(values: Mapping, protocol: str, settings: SimulatorSet
   i = target_current_ma_cm2(values, protocol, t, settings)
   q = jnp.concatenate([jnp.zeros((1,), dtype),
                        jnp.cumsum(0.5 * (i[1:] + i[:-1]) * config.dt_s)]) / 3600.0
-  if times_s is None:
-    return q[::config.steps_per_frame]
   steps = np.clip(np.round(np.asarray(times_s) / config.dt_s).astype(int), 0, config.num_steps)
   return q[steps]
 
@@ -280,8 +278,8 @@ def make_simulator(settings: SimulatorSettings, protocol: str,
                    fixed: Mapping[str, float]) -> Simulator:
   """A `Simulator` for `protocol` whose values not designed come from `fixed`.
 
-  `observe(values)` returns time_s, xi, voltage_v, current_ma_cm2, charge_mah_cm2, shorted,
-  target_current_ma_cm2, length_um, max_tip_height_um, interface_length_um, each [T] (xi
+  `observe(values)` returns time_s, xi, voltage_v, stage, current_ma_cm2, charge_mah_cm2,
+  shorted, target_current_ma_cm2, length_um, max_tip_height_um, interface_length_um, each [T] (xi
   [T, H, W]); it is differentiable with respect to every value.
   """
   if protocol not in PROTOCOLS:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import time
-from typing import Any, Mapping
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -30,9 +31,12 @@ from dendrax.physics import simulate
 ARYANFAR_2014_RATIO = 2.5   # mean dendrite length, DC / pulse (Aryanfar et al. 2014, JPCL)
 
 
-def fingerprint(config: ml_collections.ConfigDict) -> str:
-  """Hash of everything the evaluations depend on (the whole config)."""
+def fingerprint(config: ml_collections.ConfigDict, surrogate: str | None = None) -> str:
+  """Hash of everything the evaluations depend on: the whole config and, when CNN-2 proposes
+  candidates, `surrogate` (which checkpoint, which step)."""
   text = json.dumps(json.loads(config.to_json_best_effort()), sort_keys=True)
+  if surrogate is not None:
+    text += '\nsurrogate: ' + surrogate
   return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -165,7 +169,7 @@ def _surrogate(config, checkpoint, simulator, problem):
                                    frame_interval_s=config.surrogate.frame_interval_s)
   except surrogate_adapter.SurrogateUnsupported as e:
     return None, f'not applicable: {e}'
-  return model.observe, f'CNN-2 from {checkpoint}'
+  return model.observe, f'CNN-2 from {os.path.abspath(checkpoint)} (step {model.step})'
 
 
 def _reduction(baseline_um: float, optimum_um: float) -> dict[str, float]:
@@ -176,14 +180,13 @@ def _reduction(baseline_um: float, optimum_um: float) -> dict[str, float]:
                               if baseline_um != 0 else float('nan'))}
 
 
-def verify(problem, simulator, frames_fn, best_u, settings) -> dict[str, Any]:
+def verify(problem, frames_fn, best_u, settings) -> dict[str, Any]:
   """Re-simulates the optimum and two constant-current runs; lengths at equal charge Q.
 
   'baseline' is the config's constant-current baseline; 'equal_mean_current' is constant
   current at the optimum's mean current Q / t_Q in the baseline's electrolyte, so it reaches Q
   at about the same time: what the schedule itself gains, apart from charging slower.
   """
-  del simulator
   physical = {k: v for k, v in problem.fixed.items() if k in sa.PHYSICAL_VARIABLES}
   base_fixed = {**physical, **{k: v for k, v in problem.baseline.items()
                                if k != 'current_ma_cm2'}}
@@ -239,6 +242,13 @@ def run_design(config: ml_collections.ConfigDict, out_dir: str,
   start = problem_lib.start_in_box(problem, config.start)
   simulator = sa.make_simulator(settings, problem.protocol, problem.fixed)
   s_observe, s_note = _surrogate(config, checkpoint, simulator, problem)
+  skipped = {}
+  if 'surrogate_gradient' in config.methods and s_observe is None:
+    skipped['surrogate_gradient'] = s_note
+  runnable = [m for m in config.methods if m not in skipped]
+  if not runnable:
+    raise ValueError(f'methods={tuple(config.methods)}: nothing to run '
+                     f'({skipped or "no method given"})')
   objective, frames_fn = methods_lib.make_objective(problem, simulator.observe, s_observe)
   centre = np.full(problem.dim, 0.5)
   costs, value_at_centre, gradient_at_centre = measure_costs(objective, centre)
@@ -246,15 +256,13 @@ def run_design(config: ml_collections.ConfigDict, out_dir: str,
       value_at_centre, gradient_at_centre, problem, settings, centre,
       float(config.solver_check_max_relative_change),
       float(config.solver_check_min_gradient_cosine))
-  store = evaluations.EvaluationStore(out_dir, fingerprint(config))
+  store = evaluations.EvaluationStore(
+      out_dir, fingerprint(config, s_note if s_observe is not None else None))
   method_cfg = {'gradient': dict(config.gradient), 'lbfgsb': dict(config.lbfgsb),
                 'surrogate_gradient': dict(config.surrogate),
                 'bayesian': dict(config.bayesian), 'random': {}}
-  results, skipped = {}, {}
-  for method in config.methods:
-    if method == 'surrogate_gradient' and s_observe is None:
-      skipped[method] = s_note
-      continue
+  results = {}
+  for method in runnable:
     results[method] = {}
     for seed in config.seeds:
       results[method][int(seed)] = methods_lib.run_method(
@@ -262,7 +270,7 @@ def run_design(config: ml_collections.ConfigDict, out_dir: str,
   best_method, best_seed = min(((m, s) for m in results for s in results[m]),
                                key=lambda ms: results[ms[0]][ms[1]]['best_value'])
   best_u = results[best_method][best_seed]['best_u']
-  verification = verify(problem, simulator, frames_fn, best_u, settings)
+  verification = verify(problem, frames_fn, best_u, settings)
   verification['found_by'] = {'method': best_method, 'seed': best_seed}
   design = report_lib.assemble(problem, config, results, skipped, costs, verification,
                                surrogate_note=s_note, sim_config=settings.config().to_dict())

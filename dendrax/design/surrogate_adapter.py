@@ -1,6 +1,6 @@
 """CNN-2 as a differentiable stand-in for the simulator: design values -> predicted lengths.
 
-    model = load(workdir, simulator)           # a CNN-2 (or concat) checkpoint of launch.py
+    model = load(workdir, simulator, names, centre_values, frame_interval_s=30.0)
     model.observe(values)                      # {'time_s', 'length_um', 'charge_mah_cm2'} [T]
 
 The checkpoint is restored with `analysis.evaluation.load_surrogate` (orbax, the run's best
@@ -13,9 +13,10 @@ no charge: the charge series is the schedule's nominal charge (integral of the t
 
 What CNN-2 can see is limited to what it was trained on: the physical parameters (the current
 density among them: J = sigma_nom E) and the charging stage of each 30 s frame. A design variable
-outside those (a pulse on time, a stage switch time: they act within a frame) makes `load` raise
-`SurrogateUnsupported` naming it, and the design run reports the surrogate method as not
-applicable to that problem.
+outside those (a pulse on time, a stage switch time: they act within a frame), or a parameter the
+checkpoint was trained with masked (`data.masked_parameters`: its gradient would be zero), makes
+`load` raise `SurrogateUnsupported` naming it, and the design run reports the surrogate method as
+not applicable to that problem.
 """
 
 from __future__ import annotations
@@ -37,10 +38,12 @@ class SurrogateUnsupported(ValueError):
     self.variable = variable
 
 
+FIELD_STRENGTH = 'field_strength_kv_per_m'     # how CNN-2 sees a constant current
+
+
 class SurrogateModel(NamedTuple):
-  name: str
-  workdir: str
   observe: Callable
+  step: int                 # the checkpoint step loaded (part of a design run's fingerprint)
 
 
 def supported_variables(protocol: str) -> tuple[str, ...]:
@@ -50,16 +53,22 @@ def supported_variables(protocol: str) -> tuple[str, ...]:
   return sa.PHYSICAL_VARIABLES + ('current_ma_cm2',)
 
 
-def check_supported(names, protocol: str) -> None:
+def check_supported(names, protocol: str, masked=()) -> None:
+  """Raises `SurrogateUnsupported` naming a design variable CNN-2 has no input for under
+  `protocol`, or one its checkpoint was trained with masked."""
   ok = supported_variables(protocol)
   for n in names:
     if n not in ok:
       raise SurrogateUnsupported(n, f'CNN-2 has no input for it under protocol {protocol!r} '
                                  f'(it sees {ok or "no design variable of this protocol"})')
+    seen_as = FIELD_STRENGTH if n == 'current_ma_cm2' else n     # J = sigma_nom E
+    if seen_as in masked:
+      raise SurrogateUnsupported(n, f'the checkpoint was trained with {seen_as} masked '
+                                 '(data.masked_parameters): its derivative would be zero')
 
 
 def load(workdir: str, simulator: sa.Simulator, names, centre_values, *,
-         frame_interval_s: float, which: str = 'best') -> SurrogateModel:
+         frame_interval_s: float) -> SurrogateModel:
   """CNN-2 from `workdir` wired to `simulator`'s grid and fixed values.
 
   Args:
@@ -72,7 +81,7 @@ def load(workdir: str, simulator: sa.Simulator, names, centre_values, *,
   check_supported(names, simulator.protocol)
   from dendrax.analysis import evaluation  # pylint: disable=g-import-not-at-top
   from dendrax.analysis import output_fns  # pylint: disable=g-import-not-at-top
-  surrogate = evaluation.load_surrogate(workdir, 'CNN-2', which)
+  surrogate = evaluation.load_surrogate(workdir, 'CNN-2')
   if surrogate.config.model_name == 'cnn1':
     raise SurrogateUnsupported('checkpoint', f'{workdir!r} is a CNN-1: it does not see the '
                                'physical parameters; pass a CNN-2 checkpoint')
@@ -89,6 +98,7 @@ def load(workdir: str, simulator: sa.Simulator, names, centre_values, *,
   stage_t = np.full(len(time_s_t), parameters.STAGES.index('constant_current'), np.int32)
   chemistry = parameters.CHEMISTRIES.index(config.chemistry)
   masked = tuple(surrogate.config.data.get('masked_parameters', ()))
+  check_supported(names, protocol, masked)
   dtype = jnp.dtype(config.dtype)
 
   def observe(values):
@@ -103,4 +113,4 @@ def load(workdir: str, simulator: sa.Simulator, names, centre_values, *,
     return {'time_s': jnp.asarray(time_s_t, dtype), 'length_um': length,
             'charge_mah_cm2': sa.nominal_charge_series(v, protocol, settings, time_s_t)}
 
-  return SurrogateModel('CNN-2', workdir, observe)
+  return SurrogateModel(observe, surrogate.step)

@@ -95,7 +95,7 @@ def test_smoothed_pulse_is_constant_at_duty_one_and_off_between_pulses():
   and off times of 10 edges the mean is amplitude x duty and the off current ~1 %."""
   settings = study.simulator_settings(_config())
   t = np.linspace(0.0, 12.0, 24001)
-  amp, on, edge = 20.0, 10.0 * settings.pulse_edge_s, settings.pulse_edge_s
+  amp, on = 20.0, 10.0 * settings.pulse_edge_s
   full = sa.target_current_ma_cm2({'pulse_on_time_s': on, 'pulse_duty': 1.0,
                                    'pulse_amplitude_ma_cm2': amp}, 'pulse', t, settings)
   np.testing.assert_allclose(full, amp, rtol=1e-6)
@@ -135,12 +135,22 @@ def test_value_at_charge_interpolates_in_charge():
   length = jnp.array([5.0, 6.0, 8.0, 12.0])
   assert float(problem_lib.value_at_charge(length, charge, 3.0)) == pytest.approx(10.0)
   assert float(problem_lib.value_at_charge(length, charge, 0.5)) == pytest.approx(5.5)
+  # A charge never reached gives the last frame (it was the second, argmax of all-False).
+  assert float(problem_lib.value_at_charge(length, charge, 9.0)) == pytest.approx(12.0)
 
 
 def test_baseline_that_cannot_reach_the_charge_is_named():
   config = _config()
   config.problem.baseline.current_ma_cm2 = 1.0     # 1 mA/cm^2 x 6 s << Q
   with pytest.raises(problem_lib.DesignError, match='unreachable charge') as e:
+    _make(config)
+  assert e.value.variable == 'baseline.current_ma_cm2'
+
+
+def test_bad_baseline_value_is_named_with_its_block():
+  config = _config()
+  config.problem.baseline.current_ma_cm2 = -5.0
+  with pytest.raises(problem_lib.DesignError, match='must be > 0') as e:
     _make(config)
   assert e.value.variable == 'baseline.current_ma_cm2'
 
