@@ -47,7 +47,7 @@ declare -A TITLE=(
 # Run time in minutes (README's measurement, or an estimate where marked in TIME_NOTE).
 declare -A MINUTES=(
   [surrogates]=35 [fig4_table]=100 [divergence_arms]=95 [piml]=475 [medium]=970 [long_horizon]=15 [physics_validation]=278 [dataset_convergence]=150
-  [pfhub3a]=5 [physics_speed]=5 [data]=50 [baselines]=1 [design]=500 [sensitivity]=7
+  [pfhub3a]=5 [physics_speed]=5 [data]=50 [baselines]=1 [design]=520 [sensitivity]=7
   [fidelity]=35 [sweep]=32 [train_speed]=5 [reliability]=32
 )
 declare -A TIME_NOTE=(
@@ -63,7 +63,7 @@ declare -A TIME_NOTE=(
   [physics_speed]='est.: not measured in README (compile 15 s + run 16 s + FiPy)'
   [data]='est.: not measured in README; benchmarks.step_cost 2 min 19 s; dataset_solver_iterations 27 + 10 + 3 + ~3 min alone (2026-12-06)'
   [baselines]='README: 1 min (38 s on 2.5.0, session 27)'
-  [design]='README: 91 s + 20 min beside the test suite + 15 min + 37 min beside a training run (2.4.0); docs/design.md: 2 x ~5 min landscape scans and 2 x ~5 min with the diffuse share, beside a training run; past_sand_resolution ~7 min, partly beside a training run; its half-width dt check (--runs half_dt4 half_dt8) ~10 min alone, est. (12 min for dt/8 beside other jobs); the resolved landscape 24 min at nice 19 beside the test suite; pulse_resolved seeds 0-1 54 min and seed 2 37 min, partly beside the test suite, at 8 salt iterations; seed 0 at 24 salt iterations with L-BFGS-B, float32, 60 min alone; past_sand_dt_salt24 ~10 min; three_stage_resolved seed 0: L-BFGS-B alone ~33 min beside the test suite (float32), all four methods est. 1.5-2 h alone in float32 (docs/design.md) (2026-12-06); Adam with restarts on pulse_resolved seed 0 15 min alone, three_stage_resolved seed 0 22 min partly beside the test suite, pulse_resolved seed 1 (four methods) 27 min alone (session 27); three_stage_resolved BO with 30 calls 13 min alone, Adam on pulse_resolved seed 1 after the no-repeat change 14.5 min alone (session 28); multistep_resolved: seeds 0 and 1, each as a 10-call and a 40-call invocation run two at a time, 41-68 min each, the vertices ~5 min (session 35); from the baseline (session 36): see docs/design.md'
+  [design]='README: 91 s + 20 min beside the test suite + 15 min + 37 min beside a training run (2.4.0); docs/design.md: 2 x ~5 min landscape scans and 2 x ~5 min with the diffuse share, beside a training run; past_sand_resolution ~7 min, partly beside a training run; its half-width dt check (--runs half_dt4 half_dt8) ~10 min alone, est. (12 min for dt/8 beside other jobs); the resolved landscape 24 min at nice 19 beside the test suite; pulse_resolved seeds 0-1 54 min and seed 2 37 min, partly beside the test suite, at 8 salt iterations; seed 0 at 24 salt iterations with L-BFGS-B, float32, 60 min alone; past_sand_dt_salt24 ~10 min; three_stage_resolved seed 0: L-BFGS-B alone ~33 min beside the test suite (float32), all four methods est. 1.5-2 h alone in float32 (docs/design.md) (2026-12-06); Adam with restarts on pulse_resolved seed 0 15 min alone, three_stage_resolved seed 0 22 min partly beside the test suite, pulse_resolved seed 1 (four methods) 27 min alone (session 27); three_stage_resolved BO with 30 calls 13 min alone, Adam on pulse_resolved seed 1 after the no-repeat change 14.5 min alone (session 28); multistep_resolved: seeds 0 and 1, each as a 10-call and a 40-call invocation run two at a time, 41-68 min each, the vertices ~5 min (session 35); from the baseline (session 36): see docs/design.md; three-stage BO from the baseline (session 37) 58 min beside the test suite'
   [sensitivity]='README: 4.7 min on 2.5.0 alone (session 27); 7 min on 2.4.0 beside a nice-19 test run (14 min the run before, beside a nice-19 job)'
   [fidelity]='README: 18 min on 2.5.0 alone (session 27); 35 min on 2.4.0 beside a training run and a nice-19 test run (56 min the run before)'
   [sweep]='README: 32 min on 2.5.0 beside the design checks and a test run (session 29); 69 min on 2.4.0 beside a test run (39 min on 2.3.0)'
@@ -291,6 +291,7 @@ python -m experiments.design_points --config configs/design/multistep_resolved.p
 python -m experiments.design --config configs/design/multistep_from_baseline.py --config.seeds='(0,)' --config.methods="('gradient','lbfgsb')" --out $d/multistep_from_baseline
 python -m experiments.design --config configs/design/multistep_from_baseline.py --config.seeds='(0,1)' --config.methods="('bayesian',)" --config.budget_sim_calls=30 --out $d/multistep_from_baseline_bo30
 python -m experiments.design --config configs/design/three_stage_from_baseline.py --config.seeds='(0,)' --config.methods="('gradient',)" --out $d/three_stage_from_baseline
+python -m experiments.design --config configs/design/three_stage_from_baseline.py --config.seeds='(0,1)' --config.methods="('bayesian',)" --config.budget_sim_calls=20 --out $d/three_stage_from_baseline_bo20
 EOF
     ;;
     sensitivity) cat <<EOF
