@@ -391,7 +391,7 @@ def write_report(out_dir: str, summary: Mapping[str, Any], settings: Mapping[str
     sections.append(('Scores', report.table_html(
         [{'entries': k, **v} for k, v in s.items()])))
     sections.append(('Parity', report.figure_html(
-        plots.fidelity_parity_figure(summary['entries']),
+        plots.fidelity_parity_figure(summary['entries'], relevant=rel),
         alt='surrogate vs simulator elasticities')))
     for key in ('by_parameter', 'by_protocol', 'by_summary'):
       sections.append((key.replace('_', ' '), report.table_html(

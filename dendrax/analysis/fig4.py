@@ -50,7 +50,7 @@ def sweep_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict
       settings[f'{model}_seed{seed}'] = {'overrides': {'model_name': model, 'seed': int(seed)}}
   s.settings = settings
   s.order = tuple(settings)
-  s.metrics = (f'splits/test/marks/all/length_r/value',)
+  s.metrics = ('splits/test/marks/all/length_r/value',)
   return s
 
 
@@ -107,7 +107,8 @@ def aggregate(per_run: Mapping[str, Mapping[str, Any]], models: Sequence[str],
     mine = [r for r in per_run.values() if r['model'] == model]
     out[model] = {}
     for split in splits:
-      scores = [r['scores'][split] for r in mine if split in r['scores']]
+      scored = [r for r in mine if split in r['scores']]
+      scores = [r['scores'][split] for r in scored]
       if not scores:
         continue
       out[model][split] = {}
@@ -116,7 +117,7 @@ def aggregate(per_run: Mapping[str, Mapping[str, Any]], models: Sequence[str],
         for metric in ev.METRICS:
           vals = np.array([s['marks'][mark][metric]['value'] for s in scores], np.float64)
           finite = vals[np.isfinite(vals)]
-          e = {'values': vals.tolist(), 'seeds': [r['seed'] for r in mine],
+          e = {'values': vals.tolist(), 'seeds': [r['seed'] for r in scored],
                'mean': float(finite.mean()) if finite.size else float('nan'),
                'std': float(finite.std(ddof=1)) if finite.size > 1 else float('nan'),
                'ci_low': float('nan'), 'ci_high': float('nan')}
@@ -147,8 +148,10 @@ def table_rows(table: Mapping[str, Any], splits: Sequence[str], mark: str = ev.A
   for model, per_split in table.items():
     for split in splits:
       if split in per_split:
+        # Seeds whose R is finite: the ones the cells average (a diverged seed gives NaN).
+        r_values = np.asarray(per_split[split][mark]['length_r']['values'], np.float64)
         row = {'model': evaluation.MODEL_LABELS.get(model, model), 'split': split,
-               'seeds': len(per_split[split][mark]['length_r']['values'])}
+               'seeds': int(np.isfinite(r_values).sum())}
         row.update({label: _cell(per_split[split][mark][m], 100.0 if m in PERCENT else 1.0)
                     for m, label in TABLE_METRICS})
         rows.append(row)
@@ -179,7 +182,7 @@ def markdown(table: Mapping[str, Any], meta: Mapping[str, Any], splits: Sequence
       f'lowest {meta["selection_rule"]} on the validation split; `eval.select_metric='
       f'{meta["select_metric"]}`), {len(seeds)} seeds ({", ".join(map(str, seeds))}) per model'
       + (' (fewer than 3: the spread is a rough guide)' if len(seeds) < 3 else '') + '.',
-      f'Rollouts from t = 0, every field autoregressive'
+      'Rollouts from t = 0, every field autoregressive'
       + (' (TEACHER-FORCED non-xi fields)' if meta.get('teacher_forcing') else '')
       + '; metrics pooled over the 30 s marks after t = 0.',
       'Cells: mean ± standard deviation over seeds (training randomness) [95 % bootstrap '

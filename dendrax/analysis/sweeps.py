@@ -414,15 +414,18 @@ def interval_keys(metric: str) -> tuple[str, str] | None:
   return stem + 'ci_low', stem + 'ci_high'
 
 
-def fold_mean_interval(values, ci_low, ci_high, confidence: float = 0.95) -> tuple[float, float]:
+def fold_mean_interval(values, ci_low, ci_high, confidence: float = 0.95, *,
+                       shared: bool = False) -> tuple[float, float]:
   """Interval of the mean over folds of a metric, from each fold's bootstrap interval.
 
-  Each fold's `confidence` interval (percentiles of the metric over resamples of its held-out
-  trajectories) is read as a normal standard error, se_k = (hi_k - lo_k) / (2 z); the held-out
+  Each fold's `confidence` interval (percentiles of the metric over resamples of its scored
+  trajectories) is read as a normal standard error, se_k = (hi_k - lo_k) / (2 z). Held-out
   folds share no trajectory, so their errors are independent and the mean of K folds has
-  se = sqrt(sum se_k^2) / K, interval mean -+ z se. One fold: its own percentile interval. It is
-  the uncertainty from which trajectories were held out, not from training randomness (the std
-  over folds shows some of that). NaN when a fold lacks its interval.
+  se = sqrt(sum se_k^2) / K. A split every fold scores on the same trajectories (`shared`: test,
+  ood) gives correlated errors; there se = mean se_k, the fully correlated bound (independence
+  would make it ~sqrt(K) too narrow). Interval: mean -+ z se; one fold: its own percentile
+  interval. It is the uncertainty from which trajectories were scored, not from training
+  randomness (the std over folds shows some of that). NaN when a fold lacks its interval.
   """
   values, lo, hi = (np.asarray(a, np.float64) for a in (values, ci_low, ci_high))
   if not values.size or not (np.isfinite(values).all() and np.isfinite(lo).all()
@@ -431,15 +434,22 @@ def fold_mean_interval(values, ci_low, ci_high, confidence: float = 0.95) -> tup
   if values.size == 1:
     return float(lo[0]), float(hi[0])
   z = float(stats.norm.ppf(0.5 + confidence / 2))
-  se = math.sqrt(float(np.sum(((hi - lo) / (2 * z)) ** 2))) / values.size
+  se_k = (hi - lo) / (2 * z)
+  se = float(se_k.mean()) if shared else math.sqrt(float(np.sum(se_k ** 2))) / values.size
   mean = float(values.mean())
   return mean - z * se, mean + z * se
 
 
+# Splits every fold scores on the same trajectories (the held-out fold and the inner validation
+# split differ per fold): their fold intervals are not independent.
+SHARED_SPLIT_PREFIXES = ('splits/test/', 'splits/ood/')
+
+
 def summarize(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str],
               settings_order: Sequence[str] | None = None) -> list[dict[str, Any]]:
-  """Per setting: number of folds, and mean, std (ddof=1), min/max and the 95 % interval of the
-  fold mean (`fold_mean_interval`; NaN for metrics without stored intervals) of each metric."""
+  """Per setting: number of folds, and per metric the folds with a finite value (`<m>_folds`)
+  and their mean, std (ddof=1), min/max and the 95 % interval of the fold mean
+  (`fold_mean_interval`; NaN for metrics without stored intervals)."""
   order = list(settings_order or dict.fromkeys(r['setting'] for r in rows))
   finite = lambda v: v is not None and math.isfinite(float(v))
   out = []
@@ -448,6 +458,7 @@ def summarize(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str],
     row: dict[str, Any] = {'setting': name, 'folds': len(mine)}
     for m in metrics:
       vals = np.array([float(r[m]) for r in mine if finite(r.get(m))])
+      row[f'{m}_folds'] = int(vals.size)      # folds with a finite value: what the cells use
       row[f'{m}_mean'] = float(vals.mean()) if vals.size else float('nan')
       row[f'{m}_std'] = float(vals.std(ddof=1)) if vals.size > 1 else float('nan')
       row[f'{m}_min'] = float(vals.min()) if vals.size else float('nan')
@@ -456,7 +467,8 @@ def summarize(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str],
       scored = [r for r in mine if finite(r.get(m))]
       lo, hi = (fold_mean_interval(
           [r[m] for r in scored], [r.get(keys[0], np.nan) for r in scored],
-          [r.get(keys[1], np.nan) for r in scored]) if keys and scored
+          [r.get(keys[1], np.nan) for r in scored], shared=m.startswith(SHARED_SPLIT_PREFIXES))
+                if keys and scored
                 else (float('nan'), float('nan')))
       row[f'{m}_ci_low'], row[f'{m}_ci_high'] = lo, hi
     out.append(row)
@@ -465,10 +477,15 @@ def summarize(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str],
 
 def summary_cells(summary: Sequence[Mapping[str, Any]], metrics: Sequence[str]
                   ) -> list[dict[str, Any]]:
-  """The Markdown rows: setting, folds and one 'mean ± std [ci_low, ci_high]' cell per metric."""
-  return [{'setting': r['setting'], 'folds': r['folds'],
-           **{m: report.mean_spread_ci(r[f'{m}_mean'], r[f'{m}_std'], r[f'{m}_ci_low'],
-                                       r[f'{m}_ci_high']) for m in metrics}} for r in summary]
+  """The Markdown rows: setting, folds and one 'mean ± std [ci_low, ci_high]' cell per metric,
+  with '(k of n folds)' where only k folds had a finite value."""
+  def cell(r, m):
+    text = report.mean_spread_ci(r[f'{m}_mean'], r[f'{m}_std'], r[f'{m}_ci_low'],
+                                 r[f'{m}_ci_high'])
+    k = r.get(f'{m}_folds', r['folds'])
+    return text + (f' ({k} of {r["folds"]} folds)' if k < r['folds'] else '')
+  return [{'setting': r['setting'], 'folds': r['folds'], **{m: cell(r, m) for m in metrics}}
+          for r in summary]
 
 
 def write_outputs(sweep: ml_collections.ConfigDict, runs: Sequence[Run]) -> dict[str, str]:
@@ -501,10 +518,11 @@ def write_outputs(sweep: ml_collections.ConfigDict, runs: Sequence[Run]) -> dict
   report.write_text(paths['summary_md'],
                     f'# Sweep {os.path.basename(os.path.normpath(root))}\n\n'
                     f'{len(rows)} of {len(runs)} runs finished. Cells: mean ± standard '
-                    'deviation over folds [95 % interval of that mean over the held-out '
+                    'deviation over folds [95 % interval of that mean over the scored '
                     "trajectories: each fold's bootstrap interval as a normal standard error, "
-                    'combined over the independent folds; none for metrics stored without an '
-                    f'interval]. {kind}\n\n{legend}\n'
+                    'combined over the independent held-out folds, and taken as fully '
+                    'correlated on a split every fold scores (test, ood); none for metrics '
+                    f'stored without an interval]. {kind}\n\n{legend}\n'
                     f'{report.markdown_table(summary_cells(summary, metrics))}\n')
   for m in metrics:
     path = os.path.join(root, f'summary_{m.replace("/", "_")}.png')

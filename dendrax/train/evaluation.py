@@ -37,7 +37,9 @@ unknown (NaN), the frame index, 'frame03'. A mark pools the trajectories that ha
 | `spurious_deposit` | share of the simulation's electrolyte (true xi < 0.01) where the rollout has xi >= 0.1, the level from which the length observable counts deposit: deposit that is not there (a far-field haze growing step after step makes the length jump; docs/training.md, "Divergent rollouts"); 0 for the simulated frames |
 | `faraday_error` | Faraday consistency of the predicted 30 s jumps: sqrt(sum (d_pred - d_Q)^2 / sum d_Q^2) over the jumps into the mark's frames, d_pred the metal a jump deposits (sum of the xi change / n_x, cells) and d_Q the recorded charge passed / (z F c_s dx) (`train/physics_loss.py`); NaN without a recorded charge; the simulated frames score ~1e-5 |
 
-Each is `{'value', 'ci_low', 'ci_high'}`: the value on all trajectories, and the 2.5 and 97.5
+Each is `{'value', 'ci_low', 'ci_high'}`: the value on every (trajectory, frame) pair whose true
+and predicted lengths are finite (the others, from a diverged rollout, are counted in the mark's
+`n_dropped`; validation never selects a step that has any), and the 2.5 and 97.5
 percentiles of the statistic over `bootstrap_samples` resamples of the split's trajectories
 with replacement (a trajectory's frames stay together: they are not independent). With
 `bootstrap_samples=0` the interval is NaN (written as null).
@@ -449,7 +451,8 @@ def _collect(rollouts: Sequence[Rollouts], threshold: float):
           sel[key].append((offset + i, p, i, k))
     offset += len(p['mark'])
   for m in marks:
-    centre = np.mean([p['x'][i, k] for _, p, i, k in sel[m]]) if sel[m] else 0.0
+    finite_x = [p['x'][i, k] for _, p, i, k in sel[m] if np.isfinite(p['x'][i, k])]
+    centre = np.mean(finite_x) if finite_x else 0.0
     for row, p, i, k in sel[m]:
       x, y = p['x'][i, k], p['y'][i, k]
       pooled[m][0].append(x)
@@ -505,7 +508,10 @@ def score(rollouts: Sequence[Rollouts], *, threshold: float = 0.5, bootstrap_sam
     point.update(length_r=reg['r'], length_r2=reg['r2'], length_mse_um2=reg['mse'],
                  length_mae_um=reg['mae'])
     reps = _from_sums(weights @ r) if len(weights) else None
-    entry = {'n': int(r[:, 0].sum()), 'n_trajectories': int(np.sum(r[:, 0] > 0))}
+    # Pairs whose true or predicted length is not finite (a diverged rollout) count in no
+    # metric; how many there were is reported beside them.
+    entry = {'n': int(r[:, 0].sum()), 'n_trajectories': int(np.sum(r[:, 0] > 0)),
+             'n_dropped': reg['n_dropped']}
     for name in METRICS:
       lo = hi = float('nan')
       if reps is not None and np.any(np.isfinite(reps[name])):

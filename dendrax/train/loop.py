@@ -20,7 +20,6 @@ normaliser comes back from the checkpoint rather than being refitted.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 import time
@@ -330,7 +329,8 @@ def rollout_groups(config, normalizer, source) -> list:
 def make_validator(run: Run, data: Data) -> Callable[[Any], dict[str, float]]:
   """`validate(params) -> {name: value}`: the one-step validation loss (and its parts), and
   with `eval.select_metric='rollout_length_mse'` the rollout scores of the validation split:
-  'rollout_length_mse' (um^2), 'rollout_length_r', 'rollout_xi_vrmse'.
+  'rollout_length_mse' (um^2; infinite when a rollout diverged), 'rollout_length_r',
+  'rollout_xi_vrmse' and 'rollout_pairs_dropped' (pairs with a non-finite length).
 
   Why rollouts: users measure 210 s rollouts, and the one-step loss hardly moves between
   checkpoints; scoring the validation rollouts with the evaluation's own metric ties checkpoint
@@ -351,9 +351,14 @@ def make_validator(run: Run, data: Data) -> Callable[[Any], dict[str, float]]:
           rollout_fn, params, groups, batch_size=config.eval.batch_size,
           threshold=config.eval.mask_threshold, bootstrap_samples=0,
           teacher_forcing=config.eval.teacher_forcing)
-      out.update(rollout_length_mse=evaluation.value(scores, 'length_mse_um2'),
+      # A rollout that diverged (a non-finite length) has an infinite error: the step is never
+      # selected, however well the finite pairs score.
+      dropped = scores['marks'][evaluation.ALL]['n_dropped']
+      out.update(rollout_length_mse=(evaluation.value(scores, 'length_mse_um2') if not dropped
+                                     else math.inf),
                  rollout_length_r=evaluation.value(scores, 'length_r'),
-                 rollout_xi_vrmse=evaluation.value(scores, 'xi_vrmse'))
+                 rollout_xi_vrmse=evaluation.value(scores, 'xi_vrmse'),
+                 rollout_pairs_dropped=float(dropped))
     return out
 
   return validate

@@ -106,6 +106,28 @@ def test_summary_gives_the_fold_mean_a_95_percent_interval_from_the_folds_interv
   assert sweeps.interval_keys('val_loss') is None
 
 
+def test_folds_scored_on_one_shared_split_do_not_narrow_the_interval(tmp_path):
+  """Every fold scores the same test trajectories: their errors are not independent, so the fold
+  mean keeps the folds' own standard error (0.02 here), not 0.02 / sqrt(3)."""
+  test_r = 'splits/test/marks/all/length_r/value'
+  def train_fn(config, workdir):
+    k = config.data.fold_index
+    r = {'value': 0.8 + 0.05 * k, 'ci_low': 0.8 + 0.05 * k - 0.0392,
+         'ci_high': 0.8 + 0.05 * k + 0.0392}
+    return {'splits': {'heldout': {'marks': {'all': {'length_r': r}}},
+                       'test': {'marks': {'all': {'length_r': dict(r)}}}}}
+  sweep = make_sweep(tmp_path)
+  sweep.metrics = (R, test_r)
+  runs = sweeps.plan(sweep)
+  sweeps.execute(runs, train_fn)
+  row = json.load(open(sweeps.write_outputs(sweep, runs)['summary_json']))['summary'][0]
+  half = 0.0392                                # z x the folds' common se
+  assert (row[f'{test_r}_ci_low'], row[f'{test_r}_ci_high']) == (
+      pytest.approx(0.85 - half, abs=1e-5), pytest.approx(0.85 + half, abs=1e-5))
+  held = row[f'{R}_ci_high'] - row[f'{R}_ci_low']
+  assert held == pytest.approx(2 * half / np.sqrt(3), abs=1e-5)
+
+
 def test_changed_config_under_the_same_workdir_is_refused(tmp_path):
   sweep = make_sweep(tmp_path, num_folds=2)
   sweeps.execute(sweeps.plan(sweep), fake_train([]))
@@ -199,3 +221,11 @@ def test_ablation_sweep_plans_valid_training_configs():
   assert loo.config.data.heldout_split == 'train[20%:40%]+validation[20%:40%]'
   assert loo.config.data.validation_split == 'train[40%:60%]+validation[40%:60%]'
   assert 'heldout' in loo.config.eval.rollout_splits
+
+
+def test_a_fold_without_a_finite_value_is_named_in_its_cell():
+  rows = [{'setting': 'a', 'val_loss': 0.3}, {'setting': 'a', 'val_loss': float('nan')},
+          {'setting': 'a', 'val_loss': 0.5}]
+  row = sweeps.summarize(rows, ['val_loss'])[0]
+  assert (row['folds'], row['val_loss_folds'], row['val_loss_mean']) == (3, 2, pytest.approx(0.4))
+  assert sweeps.summary_cells([row], ['val_loss'])[0]['val_loss'].endswith('(2 of 3 folds)')

@@ -113,6 +113,22 @@ def test_scores_are_the_library_values_at_each_mark():
   assert math.isnan(out['marks']['all']['length_r']['ci_low'])      # no resamples, no interval
 
 
+def test_a_diverged_pair_is_counted_and_leaves_the_other_pairs_intervals_finite():
+  rng = np.random.default_rng(3)
+  r = _rollouts(rng, 6)
+  r.pred_len[0, 2:4] = np.nan                              # trajectory 0 diverges at 60-90 s
+  out = evaluation.score([r], bootstrap_samples=50)
+  assert out['marks']['all']['n_dropped'] == 2 and out['marks']['t060s']['n_dropped'] == 1
+  assert out['marks']['t030s']['n_dropped'] == 0
+  ref = evaluation.regression_metrics(r.true_len[:, 1:], r.pred_len[:, 1:])
+  assert out['marks']['all']['length_mse_um2']['value'] == pytest.approx(ref['mse'])
+  # A non-finite true length (it was centred on a NaN mean) drops its pair and nothing else.
+  r.true_len[1, 5] = np.nan
+  entry = evaluation.score([r], bootstrap_samples=50)['marks']['all']
+  assert entry['n_dropped'] == 3
+  assert all(math.isfinite(entry['length_r'][k]) for k in ('value', 'ci_low', 'ci_high'))
+
+
 def test_spurious_deposit_counts_predicted_deposit_in_the_simulated_electrolyte():
   rng = np.random.default_rng(1)
   r = _rollouts(rng, 2, t=3, h=8, w=4)
