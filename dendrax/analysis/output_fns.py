@@ -46,9 +46,9 @@ def cond_sequence(params: parameters.PhysicalParams, normalizer: normalization.N
 
   normalised params (7) | missing flags (7) | chemistry one-hot (2) | stage one-hot of the
   target frame (3) | horizon in units of `frame_interval_s` (1; training's unit is
-  `schema.FRAME_INTERVAL_S`, 30 s, whatever the frames' spacing). Parameters in `masked` (a model trained
-  without them, e.g. a leave-one-out ablation) enter as missing: z = 0 and flag 1, so their
-  elasticity through the model is zero by construction.
+  `schema.FRAME_INTERVAL_S`, 30 s, whatever the frames' spacing). Parameters in `masked` (a
+  model trained without them, e.g. a leave-one-out ablation) enter as missing: z = 0 and flag 1,
+  so their elasticity through the model is zero by construction.
   """
   unknown = [m for m in masked if m not in parameters.PARAMETER_NAMES]
   if unknown:

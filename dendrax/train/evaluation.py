@@ -39,10 +39,10 @@ unknown (NaN), the frame index, 'frame03'. A mark pools the trajectories that ha
 
 Each is `{'value', 'ci_low', 'ci_high'}`: the value on every (trajectory, frame) pair whose true
 and predicted lengths are finite (the others, from a diverged rollout, are counted in the mark's
-`n_dropped`; validation never selects a step that has any), and the 2.5 and 97.5
-percentiles of the statistic over `bootstrap_samples` resamples of the split's trajectories
-with replacement (a trajectory's frames stay together: they are not independent). With
-`bootstrap_samples=0` the interval is NaN (written as null).
+`n_dropped`; selection on validation rollouts never picks a step that has any), and the 2.5
+and 97.5 percentiles of the statistic over `bootstrap_samples` resamples of the split's
+trajectories with replacement (a trajectory's frames stay together: they are not independent).
+With `bootstrap_samples=0` the interval is NaN (written as null).
 """
 
 from __future__ import annotations
