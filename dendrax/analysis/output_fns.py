@@ -24,7 +24,6 @@ import numpy as np
 
 from dendrax.analysis import sensitivity
 from dendrax.data import normalization
-from dendrax.data import schema
 from dendrax.physics import parameters
 
 _LOG_SCALE = np.array([s.log_scale for s in parameters.PARAMETER_SPECS])
@@ -45,10 +44,12 @@ def cond_sequence(params: parameters.PhysicalParams, normalizer: normalization.N
   """[T-1, COND_SIZE] conditioning of each 30 s step, the layout of `pipeline.step_cond`.
 
   normalised params (7) | missing flags (7) | chemistry one-hot (2) | stage one-hot of the
-  target frame (3) | horizon in units of `frame_interval_s` (1; training's unit is
-  `schema.FRAME_INTERVAL_S`, 30 s, whatever the frames' spacing). Parameters in `masked` (a
-  model trained without them, e.g. a leave-one-out ablation) enter as missing: z = 0 and flag 1,
-  so their elasticity through the model is zero by construction.
+  target frame (3) | horizon in units of `frame_interval_s` (1). Training's unit is 30 s
+  (`schema.FRAME_INTERVAL_S`); the analysis passes the simulator's frame spacing, so each frame is
+  one horizon, as in training only for 30 s frames (every reported run; the tests' short runs
+  use finer frames to exercise the derivative maths). Parameters in `masked` (a model trained
+  without them, e.g. a leave-one-out ablation) enter as missing: z = 0 and flag 1, so their
+  elasticity through the model is zero by construction.
   """
   unknown = [m for m in masked if m not in parameters.PARAMETER_NAMES]
   if unknown:
@@ -135,6 +136,6 @@ def surrogate_fn(surrogate: Any, traj: Any, sim_config: Any, *, chemistry: str,
       surrogate.rollout, surrogate.params, surrogate.normalizer, first_frame_HxWxC=first,
       stage_T=np.asarray(traj.stage), time_s_T=np.asarray(traj.time_s),
       chemistry=parameters.CHEMISTRIES.index(chemistry),
-      frame_interval_s=schema.FRAME_INTERVAL_S,    # the horizon unit training used
+      frame_interval_s=sim_config.save_every_s,
       observables_fn=lambda xi: obs.all_observables(xi, dx, eh, softness_um=softness),
       keys=keys, masked=tuple(surrogate.config.data.get('masked_parameters', ())))

@@ -27,7 +27,6 @@ from dendrax.analysis import output_fns
 from dendrax.analysis import plots
 from dendrax.analysis import report
 from dendrax.analysis import sensitivity
-from dendrax.data import schema
 from dendrax.physics import parameters
 from dendrax.physics import protocols
 
@@ -356,7 +355,7 @@ def run_study(settings: StudySettings, *, checkpoint: str | None = None,
         surrogate, traj, output_fns.cond_sequence(
             params, surrogate.normalizer, chemistry=parameters.CHEMISTRIES.index(
                 settings.chemistry), stage_T=np.asarray(traj.stage),
-            time_s_T=np.asarray(traj.time_s), frame_interval_s=schema.FRAME_INTERVAL_S,
+            time_s_T=np.asarray(traj.time_s), frame_interval_s=sim_config.save_every_s,
             masked=tuple(surrogate.config.data.get('masked_parameters', ()))),
         pixel_size_um=dx, electrode_height_um=eh)
   results = {name: analyse_source(fn, params, rel_step=settings.fd_rel_step,
