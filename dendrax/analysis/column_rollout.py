@@ -129,35 +129,6 @@ def rollout(params: parameters.PhysicalParams, config: simulate.SimulationConfig
                       coefficients=coeffs)
 
 
-def rollout_phases(params, config, phases):
-  """Potentiostatic start-up in phases of growing dt: `phases` = [(dt_s, duration_s,
-  record_every), ...]; each continues from the last state (step counter reset, time offset
-  added here). Needed because the model's potentiostatic step at |V| >~ 0.3 V is unstable at
-  dt = 0.05 s from fresh electrolyte (reported to the lead); the transport-limited regime that
-  follows is stable at that dt. Returns one `ColumnRecord` (records of all phases)."""
-  parts, state, offset = [], None, 0.0
-  for dt, duration, every in phases:
-    cfg = dataclasses.replace(config, dt_s=dt, t_end_s=dt, save_every_s=dt).checked()
-    if state is not None:
-      state = dataclasses.replace(state, step=np.zeros_like(state.step),
-                                  time_s=np.zeros_like(state.time_s))
-    rec = rollout(params, cfg, duration, every, check_accuracy_bound=False,
-                  state0=state)
-    rec = dataclasses.replace(rec, time_s=rec.time_s + offset)
-    parts.append(rec if state is None else _drop_first(rec))
-    state, offset = rec.final_state, offset + duration
-  fields = {f.name: np.concatenate([getattr(r, f.name) for r in parts])
-            for f in dataclasses.fields(ColumnRecord) if f.name not in ('final_state',
-                                                                       'coefficients')}
-  return ColumnRecord(**fields, final_state=state, coefficients=parts[-1].coefficients)
-
-
-def _drop_first(rec):
-  return dataclasses.replace(rec, **{f.name: getattr(rec, f.name)[1:]
-                                     for f in dataclasses.fields(ColumnRecord)
-                                     if f.name not in ('final_state', 'coefficients')})
-
-
 def interface_values(xi_col, field_col, dx_um: float):
   """(y of the xi = 1/2 level in um, field there) on each record of a 1-D column.
 

@@ -14,7 +14,6 @@ import html
 import io
 import json
 import math
-import os
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -139,17 +138,6 @@ def figure_html(fig, *, alt: str = '', dpi: int = 110) -> str:
   plt.close(fig)
   data = base64.b64encode(buf.getvalue()).decode('ascii')
   return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"/>'
-
-
-def image_file_html(path: str, *, alt: str = '') -> str:
-  """An image file (PNG or GIF) embedded inline, so the HTML stays self-contained."""
-  ext = os.path.splitext(path)[1].lower().lstrip('.')
-  mime = {'png': 'image/png', 'gif': 'image/gif', 'jpg': 'image/jpeg'}.get(ext)
-  if mime is None:
-    raise ValueError(f'cannot embed {path!r}: extension must be png, gif or jpg')
-  with open(path, 'rb') as f:
-    data = base64.b64encode(f.read()).decode('ascii')
-  return f'<img alt="{html.escape(alt)}" src="data:{mime};base64,{data}"/>'
 
 
 def paragraph(text: str, *, note: bool = False) -> str:

@@ -25,7 +25,6 @@ from scipy import stats
 
 from dendrax.analysis import output_fns
 from dendrax.analysis import plots
-from dendrax.analysis import report
 from dendrax.analysis import sensitivity
 from dendrax.physics import parameters
 from dendrax.physics import protocols
@@ -241,13 +240,6 @@ def disagreement_warnings(results, threshold: float = 0.1) -> list[str]:
                  'or a rollout so sensitive that local derivatives are erratic); read the exact '
                  'values as local slopes and the finite differences as averages over the step.')
   return out
-
-
-def build_sections(results: Mapping[str, Mapping[str, Any]], settings: Mapping[str, Any]
-                   ) -> list[report.Section]:
-  """HTML sections of the sensitivity report (`sensitivity_report.build_sections`)."""
-  from dendrax.analysis import sensitivity_report  # pylint: disable=g-import-not-at-top
-  return sensitivity_report.build_sections(results, settings)
 
 
 # ---------------------------------------------------------------------------------------------
